@@ -1,0 +1,497 @@
+// Package bkash is a Go client for bKash Tokenized Checkout (API v1.2.0-beta),
+// the payment API of Bangladesh's largest mobile wallet.
+//
+// # Getting started
+//
+// Create one [Client] per set of merchant credentials and share it: it is
+// immutable and safe for concurrent use.
+//
+//	client, err := bkash.NewClient(bkash.Sandbox, bkash.Credentials{
+//		Username:  "sandboxTokenizedUser02",
+//		Password:  bkash.Secret(os.Getenv("BKASH_PASSWORD")),
+//		AppKey:    os.Getenv("BKASH_APP_KEY"),
+//		AppSecret: bkash.Secret(os.Getenv("BKASH_APP_SECRET")),
+//	})
+//
+// # Money
+//
+// Amounts are [Amount] values: an integer count of poisha (1/100 taka). No
+// floating point value is ever used for money. [Amount.String] formats the
+// value the way bKash expects it on the wire ("1250.50").
+//
+// # Ambiguous outcomes
+//
+// A call that moves money (execute, capture, void, refund, agreement execute)
+// is sent at most once. When the SDK cannot know whether bKash processed it
+// (a timeout, a dropped connection, a cancelled context, an unreadable answer),
+// it returns an [*OutcomeUnknownError]. Reconcile with a read: [PaymentService.Query]
+// for payments (or use [PaymentService.Finalize], which does it for you) and
+// [RefundService.Status] for refunds.
+//
+// # Tokens
+//
+// bKash blocks an application that grants or refreshes tokens more than twice
+// an hour. The client caches its token, renews it once for all goroutines and,
+// through a [TokenStore], can share it across processes.
+//
+// # Webhooks
+//
+// bKash's instant payment notifications are Amazon SNS messages. Verify them
+// with a [WebhookVerifier] before trusting any field.
+//
+// # Testing
+//
+// Package bkashtest provides a fake bKash server that speaks the same wire
+// format, for tests that need no credentials and no network.
+package bkash
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environment selects the bKash deployment a Client talks to. There is no
+// default: every Client names one explicitly.
+type Environment struct {
+	name string
+	root string // scheme://host, without the version segment
+}
+
+// Sandbox is bKash's public test environment (tokenized.sandbox.bka.sh).
+var Sandbox = Environment{name: "sandbox", root: "https://tokenized.sandbox.bka.sh"}
+
+// Production is bKash's live environment (tokenized.pay.bka.sh).
+var Production = Environment{name: "production", root: "https://tokenized.pay.bka.sh"}
+
+// String returns "sandbox" or "production".
+func (e Environment) String() string {
+	if e.name == "" {
+		return "unset"
+	}
+	return e.name
+}
+
+// BaseURL returns the host root of the environment, for example
+// "https://tokenized.sandbox.bka.sh". The SDK appends the API paths itself.
+func (e Environment) BaseURL() string { return e.root }
+
+// Amount is an amount of money in poisha, the hundredth part of a taka.
+// It is never a floating point number.
+type Amount int64
+
+// Taka returns n taka as an Amount.
+func Taka(n int64) Amount { return Amount(n * 100) }
+
+// Poisha returns n poisha as an Amount.
+func Poisha(n int64) Amount { return Amount(n) }
+
+// Taka returns the whole-taka part of a.
+func (a Amount) Taka() int64 { return int64(a) / 100 }
+
+// Poisha returns the poisha part of a (0-99, negative for negative amounts).
+func (a Amount) Poisha() int64 { return int64(a) % 100 }
+
+// String formats a as bKash expects it: "1250.50", "0.05", "-3.00".
+func (a Amount) String() string {
+	var buf [24]byte
+	return string(a.AppendText(buf[:0]))
+}
+
+// AppendText appends the wire form of a to b. It implements
+// encoding.TextAppender.
+func (a Amount) AppendText(b []byte) []byte {
+	u := uint64(a)
+	if a < 0 {
+		b = append(b, '-')
+		u = uint64(-a) // wraps correctly for math.MinInt64
+	}
+	b = strconv.AppendUint(b, u/100, 10)
+	frac := u % 100
+	return append(b, '.', byte('0'+frac/10), byte('0'+frac%10))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (a Amount) MarshalText() ([]byte, error) { return a.AppendText(nil), nil }
+
+// MarshalJSON encodes a as a JSON string, "1250.50", as bKash sends amounts.
+func (a Amount) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 24)
+	b = append(b, '"')
+	b = a.AppendText(b)
+	return append(b, '"'), nil
+}
+
+// UnmarshalJSON accepts a JSON string ("1250.50", "480") or a JSON number
+// (1250.5), since bKash's echoes are not always strings. Both are parsed as
+// decimal text; no floating point value is involved. null leaves a unchanged.
+func (a *Amount) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 {
+		return errors.New("bkash: empty amount")
+	}
+	if string(b) == "null" {
+		return nil
+	}
+	s := b
+	if b[0] == '"' {
+		var str string
+		if err := json.Unmarshal(b, &str); err != nil {
+			return fmt.Errorf("bkash: amount: %w", err)
+		}
+		if str == "" { // bKash sends "" for absent amounts in some replies
+			*a = 0
+			return nil
+		}
+		s = []byte(strings.TrimSpace(str))
+	}
+	v, err := parseAmount(s, true)
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler with the strict rules of
+// ParseAmount.
+func (a *Amount) UnmarshalText(b []byte) error {
+	v, err := parseAmount(b, false)
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}
+
+// ParseAmount parses a decimal taka amount such as "1250.50", "480" or "0.5".
+// It accepts exactly ^[0-9]+(\.[0-9]{1,2})?$: no sign, no exponent, no
+// spaces, at most two decimals.
+func ParseAmount(s string) (Amount, error) {
+	return parseAmount([]byte(s), false)
+}
+
+// parseAmount parses decimal text into poisha. lenient additionally accepts
+// what bKash may echo in responses: a leading minus sign and trailing zero
+// decimals beyond two ("150.500").
+func parseAmount(s []byte, lenient bool) (Amount, error) {
+	bad := func(why string) (Amount, error) {
+		return 0, &amountError{text: string(s), why: why}
+	}
+	if len(s) == 0 {
+		return bad("empty")
+	}
+	neg := false
+	if lenient && s[0] == '-' {
+		neg = true
+		s = s[1:]
+	}
+	i := 0
+	var whole uint64
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		if whole > (math.MaxInt64/100-9)/10 {
+			return bad("too large")
+		}
+		whole = whole*10 + uint64(s[i]-'0')
+	}
+	if i == 0 {
+		return bad("not a decimal number")
+	}
+	var frac uint64
+	if i < len(s) {
+		if s[i] != '.' {
+			return bad("not a decimal number")
+		}
+		i++
+		digits := 0
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			d := uint64(s[i] - '0')
+			switch {
+			case digits < 2:
+				frac = frac*10 + d
+			case !lenient:
+				return bad("more than two decimals")
+			case d != 0:
+				return bad("more than two decimals")
+			}
+			digits++
+		}
+		if digits == 0 {
+			return bad("no digits after the decimal point")
+		}
+		if i != len(s) {
+			return bad("not a decimal number")
+		}
+		if digits == 1 {
+			frac *= 10
+		}
+	}
+	v := Amount(whole*100 + frac)
+	if neg {
+		v = -v
+	}
+	return v, nil
+}
+
+type amountError struct{ text, why string }
+
+func (e *amountError) Error() string {
+	return fmt.Sprintf("bkash: invalid amount %q: %s", e.text, e.why)
+}
+
+// Secret is a string that never prints: fmt's verbs, slog, JSON and text
+// marshalling all render it as [REDACTED]. Convert it with string(s) where
+// the raw value is really needed.
+type Secret string
+
+const redacted = "[REDACTED]"
+
+// String returns "[REDACTED]".
+func (Secret) String() string { return redacted }
+
+// GoString returns "[REDACTED]", so %#v does not print the value either.
+func (Secret) GoString() string { return redacted }
+
+// Format renders the secret as [REDACTED] for every fmt verb.
+func (Secret) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(redacted)) }
+
+// LogValue implements slog.LogValuer.
+func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalJSON encodes the secret as "[REDACTED]".
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// MarshalText encodes the secret as [REDACTED].
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// Credentials are the four values bKash issues to a merchant. Password and
+// AppSecret are Secrets; the whole struct also redacts itself when printed.
+type Credentials struct {
+	Username  string
+	Password  Secret
+	AppKey    string
+	AppSecret Secret
+}
+
+// String describes the credentials without their secrets.
+func (c Credentials) String() string {
+	return fmt.Sprintf("bkash.Credentials{Username:%q, Password:%s, AppKey:%q, AppSecret:%s}",
+		c.Username, redacted, c.AppKey, redacted)
+}
+
+// GoString is String, so %#v prints no secret.
+func (c Credentials) GoString() string { return c.String() }
+
+// Format prints String for every verb.
+func (c Credentials) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(c.String())) }
+
+// LogValue implements slog.LogValuer: username and app key, secrets redacted.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("username", c.Username),
+		slog.String("password", redacted),
+		slog.String("app_key", c.AppKey),
+		slog.String("app_secret", redacted),
+	)
+}
+
+// MarshalJSON encodes the credentials with their secrets redacted.
+func (c Credentials) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Username  string `json:"username"`
+		Password  string `json:"password"`
+		AppKey    string `json:"app_key"`
+		AppSecret string `json:"app_secret"`
+	}{c.Username, redacted, c.AppKey, redacted})
+}
+
+// Validate reports the first empty field as a *ValidationError.
+func (c Credentials) Validate() error {
+	switch {
+	case strings.TrimSpace(c.Username) == "":
+		return &ValidationError{Field: "Credentials.Username", Reason: "is empty"}
+	case c.Password == "":
+		return &ValidationError{Field: "Credentials.Password", Reason: "is empty"}
+	case strings.TrimSpace(c.AppKey) == "":
+		return &ValidationError{Field: "Credentials.AppKey", Reason: "is empty"}
+	case c.AppSecret == "":
+		return &ValidationError{Field: "Credentials.AppSecret", Reason: "is empty"}
+	}
+	return nil
+}
+
+// Time is a timestamp as bKash sends it. It parses every variant seen on the
+// wire: "2025-05-18T20:49:12:377 GMT+0600" (colon before the milliseconds),
+// without milliseconds, with "GMT+06:00", without any offset (taken as
+// Asia/Dhaka, +06:00), and the webhook form "20250518204912". Raw keeps the
+// text exactly as received; the zero Time has an empty Raw.
+type Time struct {
+	time.Time
+	Raw string
+}
+
+// dhaka is Bangladesh Standard Time. Bangladesh has no daylight saving time
+// since 2009, so a fixed zone is exact and needs no tzdata.
+var dhaka = time.FixedZone("Asia/Dhaka", 6*3600)
+
+// ParseTime parses one of bKash's timestamp formats.
+func ParseTime(s string) (Time, error) {
+	t, err := parseBkashTime(s)
+	if err != nil {
+		return Time{}, err
+	}
+	return Time{Time: t, Raw: s}, nil
+}
+
+func parseBkashTime(s string) (time.Time, error) {
+	in := strings.TrimSpace(s)
+	bad := func() (time.Time, error) { return time.Time{}, fmt.Errorf("bkash: unrecognised time %q", s) }
+	// Webhook form: yyyyMMddHHmmss, Bangladesh local time.
+	if len(in) == 14 && isDigits(in) {
+		t, err := time.ParseInLocation("20060102150405", in, dhaka)
+		if err != nil {
+			return bad()
+		}
+		return t, nil
+	}
+	if len(in) < 19 || in[10] != 'T' {
+		// A plain RFC 3339 value is accepted too (SNS timestamps).
+		if t, err := time.Parse(time.RFC3339Nano, in); err == nil {
+			return t, nil
+		}
+		return bad()
+	}
+	if t, err := time.Parse(time.RFC3339Nano, in); err == nil {
+		return t, nil
+	}
+	// Date and clock: 2006-01-02T15:04:05
+	clock, rest := in[:19], strings.TrimSpace(in[19:])
+	loc := dhaka
+	base, err := time.ParseInLocation("2006-01-02T15:04:05", clock, time.UTC)
+	if err != nil {
+		return bad()
+	}
+	nanos := 0
+	// Milliseconds: ":377" (bKash) or ".377".
+	if len(rest) > 0 && (rest[0] == ':' || rest[0] == '.') {
+		j := 1
+		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+			j++
+		}
+		digits := rest[1:j]
+		if len(digits) == 0 || len(digits) > 9 {
+			return bad()
+		}
+		n, _ := strconv.Atoi(digits)
+		for k := len(digits); k < 9; k++ {
+			n *= 10
+		}
+		nanos = n
+		rest = strings.TrimSpace(rest[j:])
+	}
+	if rest != "" {
+		off, ok := parseOffset(rest)
+		if !ok {
+			return bad()
+		}
+		if off == 0 {
+			loc = time.UTC
+		} else {
+			loc = time.FixedZone("", off)
+		}
+	}
+	y, mo, d := base.Date()
+	h, mi, sec := base.Clock()
+	return time.Date(y, mo, d, h, mi, sec, nanos, loc), nil
+}
+
+// parseOffset reads "GMT+0600", "GMT+06:00", "GMT-0530", "+0600", "UTC", "Z".
+func parseOffset(s string) (int, bool) {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "GMT"), "UTC")
+	if s == "" || s == "Z" {
+		return 0, true
+	}
+	sign := 1
+	switch s[0] {
+	case '+':
+	case '-':
+		sign = -1
+	default:
+		return 0, false
+	}
+	s = strings.Replace(s[1:], ":", "", 1)
+	if len(s) != 4 || !isDigits(s) {
+		return 0, false
+	}
+	h := int(s[0]-'0')*10 + int(s[1]-'0')
+	m := int(s[2]-'0')*10 + int(s[3]-'0')
+	if h > 14 || m > 59 {
+		return 0, false
+	}
+	return sign * (h*3600 + m*60), true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// String returns Raw when the time came from bKash, else bKash's format.
+func (t Time) String() string {
+	if t.Raw != "" {
+		return t.Raw
+	}
+	if t.Time.IsZero() {
+		return ""
+	}
+	return FormatTime(t.Time)
+}
+
+// FormatTime formats t the way bKash does: "2025-05-18T20:49:12:377 GMT+0600".
+func FormatTime(t time.Time) string {
+	var buf [40]byte
+	return string(appendBkashTime(buf[:0], t))
+}
+
+func appendBkashTime(b []byte, t time.Time) []byte {
+	b = t.AppendFormat(b, "2006-01-02T15:04:05")
+	ms := t.Nanosecond() / 1e6
+	b = append(b, ':', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	return t.AppendFormat(append(b, ' '), "GMT-0700")
+}
+
+// MarshalJSON writes Raw when set, otherwise bKash's format; the zero Time is "".
+func (t Time) MarshalJSON() ([]byte, error) {
+	return json.Marshal(t.String())
+}
+
+// UnmarshalJSON parses any of bKash's formats. An empty string or null gives
+// the zero Time.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*t = Time{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("bkash: time: %w", err)
+	}
+	if strings.TrimSpace(s) == "" {
+		*t = Time{}
+		return nil
+	}
+	v, err := ParseTime(s)
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
+}
