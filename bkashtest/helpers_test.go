@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 )
@@ -232,3 +234,6 @@ func wantCode(t testing.TB, what string, a answer, status int, code string) {
 		t.Errorf("%s: got %d %s, want %d code %s", what, a.status, a.raw, status, code)
 	}
 }
+
+// keys returns the sorted member names of m.
+func keys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
