@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smartdairy/bkash-go/internal/transport"
 )
@@ -94,10 +95,7 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 	if cfg.baseURL != "" {
 		root = cfg.baseURL
 	}
-	ua := "bkash-go/" + Version + " " + strings.ReplaceAll(runtime.Version(), "go", "go/")
-	if !strings.HasPrefix(runtime.Version(), "go") {
-		ua = "bkash-go/" + Version + " go/" + runtime.Version()
-	}
+	ua := "bkash-go/" + Version + " go/" + strings.TrimPrefix(runtime.Version(), "go")
 	if cfg.userAgent != "" {
 		ua = cfg.userAgent + " " + ua
 	}
@@ -120,7 +118,7 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 		hUser:   []string{creds.Username},
 		hPass:   []string{string(creds.Password)},
 	}
-	c.tokens = newTokenManager(c, cfg.store, cfg.budget)
+	c.tokens = newTokenManager(c, &cfg)
 	c.Payments = &PaymentService{c}
 	c.Agreements = &AgreementService{c}
 	c.Refunds = &RefundService{c}
@@ -274,6 +272,60 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// does (minus the HTML escapes, which bKash's bodies do not need): quotes,
+// backslashes and control characters are escaped and invalid UTF-8 becomes
+// U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			// Valid JSON, but not valid JavaScript; encoding/json escapes them too.
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
 // jsonAppender is implemented by request bodies with a hand-written encoder.
 type jsonAppender interface{ appendJSON([]byte) []byte }
 
@@ -388,8 +440,12 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 	resp.Body.Close()
 	data := buf.Bytes()
 	defer func() {
-		*bp = data[:0]
-		bodyPool.Put(bp)
+		// Keep only ordinary-sized buffers: one oversized answer must not
+		// pin a megabyte for the life of the process.
+		if cap(data) <= 64<<10 {
+			*bp = data[:0]
+			bodyPool.Put(bp)
+		}
 	}()
 	if cl.c.logBodies {
 		cl.respBody = append([]byte(nil), data...)
