@@ -1,0 +1,546 @@
+package bkash
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/smartdairy/bkash-go/internal/transport"
+)
+
+// Version is the SDK's version, sent in the User-Agent.
+const Version = "0.1.0"
+
+// maxResponseBody caps how much of a response is read. bKash's answers are a
+// few hundred bytes; anything larger is not a bKash answer.
+const maxResponseBody = 1 << 20
+
+// Client talks to bKash for one set of merchant credentials. It is immutable
+// and safe for concurrent use; create one and share it.
+type Client struct {
+	// Payments creates, executes and reads payments.
+	Payments *PaymentService
+	// Agreements binds customer wallets (saved wallets, mode 0000).
+	Agreements *AgreementService
+	// Refunds refunds payments and reads refund status.
+	Refunds *RefundService
+
+	env       Environment
+	creds     Credentials
+	root      string
+	tr        *transport.Transport
+	tokens    *tokenManager
+	logger    *slog.Logger // nil: silent
+	logBodies bool
+	observer  Observer
+	refundAPI RefundAPI
+
+	// Header values, built once and shared by every request (net/http does
+	// not modify them).
+	hJSON   []string
+	hUA     []string
+	hAppKey []string
+	hUser   []string
+	hPass   []string
+}
+
+// PaymentService is the payment half of the API: create, execute, query,
+// search, capture and void. Use it as client.Payments.
+type PaymentService struct{ c *Client }
+
+// AgreementService manages agreements (saved wallets). Use it as client.Agreements.
+type AgreementService struct{ c *Client }
+
+// RefundService refunds payments. Use it as client.Refunds.
+type RefundService struct{ c *Client }
+
+// NewClient returns a Client for env with creds. It makes no network call;
+// the first token is granted on the first request.
+func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, error) {
+	if env.root == "" {
+		return nil, errors.New("bkash: NewClient: no environment (use bkash.Sandbox or bkash.Production)")
+	}
+	if err := creds.Validate(); err != nil {
+		return nil, err
+	}
+	cfg := config{
+		httpClient: &http.Client{Timeout: 30 * time.Second},
+		retry:      DefaultRetryPolicy,
+		refundAPI:  RefundV1,
+		budget:     2,
+	}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("bkash: NewClient: nil Option")
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.store == nil {
+		cfg.store = NewMemoryTokenStore()
+	}
+	root := env.root
+	if cfg.baseURL != "" {
+		root = cfg.baseURL
+	}
+	ua := "bkash-go/" + Version + " go/" + strings.TrimPrefix(runtime.Version(), "go")
+	if cfg.userAgent != "" {
+		ua = cfg.userAgent + " " + ua
+	}
+	c := &Client{
+		env:       env,
+		creds:     creds,
+		root:      root,
+		logger:    cfg.logger,
+		logBodies: cfg.logBodies,
+		observer:  cfg.observer,
+		refundAPI: cfg.refundAPI,
+		tr: transport.New(cfg.httpClient, transport.Policy{
+			MaxAttempts: cfg.retry.MaxAttempts,
+			BaseDelay:   cfg.retry.BaseDelay,
+			MaxDelay:    cfg.retry.MaxDelay,
+		}),
+		hJSON:   []string{"application/json"},
+		hUA:     []string{ua},
+		hAppKey: []string{creds.AppKey},
+		hUser:   []string{creds.Username},
+		hPass:   []string{string(creds.Password)},
+	}
+	c.tokens = newTokenManager(c, &cfg)
+	c.Payments = &PaymentService{c}
+	c.Agreements = &AgreementService{c}
+	c.Refunds = &RefundService{c}
+	return c, nil
+}
+
+// CredentialsFromEnv reads BKASH_USERNAME, BKASH_PASSWORD, BKASH_APP_KEY and
+// BKASH_APP_SECRET. It fails, naming the missing variables, unless all four
+// are set.
+func CredentialsFromEnv() (Credentials, error) {
+	c := Credentials{
+		Username:  os.Getenv("BKASH_USERNAME"),
+		Password:  Secret(os.Getenv("BKASH_PASSWORD")),
+		AppKey:    os.Getenv("BKASH_APP_KEY"),
+		AppSecret: Secret(os.Getenv("BKASH_APP_SECRET")),
+	}
+	var missing []string
+	for _, kv := range [...]struct {
+		name string
+		set  bool
+	}{
+		{"BKASH_USERNAME", c.Username != ""},
+		{"BKASH_PASSWORD", c.Password != ""},
+		{"BKASH_APP_KEY", c.AppKey != ""},
+		{"BKASH_APP_SECRET", c.AppSecret != ""},
+	} {
+		if !kv.set {
+			missing = append(missing, kv.name)
+		}
+	}
+	if len(missing) > 0 {
+		return Credentials{}, fmt.Errorf("bkash: CredentialsFromEnv: %s not set", strings.Join(missing, ", "))
+	}
+	return c, nil
+}
+
+// Environment returns the environment the client was built for.
+func (c *Client) Environment() Environment { return c.env }
+
+// String describes the client without secrets.
+func (c *Client) String() string {
+	return fmt.Sprintf("bkash.Client{env:%s, root:%s, username:%q, app_key:%q}", c.env, c.root, c.creds.Username, c.creds.AppKey)
+}
+
+// GoString is String: %#v prints no secret.
+func (c *Client) GoString() string { return c.String() }
+
+// Format prints String for every verb, so %+v cannot reach the credentials.
+func (c *Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
+// retry classes, re-exported for the service files.
+type retryClass = transport.Class
+
+const (
+	classRead   = transport.Read
+	classCreate = transport.Create
+	classMoney  = transport.Money
+	classCancel = transport.Cancel
+)
+
+// endpoint is one bKash operation.
+type endpoint struct {
+	op     string // e.g. "payment.execute"
+	path   string // relative to the environment root
+	class  retryClass
+	noAuth bool // token grant/refresh: username/password headers, no id_token
+}
+
+const (
+	tokenizedPrefix = "/v1.2.0-beta/tokenized/checkout/"
+	refundV2Prefix  = "/v2/tokenized-checkout/refund/payment/"
+)
+
+// The endpoints of v1.2.0-beta (spec §1) and the v2 refund API (spec §4.12).
+var (
+	epGrant            = &endpoint{op: "token.grant", path: tokenizedPrefix + "token/grant", class: classRead, noAuth: true}
+	epRefresh          = &endpoint{op: "token.refresh", path: tokenizedPrefix + "token/refresh", class: classRead, noAuth: true}
+	epPaymentCreate    = &endpoint{op: "payment.create", path: tokenizedPrefix + "create", class: classCreate}
+	epPaymentExecute   = &endpoint{op: "payment.execute", path: tokenizedPrefix + "execute", class: classMoney}
+	epPaymentQuery     = &endpoint{op: "payment.query", path: tokenizedPrefix + "payment/status", class: classRead}
+	epPaymentSearch    = &endpoint{op: "payment.search", path: tokenizedPrefix + "general/searchTransaction", class: classRead}
+	epPaymentCapture   = &endpoint{op: "payment.capture", path: tokenizedPrefix + "payment/confirm/capture", class: classMoney}
+	epPaymentVoid      = &endpoint{op: "payment.void", path: tokenizedPrefix + "payment/confirm/void", class: classMoney}
+	epAgreementCreate  = &endpoint{op: "agreement.create", path: tokenizedPrefix + "create", class: classCreate}
+	epAgreementExecute = &endpoint{op: "agreement.execute", path: tokenizedPrefix + "execute", class: classMoney}
+	epAgreementQuery   = &endpoint{op: "agreement.query", path: tokenizedPrefix + "agreement/status", class: classRead}
+	epAgreementCancel  = &endpoint{op: "agreement.cancel", path: tokenizedPrefix + "agreement/cancel", class: classCancel}
+	epRefundV1         = &endpoint{op: "refund.create", path: tokenizedPrefix + "payment/refund", class: classMoney}
+	epRefundStatusV1   = &endpoint{op: "refund.status", path: tokenizedPrefix + "payment/refund", class: classRead}
+	epRefundV2         = &endpoint{op: "refund.create", path: refundV2Prefix + "transaction", class: classMoney}
+	epRefundStatusV2   = &endpoint{op: "refund.status", path: refundV2Prefix + "status", class: classRead}
+)
+
+// envelope holds the status fields of every bKash envelope (spec §2.2): the
+// tokenized statusCode/statusMessage, the capture/void errorCode/errorMessage,
+// the v2 refund error and the API gateway's message. Response types embed it
+// so that one decode reads both the status and the payload.
+type envelope struct {
+	StatusCode     flexString `json:"statusCode"`
+	StatusMessage  string     `json:"statusMessage"`
+	ErrorCode      flexString `json:"errorCode"`
+	ErrorMessage   string     `json:"errorMessage"`
+	InternalCode   string     `json:"internalCode"`
+	ExternalCode   flexString `json:"externalCode"`
+	ErrorMessageEn string     `json:"errorMessageEn"`
+	ErrorMessageBn string     `json:"errorMessageBn"`
+	Message        string     `json:"message"`
+}
+
+func (e *envelope) env() *envelope { return e }
+
+// enveloper is implemented by every response type that embeds envelope.
+type enveloper interface{ env() *envelope }
+
+// apiError returns the definite bKash error the envelope carries, or nil when
+// it carries none (a success, or no envelope at all).
+func (e *envelope) apiError() *APIError {
+	switch {
+	case e.ErrorCode != "" || e.ErrorMessage != "":
+		return &APIError{Code: ErrorCode(e.ErrorCode), Message: e.ErrorMessage}
+	case e.StatusCode != "" && e.StatusCode != "0000":
+		return &APIError{Code: ErrorCode(e.StatusCode), Message: e.StatusMessage}
+	case e.ExternalCode != "":
+		return &APIError{Code: ErrorCode(e.ExternalCode), Message: e.ErrorMessageEn, MessageBn: e.ErrorMessageBn}
+	}
+	return nil
+}
+
+// gatewayOnly reports an API-gateway style body: only {"message": ...}.
+func (e *envelope) gatewayOnly() bool {
+	return e.Message != "" && e.StatusCode == "" && e.ErrorCode == "" && e.ExternalCode == ""
+}
+
+// flexString decodes a JSON string or number (bKash sends codes as strings;
+// a few gateways answer with numbers).
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString(s)
+		return nil
+	}
+	if string(b) == "null" {
+		return nil
+	}
+	*f = flexString(b)
+	return nil
+}
+
+// jsonAppender is implemented by request bodies with a hand-written encoder.
+type jsonAppender interface{ appendJSON([]byte) []byte }
+
+// logRefer is implemented by request bodies that name a payment, agreement
+// or transaction, for the Debug log line.
+type logRefer interface{ logRef() (key, value string) }
+
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// do sends in to ep and decodes a successful answer into out. It returns an
+// *APIError for a decoded bKash error, an *OutcomeUnknownError where the
+// outcome is unknown for ep's class, or another error when nothing was sent.
+func (c *Client) do(ctx context.Context, ep *endpoint, in, out any) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
+	}
+	var body []byte
+	switch v := in.(type) {
+	case nil:
+		body = []byte("{}")
+	case []byte:
+		body = v
+	case jsonAppender:
+		body = v.appendJSON(make([]byte, 0, 256))
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("bkash: %s: encoding request: %w", ep.op, err)
+		}
+		body = b
+	}
+	cl := call{c: c, ep: ep, in: in, body: body, start: time.Now()}
+	err := cl.run(ctx, out)
+	cl.log(ctx, err)
+	return err
+}
+
+// call is one logical call, across its attempts and a token replay.
+type call struct {
+	c        *Client
+	ep       *endpoint
+	in       any
+	body     []byte
+	start    time.Time
+	attempts int
+	status   int
+	pending  transport.Attempt
+	havePend bool
+	respBody []byte
+}
+
+func (cl *call) run(ctx context.Context, out any) error {
+	c, ep := cl.c, cl.ep
+	var observe func(transport.Attempt)
+	if c.observer != nil || c.debug(ctx) {
+		observe = cl.observeAttempt
+	}
+	for replay := 0; ; replay++ {
+		h := make(http.Header, 6)
+		h["Content-Type"] = c.hJSON
+		h["Accept"] = c.hJSON
+		h["User-Agent"] = c.hUA
+		var tok *Token
+		if ep.noAuth {
+			h["username"] = c.hUser
+			h["password"] = c.hPass
+		} else {
+			t, err := c.tokens.token(ctx)
+			if err != nil {
+				return err
+			}
+			tok = t
+			h["Authorization"] = t.auth
+			h["X-App-Key"] = c.hAppKey
+		}
+		res := c.tr.Do(ctx, ep.class, c.root+ep.path, h, cl.body, observe)
+		cl.attempts += res.Attempts
+		err, rejected := cl.finish(ctx, res, out)
+		if rejected && tok != nil && replay == 0 {
+			// The gateway refused the token, so bKash never processed the
+			// request: renew once and replay, whatever the class.
+			c.tokens.reject(tok)
+			cl.flushAttempt("")
+			continue
+		}
+		return err
+	}
+}
+
+// finish turns a transport result into the call's error and decodes out.
+// rejected reports a token rejection (401/403 or code 2079).
+func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err error, rejected bool) {
+	ep := cl.ep
+	if res.Resp == nil {
+		cl.flushAttempt("")
+		if res.Err == nil {
+			res.Err = errors.New("no response")
+		}
+		if !res.Sent {
+			return fmt.Errorf("bkash: %s: not sent after %d attempt(s): %w", ep.op, res.Attempts, res.Err), false
+		}
+		if ep.class == classRead {
+			return fmt.Errorf("bkash: %s: %d attempt(s): %w", ep.op, cl.attempts, res.Err), false
+		}
+		return &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: res.Err}, false
+	}
+	resp := res.Resp
+	cl.status = resp.StatusCode
+	bp := bodyPool.Get().(*[]byte)
+	buf := bytes.NewBuffer((*bp)[:0])
+	_, readErr := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody+1))
+	resp.Body.Close()
+	data := buf.Bytes()
+	defer func() {
+		// Keep only ordinary-sized buffers: one oversized answer must not
+		// pin a megabyte for the life of the process.
+		if cap(data) <= 64<<10 {
+			*bp = data[:0]
+			bodyPool.Put(bp)
+		}
+	}()
+	if cl.c.logBodies {
+		cl.respBody = append([]byte(nil), data...)
+	}
+	if readErr == nil && len(data) > maxResponseBody {
+		readErr = fmt.Errorf("response body larger than %d bytes", maxResponseBody)
+	}
+
+	var env *envelope
+	var decodeErr error
+	if readErr == nil {
+		env, decodeErr = decodeInto(data, out)
+	}
+	if env != nil {
+		if ae := env.apiError(); ae != nil {
+			ae.Op, ae.HTTPStatus, ae.Attempts = ep.op, resp.StatusCode, cl.attempts
+			cl.flushAttempt(ae.Code)
+			return ae, ae.Code == CodeInvalidAppToken
+		}
+	}
+	cl.flushAttempt("")
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		msg := http.StatusText(resp.StatusCode)
+		if env != nil && env.Message != "" {
+			msg = env.Message
+		}
+		return &APIError{Op: ep.op, HTTPStatus: resp.StatusCode, Message: msg, Attempts: cl.attempts}, true
+	}
+	if resp.StatusCode == http.StatusOK && env != nil && decodeErr == nil && !env.gatewayOnly() {
+		return nil, false
+	}
+	// Not a definite bKash answer: a 5xx, an HTML page, a gateway message,
+	// malformed or truncated JSON.
+	why := readErr
+	if why == nil {
+		why = decodeErr
+	}
+	if why == nil {
+		msg := http.StatusText(resp.StatusCode)
+		if env != nil && env.Message != "" {
+			msg = env.Message
+		}
+		why = fmt.Errorf("http %d: %s", resp.StatusCode, msg)
+	} else {
+		why = fmt.Errorf("http %d: unreadable answer: %w", resp.StatusCode, why)
+	}
+	if ep.class == classRead && resp.StatusCode != http.StatusOK && readErr == nil && decodeErr == nil {
+		msg := http.StatusText(resp.StatusCode)
+		if env != nil && env.Message != "" {
+			msg = env.Message
+		}
+		return &APIError{Op: ep.op, HTTPStatus: resp.StatusCode, Message: msg, Attempts: cl.attempts}, false
+	}
+	return &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: why}, false
+}
+
+// decodeInto decodes data into out and returns the envelope. out may embed
+// envelope (one decode) or not (the envelope is decoded first).
+func decodeInto(data []byte, out any) (*envelope, error) {
+	if e, ok := out.(enveloper); ok {
+		if err := json.Unmarshal(data, out); err != nil {
+			// The payload did not fit; still read the status, which decides
+			// whether this was an answer at all.
+			var env envelope
+			if json.Unmarshal(data, &env) != nil {
+				return nil, err
+			}
+			return &env, err
+		}
+		return e.env(), nil
+	}
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, err
+	}
+	if out != nil && env.apiError() == nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return &env, err
+		}
+	}
+	return &env, nil
+}
+
+func (c *Client) debug(ctx context.Context) bool {
+	return c.logger != nil && c.logger.Enabled(ctx, slog.LevelDebug)
+}
+
+// observeAttempt holds back each attempt until the next one starts or the
+// call ends, so that the last attempt can carry bKash's code.
+func (cl *call) observeAttempt(a transport.Attempt) {
+	cl.flushAttempt("")
+	cl.pending, cl.havePend = a, true
+}
+
+func (cl *call) flushAttempt(code ErrorCode) {
+	if !cl.havePend {
+		return
+	}
+	cl.havePend = false
+	a := cl.pending
+	n := cl.attempts
+	if n == 0 {
+		n = a.Number
+	}
+	ev := AttemptEvent{Op: cl.ep.op, Attempt: a.Number, HTTPStatus: a.Status, Code: code, Duration: a.Duration, Err: a.Err}
+	if cl.c.observer != nil {
+		cl.c.observer.ObserveAttempt(ev)
+	}
+	if cl.c.logger != nil {
+		attrs := []slog.Attr{
+			slog.String("op", ev.Op), slog.Int("attempt", ev.Attempt),
+			slog.Int("http_status", ev.HTTPStatus), slog.Duration("duration", ev.Duration),
+		}
+		if code != "" {
+			attrs = append(attrs, slog.String("code", string(code)))
+		}
+		if r, ok := cl.in.(logRefer); ok {
+			k, v := r.logRef()
+			attrs = append(attrs, slog.String(k, v))
+		}
+		if ev.Err != nil {
+			attrs = append(attrs, slog.String("error", ev.Err.Error()))
+		}
+		cl.c.logger.LogAttrs(context.Background(), slog.LevelDebug, "bkash attempt", attrs...)
+	}
+}
+
+// log writes the call's summary line at Debug.
+func (cl *call) log(ctx context.Context, err error) {
+	c := cl.c
+	if !c.debug(ctx) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("op", cl.ep.op), slog.Int("attempts", cl.attempts),
+		slog.Int("http_status", cl.status), slog.Duration("duration", time.Since(cl.start)),
+	}
+	if r, ok := cl.in.(logRefer); ok {
+		k, v := r.logRef()
+		attrs = append(attrs, slog.String(k, v))
+	}
+	var ae *APIError
+	switch {
+	case errors.As(err, &ae):
+		attrs = append(attrs, slog.String("code", string(ae.Code)), slog.String("error", ae.Error()))
+	case err != nil:
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	if c.logBodies {
+		attrs = append(attrs, slog.String("request", redactBody(cl.body)), slog.String("response", redactBody(cl.respBody)))
+	}
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "bkash call", attrs...)
+}

@@ -1,0 +1,288 @@
+// Package transport sends bKash requests through go-retryablehttp with the
+// retry rules of the SDK's operation classes.
+//
+// go-retryablehttp only sees HTTP methods, and every bKash call is a POST. The
+// class of the operation decides instead: a read may be retried after any
+// transport failure, a call that moves money only when the request provably
+// never left the process.
+package transport
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	retryablehttp "github.com/hashicorp/go-retryablehttp"
+)
+
+// Class is the retry class of an operation.
+type Class uint8
+
+// The retry classes of the design (design.md, "Retry classes").
+const (
+	// Read operations change nothing: retried after any transport failure and
+	// on 429/502/503/504, honouring Retry-After.
+	Read Class = iota
+	// Create operations (create payment, create agreement) move no money but
+	// create state: retried only before sending, or on 429/503 carrying
+	// Retry-After (the server says it did not process the request).
+	Create
+	// Money operations (execute, capture, void, refund, agreement execute) are
+	// retried only when the request never left the process.
+	Money
+	// Cancel (agreement cancel) is idempotent on bKash's side: retried like a read.
+	Cancel
+)
+
+// Policy bounds the retries.
+type Policy struct {
+	MaxAttempts int           // attempts in total, counting the first
+	BaseDelay   time.Duration // first backoff step
+	MaxDelay    time.Duration // cap of one backoff wait
+}
+
+// maxRetryAfter caps how long a Retry-After header can make a call wait.
+const maxRetryAfter = 30 * time.Second
+
+// Attempt describes one finished attempt, for logs and observers.
+type Attempt struct {
+	Number   int           // 1-based
+	Status   int           // HTTP status; 0 when no response arrived
+	Err      error         // transport error, if any
+	Sent     bool          // whether the request may have reached the server
+	Duration time.Duration // time of this attempt
+}
+
+// Result is the outcome of Do.
+type Result struct {
+	Resp     *http.Response // the final response (body unread), or nil
+	Err      error          // the final transport error, or nil
+	Attempts int            // attempts made
+	Sent     bool           // whether any attempt may have reached the server
+}
+
+// Transport sends requests for one client.
+type Transport struct {
+	rc     *retryablehttp.Client
+	policy Policy
+}
+
+// noCloseIdle hides CloseIdleConnections: go-retryablehttp calls it on the
+// HTTP client after a failure, which would tear down the idle connections the
+// caller's other code shares through the same transport.
+type noCloseIdle struct{ rt http.RoundTripper }
+
+func (t noCloseIdle) RoundTrip(r *http.Request) (*http.Response, error) { return t.rt.RoundTrip(r) }
+
+// New returns a Transport that sends through a copy of hc.
+func New(hc *http.Client, p Policy) *Transport {
+	if p.MaxAttempts < 1 {
+		p.MaxAttempts = 1
+	}
+	cp := *hc
+	rt := cp.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	cp.Transport = noCloseIdle{rt}
+	t := &Transport{policy: p}
+	t.rc = &retryablehttp.Client{
+		HTTPClient:     &cp,
+		Logger:         nil, // the SDK logs itself, redacted
+		RetryWaitMin:   p.BaseDelay,
+		RetryWaitMax:   p.MaxDelay,
+		RetryMax:       p.MaxAttempts - 1,
+		CheckRetry:     checkRetry,
+		Backoff:        t.backoff,
+		ErrorHandler:   keepLastResponse,
+		RequestLogHook: startAttempt,
+	}
+	return t
+}
+
+// CloseIdleConnections closes the idle connections of the underlying transport.
+func (t *Transport) CloseIdleConnections() {
+	if c, ok := t.rc.HTTPClient.Transport.(noCloseIdle).rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+type stateKey struct{}
+
+// state follows one logical call across its attempts. Only the caller's
+// goroutine touches it, except for the per-attempt sent flag.
+type state struct {
+	class    Class
+	attempts int
+	sent     *atomic.Bool // the current attempt's body was read by the transport
+	anySent  bool
+	start    time.Time
+	observe  func(Attempt)
+	body     []byte
+}
+
+// bodyReader marks its attempt as sent as soon as net/http starts reading
+// the body, which it does only after a connection is established and the
+// headers are being written to it. A dial failure therefore leaves sent false
+// and can be retried safely for every class. net/http may still read the body
+// on its own goroutine after a response arrived, so the flag is atomic and
+// belongs to one attempt: a late read cannot mark the next attempt as sent.
+type bodyReader struct {
+	sent *atomic.Bool
+	body []byte
+	off  int
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	r.sent.Store(true)
+	if r.off >= len(r.body) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.body[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *bodyReader) Len() int { return len(r.body) - r.off }
+
+// Do sends a POST of body to url with the given headers. observe, if not nil,
+// is called after every attempt.
+func (t *Transport) Do(ctx context.Context, class Class, url string, header http.Header, body []byte, observe func(Attempt)) Result {
+	st := &state{class: class, observe: observe, body: body, sent: new(atomic.Bool)}
+	ctx = context.WithValue(ctx, stateKey{}, st)
+	// go-retryablehttp calls the function once per attempt, before the
+	// request log hook: each attempt gets a fresh flag here.
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, url,
+		retryablehttp.ReaderFunc(func() (io.Reader, error) {
+			st.sent = new(atomic.Bool)
+			return &bodyReader{sent: st.sent, body: st.body}, nil
+		}))
+	if err != nil {
+		return Result{Err: err}
+	}
+	req.Header = header
+	resp, err := t.rc.Do(req)
+	return Result{Resp: resp, Err: err, Attempts: st.attempts, Sent: st.anySent}
+}
+
+func startAttempt(_ retryablehttp.Logger, r *http.Request, _ int) {
+	if st, ok := r.Context().Value(stateKey{}).(*state); ok {
+		st.attempts++
+		st.start = time.Now()
+	}
+}
+
+// checkRetry decides per class. It runs after every attempt.
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	st, _ := ctx.Value(stateKey{}).(*state)
+	if st == nil {
+		return false, err
+	}
+	sent := st.sent.Load()
+	if sent {
+		st.anySent = true
+	}
+	if st.observe != nil {
+		a := Attempt{Number: st.attempts, Err: err, Sent: sent, Duration: time.Since(st.start)}
+		if resp != nil {
+			a.Status = resp.StatusCode
+		}
+		st.observe(a)
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if err == nil {
+			err = ctxErr
+		}
+		return false, err
+	}
+	if err != nil {
+		if !sent {
+			return true, nil // never left the process: safe for every class
+		}
+		switch st.class {
+		case Read, Cancel:
+			return true, nil
+		default:
+			return false, err
+		}
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		switch st.class {
+		case Read, Cancel:
+			return true, nil
+		case Create:
+			// A throttling answer with Retry-After says the request was not
+			// processed; anything else may have created the payment.
+			_, ok := retryAfter(resp)
+			return ok && resp.StatusCode != http.StatusBadGateway && resp.StatusCode != http.StatusGatewayTimeout, nil
+		}
+	}
+	return false, nil
+}
+
+// keepLastResponse returns the final response instead of closing it, so that
+// bKash's error body can still be decoded.
+func keepLastResponse(resp *http.Response, err error, _ int) (*http.Response, error) {
+	if resp != nil {
+		return resp, nil
+	}
+	return nil, err
+}
+
+// backoff is full-jitter exponential backoff, or the server's Retry-After.
+func (t *Transport) backoff(minWait, maxWait time.Duration, attemptNum int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if d, ok := retryAfter(resp); ok {
+			return d
+		}
+	}
+	return Backoff(minWait, maxWait, attemptNum)
+}
+
+// Backoff returns a random wait in [0, min(max, base*2^n)].
+func Backoff(base, maxWait time.Duration, n int) time.Duration {
+	if base <= 0 {
+		return 0
+	}
+	ceiling := maxWait
+	if n < 30 {
+		if c := base << n; c > 0 && c < maxWait {
+			ceiling = c
+		}
+	}
+	if ceiling <= 0 {
+		return 0
+	}
+	return rand.N(ceiling + 1)
+}
+
+// retryAfter parses the Retry-After header (seconds or an HTTP date).
+func retryAfter(resp *http.Response) (time.Duration, bool) {
+	v := resp.Header.Get("Retry-After")
+	if v == "" {
+		return 0, false
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(v); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		d = time.Duration(secs) * time.Second
+	} else if when, err := http.ParseTime(v); err == nil {
+		d = time.Until(when)
+		if d < 0 {
+			d = 0
+		}
+	} else {
+		return 0, false
+	}
+	if d > maxRetryAfter {
+		d = maxRetryAfter
+	}
+	return d, true
+}

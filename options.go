@@ -1,0 +1,266 @@
+package bkash
+
+import (
+	"crypto/cipher"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Option configures a Client. Every option validates its argument; an
+// invalid one makes NewClient return an error.
+type Option func(*config) error
+
+// RetryPolicy bounds how often and how fast a call is retried. Whether a call
+// may be retried at all depends on its operation class, not on this policy:
+// a call that moves money is never re-sent once it may have reached bKash.
+type RetryPolicy struct {
+	MaxAttempts int           // attempts in total, counting the first (1-10); default 3
+	BaseDelay   time.Duration // first backoff step; default 200ms
+	MaxDelay    time.Duration // cap of one wait; default 2s
+}
+
+// DefaultRetryPolicy is the policy of a Client built without WithRetryPolicy.
+var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 3, BaseDelay: 200 * time.Millisecond, MaxDelay: 2 * time.Second}
+
+// RefundAPI selects which of bKash's refund APIs the RefundService calls.
+type RefundAPI int
+
+const (
+	// RefundV1 is the refund API of v1.2.0-beta: POST .../tokenized/checkout/payment/refund.
+	RefundV1 RefundAPI = iota + 1
+	// RefundV2 is the newer API under /v2/tokenized-checkout/refund/payment/...
+	RefundV2
+)
+
+func (r RefundAPI) String() string {
+	switch r {
+	case RefundV1:
+		return "v1"
+	case RefundV2:
+		return "v2"
+	}
+	return fmt.Sprintf("RefundAPI(%d)", int(r))
+}
+
+// Observer receives one event per HTTP attempt and one per token renewal,
+// for metrics and tracing. Its methods are called synchronously on the
+// calling goroutine and must be fast and safe for concurrent use.
+type Observer interface {
+	ObserveAttempt(AttemptEvent)
+	ObserveTokenRenewal(TokenRenewalEvent)
+}
+
+// AttemptEvent describes one HTTP attempt of an operation.
+type AttemptEvent struct {
+	Op         string        // e.g. "payment.query"
+	Attempt    int           // 1-based, counting replays after a token renewal
+	HTTPStatus int           // 0 when no response arrived
+	Code       ErrorCode     // bKash's code when the answer was decoded
+	Duration   time.Duration // time of this attempt
+	Err        error         // transport error of this attempt, if any
+}
+
+// TokenRenewalEvent describes one renewal of the access token.
+type TokenRenewalEvent struct {
+	Kind     string        // "grant", "refresh" or "store" (taken from the TokenStore)
+	Duration time.Duration // time the renewal took
+	Err      error         // nil on success
+}
+
+type config struct {
+	httpClient *http.Client
+	baseURL    string
+	store      TokenStore
+	logger     *slog.Logger
+	logBodies  bool
+	retry      RetryPolicy
+	observer   Observer
+	refundAPI  RefundAPI
+	userAgent  string
+	budget     int
+	tokenAEAD  cipher.AEAD
+}
+
+// String describes the configuration without the token store's contents or
+// any key material.
+func (c *config) String() string {
+	return fmt.Sprintf("bkash.config{baseURL:%q, store:%T, logger:%t, logBodies:%t, retry:%+v, observer:%t, refundAPI:%v, userAgent:%q, budget:%d, tokenEncryption:%t}",
+		c.baseURL, c.store, c.logger != nil, c.logBodies, c.retry, c.observer != nil, c.refundAPI, c.userAgent, c.budget, c.tokenAEAD != nil)
+}
+
+// GoString is String.
+func (c *config) GoString() string { return c.String() }
+
+// Format prints String for every verb.
+func (c *config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
+// WithHTTPClient sends requests through a copy of hc (hc itself is never
+// modified). Set its Transport for proxies or TLS settings and keep its
+// Timeout at or below bKash's recommended 30 seconds.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("bkash: WithHTTPClient: nil *http.Client")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithBaseURL replaces the environment's host root, for a proxy, a recorded
+// test server or bkashtest. root is scheme://host[:port][/prefix]; the SDK
+// appends /v1.2.0-beta/tokenized/checkout/... and /v2/tokenized-checkout/...
+// to it. Plain http is accepted only for loopback hosts.
+func WithBaseURL(root string) Option {
+	return func(c *config) error {
+		u, err := url.Parse(root)
+		if err != nil {
+			return fmt.Errorf("bkash: WithBaseURL: %w", err)
+		}
+		if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return fmt.Errorf("bkash: WithBaseURL: %q is not an absolute http(s) URL", root)
+		}
+		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			return fmt.Errorf("bkash: WithBaseURL: plain http is allowed only for loopback hosts, not %q", u.Hostname())
+		}
+		if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return fmt.Errorf("bkash: WithBaseURL: %q must not carry user info, a query or a fragment", root)
+		}
+		c.baseURL = strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
+		return nil
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// WithTokenStore keeps the access token in s, so that several processes
+// share one token (see package redisstore). If s also implements TokenLocker,
+// renewals are serialised across processes. The default is an in-process
+// MemoryTokenStore.
+func WithTokenStore(s TokenStore) Option {
+	return func(c *config) error {
+		if s == nil {
+			return errors.New("bkash: WithTokenStore: nil TokenStore")
+		}
+		c.store = s
+		return nil
+	}
+}
+
+// WithTokenEncryption encrypts the token blob the client saves in its
+// TokenStore with aead (for example AES-256-GCM from crypto/aes and
+// crypto/cipher), with the store key as associated data so that a blob
+// cannot be moved to another key. Every process sharing the store must use
+// the same key: a blob that cannot be decrypted, or a clear one, is ignored
+// (with a warning) and the token is renewed instead.
+func WithTokenEncryption(aead cipher.AEAD) Option {
+	return func(c *config) error {
+		if aead == nil {
+			return errors.New("bkash: WithTokenEncryption: nil cipher.AEAD")
+		}
+		if aead.NonceSize() < 12 {
+			return fmt.Errorf("bkash: WithTokenEncryption: nonce size %d is too small for random nonces", aead.NonceSize())
+		}
+		c.tokenAEAD = aead
+		return nil
+	}
+}
+
+// WithLogger logs each attempt at Debug level (operation, attempt, HTTP
+// status, bKash code, duration, payment ID) and token renewals at Info. It
+// never logs headers, secrets or tokens. The default is silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("bkash: WithLogger: nil *slog.Logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithBodyLogging adds request and response bodies to the Debug lines, with
+// secrets and tokens replaced by [REDACTED] and wallet numbers masked
+// (017****8575). Meant for integration work, not for production.
+func WithBodyLogging() Option {
+	return func(c *config) error {
+		c.logBodies = true
+		return nil
+	}
+}
+
+// WithRetryPolicy replaces DefaultRetryPolicy.
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *config) error {
+		switch {
+		case p.MaxAttempts < 1 || p.MaxAttempts > 10:
+			return fmt.Errorf("bkash: WithRetryPolicy: MaxAttempts %d is outside 1-10", p.MaxAttempts)
+		case p.BaseDelay < 0 || p.MaxDelay < 0:
+			return errors.New("bkash: WithRetryPolicy: negative delay")
+		case p.BaseDelay > p.MaxDelay:
+			return errors.New("bkash: WithRetryPolicy: BaseDelay is larger than MaxDelay")
+		}
+		c.retry = p
+		return nil
+	}
+}
+
+// WithObserver reports every attempt and token renewal to o.
+func WithObserver(o Observer) Option {
+	return func(c *config) error {
+		if o == nil {
+			return errors.New("bkash: WithObserver: nil Observer")
+		}
+		c.observer = o
+		return nil
+	}
+}
+
+// WithRefundAPI selects the refund API (default RefundV1).
+func WithRefundAPI(api RefundAPI) Option {
+	return func(c *config) error {
+		if api != RefundV1 && api != RefundV2 {
+			return fmt.Errorf("bkash: WithRefundAPI: unknown %v", api)
+		}
+		c.refundAPI = api
+		return nil
+	}
+}
+
+// WithUserAgent puts product (e.g. "myshop/1.4") in front of the SDK's own
+// User-Agent, "bkash-go/<version> go/<runtime>".
+func WithUserAgent(product string) Option {
+	return func(c *config) error {
+		if product == "" || strings.ContainsAny(product, "\r\n") {
+			return errors.New("bkash: WithUserAgent: empty or multi-line product")
+		}
+		c.userAgent = product
+		return nil
+	}
+}
+
+// WithTokenRenewalBudget changes how many grant/refresh calls the client may
+// make in a rolling hour (default 2, bKash's limit). Raising it risks bKash
+// blocking the application for an hour; lowering it to 1 is safe.
+func WithTokenRenewalBudget(n int) Option {
+	return func(c *config) error {
+		if n < 1 || n > 60 {
+			return fmt.Errorf("bkash: WithTokenRenewalBudget: %d is outside 1-60", n)
+		}
+		c.budget = n
+		return nil
+	}
+}

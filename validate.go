@@ -1,0 +1,71 @@
+package bkash
+
+import (
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxTextLen is bKash's limit for invoice numbers, payer references, SKUs,
+// reasons and merchantAssociationInfo.
+const maxTextLen = 255
+
+// checkText applies bKash's rule for free-text fields: at most 255
+// characters and none of '<', '>', '&'. required rejects the empty string.
+func checkText(field, v string, required bool) error {
+	if v == "" {
+		if required {
+			return &ValidationError{Field: field, Reason: "is required"}
+		}
+		return nil
+	}
+	if n := utf8.RuneCountInString(v); n > maxTextLen {
+		return &ValidationError{Field: field, Reason: "is longer than 255 characters"}
+	}
+	if !utf8.ValidString(v) {
+		return &ValidationError{Field: field, Reason: "is not valid UTF-8"}
+	}
+	if i := strings.IndexAny(v, "<>&"); i >= 0 {
+		return &ValidationError{Field: field, Reason: "must not contain " + string(v[i])}
+	}
+	return nil
+}
+
+// checkAmount requires a positive amount. Amount has at most two decimals by
+// construction (it counts poisha).
+func checkAmount(field string, a Amount) error {
+	if a <= 0 {
+		return &ValidationError{Field: field, Reason: "must be positive, got " + a.String()}
+	}
+	return nil
+}
+
+// checkID requires an opaque identifier to be present; bKash's IDs have no
+// documented shape, so nothing else is checked.
+func checkID(field, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return &ValidationError{Field: field, Reason: "is required"}
+	}
+	return nil
+}
+
+// checkCallbackURL requires an absolute http(s) URL with a host.
+func checkCallbackURL(field, v string) error {
+	if v == "" {
+		return &ValidationError{Field: field, Reason: "is required"}
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return &ValidationError{Field: field, Reason: "is not a valid URL"}
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return &ValidationError{Field: field, Reason: "must be an absolute http or https URL"}
+	}
+	if u.Host == "" {
+		return &ValidationError{Field: field, Reason: "has no host"}
+	}
+	if len(v) > 2048 {
+		return &ValidationError{Field: field, Reason: "is longer than 2048 characters"}
+	}
+	return nil
+}
