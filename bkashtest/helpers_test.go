@@ -214,19 +214,6 @@ func (c *api) paid(amount, intent string) (string, string) {
 	return id, a.str("trxID")
 }
 
-// agreement creates, approves and executes an agreement for wallet; it
-// returns the agreementID.
-func (c *api) agreement(wallet string) string {
-	c.t.Helper()
-	a := mustOK(c.t, "create agreement", c.call(createPath, map[string]string{
-		"mode": "0000", "payerReference": wallet, "callbackURL": callbackBase,
-	}))
-	if err := c.srv.Approve(a.str("paymentID"), wallet); err != nil {
-		c.t.Fatal(err)
-	}
-	return mustOK(c.t, "execute agreement", c.call(executePath, map[string]string{"paymentID": a.str("paymentID")})).str("agreementID")
-}
-
 // wantCode fails unless a carries code with the given HTTP status.
 func wantCode(t testing.TB, what string, a answer, status int, code string) {
 	t.Helper()

@@ -260,9 +260,6 @@ func (s *Server) goBackground(fn func()) bool {
 	return true
 }
 
-// closingSignal is closed when Close starts.
-func (s *Server) closingSignal() <-chan struct{} { return s.closing }
-
 func (s *Server) now() time.Time { return s.cfg.clock() }
 
 // envelope is the error shape an endpoint answers with.

@@ -80,13 +80,6 @@ func (o *object) num(k string, v int64) *object {
 	return o
 }
 
-// null adds a null member.
-func (o *object) null(k string) *object {
-	o.key(k)
-	o.b = append(o.b, "null"...)
-	return o
-}
-
 // raw adds a member whose value is already encoded JSON.
 func (o *object) raw(k string, v []byte) *object {
 	o.key(k)
@@ -168,12 +161,6 @@ func (f fields) str(k string) (string, error) {
 		return string(raw), nil
 	}
 	return "", errBadBody
-}
-
-// has reports whether k is present with a non-null value.
-func (f fields) has(k string) bool {
-	raw, ok := f[k]
-	return ok && string(bytes.TrimSpace(raw)) != "null"
 }
 
 // strings reads several members at once; the first type error wins.
