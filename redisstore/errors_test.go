@@ -177,6 +177,10 @@ func TestNewValidatesOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	shortNonce, err := cipher.NewGCMWithNonceSize(block, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		rdb     redis.UniversalClient
@@ -190,6 +194,7 @@ func TestNewValidatesOptions(t *testing.T) {
 		{"nil option", rdb, []Option{nil}, "nil Option"},
 		{"prefix with space", rdb, []Option{WithKeyPrefix("my shop:")}, "white space"},
 		{"nil AEAD", rdb, []Option{WithEncryption(nil)}, "nil cipher.AEAD"},
+		{"AEAD with an 8-byte nonce", rdb, []Option{WithEncryption(shortNonce)}, "nonce size 8"},
 		{"negative timeout", rdb, []Option{WithTimeout(-time.Second)}, "negative duration"},
 	}
 	for _, tt := range tests {

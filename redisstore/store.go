@@ -72,6 +72,10 @@ func WithEncryption(aead cipher.AEAD) Option {
 		if aead == nil {
 			return errors.New("redisstore: WithEncryption: nil cipher.AEAD")
 		}
+		if aead.NonceSize() < 12 {
+			// Nonces are random: a shorter one repeats too soon.
+			return fmt.Errorf("redisstore: WithEncryption: nonce size %d is too small for random nonces", aead.NonceSize())
+		}
 		s.aead = aead
 		return nil
 	}
@@ -158,4 +162,10 @@ func (s *Store) setNX(ctx context.Context, key, value string, px int64) (bool, e
 		return false, err
 	}
 	return cur == value, nil
+}
+
+// String describes the Store without reaching Redis or printing its client's
+// options (which may carry a password).
+func (s *Store) String() string {
+	return fmt.Sprintf("redisstore.Store{prefix:%q, encrypted:%t, timeout:%v}", s.prefix, s.aead != nil, s.timeout)
 }
