@@ -94,10 +94,7 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 	if cfg.baseURL != "" {
 		root = cfg.baseURL
 	}
-	ua := "bkash-go/" + Version + " " + strings.ReplaceAll(runtime.Version(), "go", "go/")
-	if !strings.HasPrefix(runtime.Version(), "go") {
-		ua = "bkash-go/" + Version + " go/" + runtime.Version()
-	}
+	ua := "bkash-go/" + Version + " go/" + strings.TrimPrefix(runtime.Version(), "go")
 	if cfg.userAgent != "" {
 		ua = cfg.userAgent + " " + ua
 	}
@@ -120,7 +117,7 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 		hUser:   []string{creds.Username},
 		hPass:   []string{string(creds.Password)},
 	}
-	c.tokens = newTokenManager(c, cfg.store, cfg.budget)
+	c.tokens = newTokenManager(c, &cfg)
 	c.Payments = &PaymentService{c}
 	c.Agreements = &AgreementService{c}
 	c.Refunds = &RefundService{c}
@@ -388,8 +385,12 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 	resp.Body.Close()
 	data := buf.Bytes()
 	defer func() {
-		*bp = data[:0]
-		bodyPool.Put(bp)
+		// Keep only ordinary-sized buffers: one oversized answer must not
+		// pin a megabyte for the life of the process.
+		if cap(data) <= 64<<10 {
+			*bp = data[:0]
+			bodyPool.Put(bp)
+		}
 	}()
 	if cl.c.logBodies {
 		cl.respBody = append([]byte(nil), data...)
