@@ -2,7 +2,6 @@ package bkash
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 )
 
@@ -239,23 +238,4 @@ func (w *agreementWire) agreement() *Agreement {
 		CancelledCallbackURL: w.CancelledCallbackURL,
 		StatusMessage:        w.StatusMessage,
 	}
-}
-
-// looseTime decodes a timestamp of an answer without ever failing the
-// decode: a successful refund or agreement must not turn into an unreadable
-// answer (outcome unknown) because bKash used a date format the SDK does not
-// know. Unrecognised text is kept in Raw with a zero time.
-type looseTime Time
-
-func (t *looseTime) UnmarshalJSON(b []byte) error {
-	var v Time
-	if err := v.UnmarshalJSON(b); err != nil {
-		var s string
-		if json.Unmarshal(b, &s) != nil {
-			s = "" // a number or an object: nothing worth keeping
-		}
-		v = Time{Raw: s}
-	}
-	*t = looseTime(v)
-	return nil
 }

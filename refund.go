@@ -272,7 +272,7 @@ type refundWire struct {
 func refundFrom(f *refundFields, origTrxID string, origAmount Amount, currency string) Refund {
 	r := Refund{
 		RefundTrxID:    f.RefundTrxID,
-		OriginalTrxID:  firstNonEmpty(f.OriginalTrxID, f.TrxID, origTrxID),
+		OriginalTrxID:  firstNonEmpty(f.OriginalTrxID, firstNonEmpty(f.TrxID, origTrxID)),
 		Amount:         f.RefundAmount,
 		Charge:         f.Charge,
 		Currency:       firstNonEmpty(f.Currency, currency),
@@ -298,7 +298,7 @@ func refundFrom(f *refundFields, origTrxID string, origAmount Amount, currency s
 // the answer does not repeat it.
 func (w *refundWire) status(trxID string) *RefundStatus {
 	st := &RefundStatus{
-		OriginalTrxID:       firstNonEmpty(w.OriginalTrxID, w.TrxID, trxID),
+		OriginalTrxID:       firstNonEmpty(w.OriginalTrxID, firstNonEmpty(w.TrxID, trxID)),
 		OriginalAmount:      w.OriginalTrxAmount,
 		OriginalCompletedAt: Time(w.OriginalTrxCompletedTime),
 	}
@@ -317,14 +317,4 @@ func (w *refundWire) status(trxID string) *RefundStatus {
 		st.Refunds = []Refund{refundFrom(&w.refundFields, st.OriginalTrxID, st.OriginalAmount, "")}
 	}
 	return st
-}
-
-// firstNonEmpty returns the first non-empty string.
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
