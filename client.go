@@ -354,6 +354,7 @@ type call struct {
 	body     []byte
 	start    time.Time
 	attempts int
+	base     int // attempts made before the current transport call
 	status   int
 	pending  transport.Attempt
 	havePend bool
@@ -384,6 +385,7 @@ func (cl *call) run(ctx context.Context, out any) error {
 			h["Authorization"] = t.auth
 			h["X-App-Key"] = c.hAppKey
 		}
+		cl.base = cl.attempts
 		res := c.tr.Do(ctx, ep.class, c.root+ep.path, h, cl.body, observe)
 		cl.attempts += res.Attempts
 		err, rejected := cl.finish(ctx, res, out)
@@ -529,11 +531,9 @@ func (cl *call) flushAttempt(code ErrorCode) {
 	}
 	cl.havePend = false
 	a := cl.pending
-	n := cl.attempts
-	if n == 0 {
-		n = a.Number
-	}
-	ev := AttemptEvent{Op: cl.ep.op, Attempt: a.Number, HTTPStatus: a.Status, Code: code, Duration: a.Duration, Err: a.Err}
+	// Number restarts with each transport call; a replay after a token
+	// renewal continues the count.
+	ev := AttemptEvent{Op: cl.ep.op, Attempt: cl.base + a.Number, HTTPStatus: a.Status, Code: code, Duration: a.Duration, Err: a.Err}
 	if cl.c.observer != nil {
 		cl.c.observer.ObserveAttempt(ev)
 	}
