@@ -27,7 +27,7 @@ func init() {
 		refundCmd,
 		agreementCmd,
 		webhookCmd,
-		//PENDING validateCmd,
+		validateCmd,
 		versionCmd,
 	}
 }
