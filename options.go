@@ -1,8 +1,10 @@
 package bkash
 
 import (
+	"crypto/cipher"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -83,7 +85,21 @@ type config struct {
 	refundAPI  RefundAPI
 	userAgent  string
 	budget     int
+	tokenAEAD  cipher.AEAD
 }
+
+// String describes the configuration without the token store's contents or
+// any key material.
+func (c config) String() string {
+	return fmt.Sprintf("bkash.config{baseURL:%q, store:%T, logger:%t, logBodies:%t, retry:%+v, observer:%t, refundAPI:%v, userAgent:%q, budget:%d, tokenEncryption:%t}",
+		c.baseURL, c.store, c.logger != nil, c.logBodies, c.retry, c.observer != nil, c.refundAPI, c.userAgent, c.budget, c.tokenAEAD != nil)
+}
+
+// GoString is String.
+func (c config) GoString() string { return c.String() }
+
+// Format prints String for every verb.
+func (c config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
 
 // WithHTTPClient sends requests through a copy of hc (hc itself is never
 // modified). Set its Transport for proxies or TLS settings and keep its
@@ -140,6 +156,25 @@ func WithTokenStore(s TokenStore) Option {
 			return errors.New("bkash: WithTokenStore: nil TokenStore")
 		}
 		c.store = s
+		return nil
+	}
+}
+
+// WithTokenEncryption encrypts the token blob the client saves in its
+// TokenStore with aead (for example AES-256-GCM from crypto/aes and
+// crypto/cipher), with the store key as associated data so that a blob
+// cannot be moved to another key. Every process sharing the store must use
+// the same key: a blob that cannot be decrypted, or a clear one, is ignored
+// (with a warning) and the token is renewed instead.
+func WithTokenEncryption(aead cipher.AEAD) Option {
+	return func(c *config) error {
+		if aead == nil {
+			return errors.New("bkash: WithTokenEncryption: nil cipher.AEAD")
+		}
+		if aead.NonceSize() < 12 {
+			return fmt.Errorf("bkash: WithTokenEncryption: nonce size %d is too small for random nonces", aead.NonceSize())
+		}
+		c.tokenAEAD = aead
 		return nil
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
@@ -112,45 +113,54 @@ func (t *Transport) CloseIdleConnections() {
 
 type stateKey struct{}
 
-// state follows one logical call across its attempts.
+// state follows one logical call across its attempts. Only the caller's
+// goroutine touches it, except for the per-attempt sent flag.
 type state struct {
 	class    Class
 	attempts int
-	sent     bool // the current attempt's body was read by the transport
+	sent     *atomic.Bool // the current attempt's body was read by the transport
 	anySent  bool
 	start    time.Time
 	observe  func(Attempt)
 	body     []byte
 }
 
-// bodyReader marks the attempt as sent as soon as net/http starts reading
+// bodyReader marks its attempt as sent as soon as net/http starts reading
 // the body, which it does only after a connection is established and the
-// headers are written to it. A dial failure therefore leaves sent false and
-// can be retried safely for every class.
+// headers are being written to it. A dial failure therefore leaves sent false
+// and can be retried safely for every class. net/http may still read the body
+// on its own goroutine after a response arrived, so the flag is atomic and
+// belongs to one attempt: a late read cannot mark the next attempt as sent.
 type bodyReader struct {
-	st  *state
-	off int
+	sent *atomic.Bool
+	body []byte
+	off  int
 }
 
 func (r *bodyReader) Read(p []byte) (int, error) {
-	r.st.sent = true
-	if r.off >= len(r.st.body) {
+	r.sent.Store(true)
+	if r.off >= len(r.body) {
 		return 0, io.EOF
 	}
-	n := copy(p, r.st.body[r.off:])
+	n := copy(p, r.body[r.off:])
 	r.off += n
 	return n, nil
 }
 
-func (r *bodyReader) Len() int { return len(r.st.body) - r.off }
+func (r *bodyReader) Len() int { return len(r.body) - r.off }
 
 // Do sends a POST of body to url with the given headers. observe, if not nil,
 // is called after every attempt.
 func (t *Transport) Do(ctx context.Context, class Class, url string, header http.Header, body []byte, observe func(Attempt)) Result {
-	st := &state{class: class, observe: observe, body: body}
+	st := &state{class: class, observe: observe, body: body, sent: new(atomic.Bool)}
 	ctx = context.WithValue(ctx, stateKey{}, st)
+	// go-retryablehttp calls the function once per attempt, before the
+	// request log hook: each attempt gets a fresh flag here.
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, url,
-		retryablehttp.ReaderFunc(func() (io.Reader, error) { return &bodyReader{st: st}, nil }))
+		retryablehttp.ReaderFunc(func() (io.Reader, error) {
+			st.sent = new(atomic.Bool)
+			return &bodyReader{sent: st.sent, body: st.body}, nil
+		}))
 	if err != nil {
 		return Result{Err: err}
 	}
@@ -162,7 +172,6 @@ func (t *Transport) Do(ctx context.Context, class Class, url string, header http
 func startAttempt(_ retryablehttp.Logger, r *http.Request, _ int) {
 	if st, ok := r.Context().Value(stateKey{}).(*state); ok {
 		st.attempts++
-		st.sent = false
 		st.start = time.Now()
 	}
 }
@@ -173,11 +182,12 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	if st == nil {
 		return false, err
 	}
-	if st.sent {
+	sent := st.sent.Load()
+	if sent {
 		st.anySent = true
 	}
 	if st.observe != nil {
-		a := Attempt{Number: st.attempts, Err: err, Sent: st.sent, Duration: time.Since(st.start)}
+		a := Attempt{Number: st.attempts, Err: err, Sent: sent, Duration: time.Since(st.start)}
 		if resp != nil {
 			a.Status = resp.StatusCode
 		}
@@ -190,7 +200,7 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		return false, err
 	}
 	if err != nil {
-		if !st.sent {
+		if !sent {
 			return true, nil // never left the process: safe for every class
 		}
 		switch st.class {

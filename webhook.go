@@ -1,0 +1,734 @@
+package bkash
+
+import (
+	"container/list"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/smartdairy/bkash-go/internal/sns"
+)
+
+// Webhook limits and defaults.
+const (
+	// MaxWebhookBodySize is the largest SNS message the verifier reads
+	// (64 KiB). SNS messages are at most 256 KiB by AWS's rules, but a bKash
+	// notification is about 1 KiB; anything near the cap is not bKash.
+	MaxWebhookBodySize = 64 << 10
+	// DefaultMaxMessageAge is how old a message may be before it is
+	// rejected as stale (SNS retries re-send the original Timestamp).
+	DefaultMaxMessageAge = time.Hour
+	// DefaultMaxClockSkew is how far in the future a Timestamp may be,
+	// to allow for the difference between AWS's clock and this host's.
+	DefaultMaxClockSkew = 5 * time.Minute
+	// confirmTimeout bounds the GET of a SubscribeURL.
+	confirmTimeout = 10 * time.Second
+)
+
+// Webhook errors. Verify returns an error that matches exactly one of these
+// with errors.Is (a bad inner message with a missing field matches
+// ErrWebhookBadNotification and ErrWebhookMissingField). The Handler answers
+// 503 for ErrWebhookCertFetch, so SNS retries, and 400 for every other one.
+var (
+	// ErrWebhookBadJSON: the body is not one JSON object, a signed key holds
+	// something other than a string, or a signed key appears twice.
+	ErrWebhookBadJSON = sns.ErrBadJSON
+	// ErrWebhookTooLarge: the body exceeds MaxWebhookBodySize.
+	ErrWebhookTooLarge = errors.New("bkash: webhook: body exceeds 64 KiB")
+	// ErrWebhookMissingField: a required envelope key (Type, MessageId,
+	// TopicArn, Message, Timestamp, SignatureVersion, Signature,
+	// SigningCertURL; SubscribeURL and Token for confirmations) or a
+	// required notification field (trxID, amount, transactionStatus) is
+	// absent or empty.
+	ErrWebhookMissingField = sns.ErrMissingField
+	// ErrWebhookMessageType: Type is not Notification,
+	// SubscriptionConfirmation or UnsubscribeConfirmation.
+	ErrWebhookMessageType = sns.ErrMessageType
+	// ErrWebhookSignatureVersion: SignatureVersion is not "1" or "2".
+	ErrWebhookSignatureVersion = sns.ErrSignatureVersion
+	// ErrWebhookCertURL: SigningCertURL breaks AWS's rules (https,
+	// sns.<region>.amazonaws.com[.cn], default port, .pem). Nothing was
+	// fetched.
+	ErrWebhookCertURL = sns.ErrCertURL
+	// ErrWebhookSubscribeURL: the SubscribeURL of a confirmation breaks the
+	// same host rules or is not a ConfirmSubscription link.
+	ErrWebhookSubscribeURL = sns.ErrSubscribeURL
+	// ErrWebhookCertFetch: the signing certificate could not be fetched or
+	// parsed. It is the only error that may be temporary.
+	ErrWebhookCertFetch = sns.ErrCertFetch
+	// ErrWebhookBadSignature: the signature is not valid base64 or does not
+	// verify with the certificate.
+	ErrWebhookBadSignature = sns.ErrBadSignature
+	// ErrWebhookTopicNotAllowed: TopicArn is not in WithAllowedTopicARNs.
+	ErrWebhookTopicNotAllowed = errors.New("bkash: webhook: topic not allowed")
+	// ErrWebhookBadTimestamp: Timestamp is not an RFC 3339 time.
+	ErrWebhookBadTimestamp = errors.New("bkash: webhook: invalid Timestamp")
+	// ErrWebhookStale: the message is older than WithMaxMessageAge.
+	ErrWebhookStale = errors.New("bkash: webhook: message too old")
+	// ErrWebhookFuture: the message is dated further in the future than the
+	// allowed clock skew.
+	ErrWebhookFuture = errors.New("bkash: webhook: message dated in the future")
+	// ErrWebhookBadNotification: the signed Message of a Notification is not
+	// a bKash payment notification (not a JSON object, or a field has the
+	// wrong type or format).
+	ErrWebhookBadNotification = errors.New("bkash: webhook: invalid payment notification")
+)
+
+// CertFetcher returns the certificate published at certURL. The verifier
+// calls it only for URLs that passed the SigningCertURL rules, at most once
+// per URL at a time, and caches the result; it bounds each call with a
+// 5-second timeout. A CertFetcher is trusted: the default one checks the
+// certificate's validity dates, a custom one must do what it needs.
+type CertFetcher func(ctx context.Context, certURL string) (*x509.Certificate, error)
+
+// WebhookOption configures a WebhookVerifier. It is a separate type from
+// Option: the verifier needs no credentials and is usually built elsewhere.
+type WebhookOption func(*webhookConfig) error
+
+type webhookConfig struct {
+	topics  []string
+	maxAge  time.Duration
+	skew    time.Duration
+	confirm bool
+	fetch   CertFetcher
+	now     func() time.Time
+	dedupe  DedupeStore
+	client  *http.Client
+	logger  *slog.Logger
+}
+
+// WithAllowedTopicARNs lists the SNS topics whose messages are accepted;
+// bKash tells each merchant its topic ARN. At least one is required: SNS
+// signs every topic's messages with the same certificates, so without this
+// list anyone could create a topic and send signed "payments".
+func WithAllowedTopicARNs(arns ...string) WebhookOption {
+	return func(c *webhookConfig) error {
+		for _, arn := range arns {
+			if !sns.IsTopicARN(arn) {
+				return &ValidationError{Field: "WithAllowedTopicARNs", Reason: fmt.Sprintf("%q is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)", arn)}
+			}
+			c.topics = append(c.topics, arn)
+		}
+		return nil
+	}
+}
+
+// WithMaxMessageAge sets how old a message may be (default 1 hour). SNS
+// retries keep the original Timestamp, so this also ends retries.
+func WithMaxMessageAge(d time.Duration) WebhookOption {
+	return func(c *webhookConfig) error {
+		if d <= 0 {
+			return &ValidationError{Field: "WithMaxMessageAge", Reason: "must be positive"}
+		}
+		c.maxAge = d
+		return nil
+	}
+}
+
+// WithMaxClockSkew sets how far in the future a Timestamp may be (default
+// 5 minutes).
+func WithMaxClockSkew(d time.Duration) WebhookOption {
+	return func(c *webhookConfig) error {
+		if d < 0 {
+			return &ValidationError{Field: "WithMaxClockSkew", Reason: "must not be negative"}
+		}
+		c.skew = d
+		return nil
+	}
+}
+
+// WithSubscriptionConfirmation makes the Handler confirm a verified
+// SubscriptionConfirmation by visiting its SubscribeURL (off by default).
+// Without it, confirm the subscription yourself with the SubscribeURL that
+// Verify returns.
+func WithSubscriptionConfirmation(enabled bool) WebhookOption {
+	return func(c *webhookConfig) error {
+		c.confirm = enabled
+		return nil
+	}
+}
+
+// WithCertFetcher replaces the HTTPS download of signing certificates, for
+// tests (see bkashtest.SNSSigner.CertFetcher) and for deployments that pin
+// certificates. The SigningCertURL rules still apply before it is called.
+func WithCertFetcher(f CertFetcher) WebhookOption {
+	return func(c *webhookConfig) error {
+		if f == nil {
+			return &ValidationError{Field: "WithCertFetcher", Reason: "is nil"}
+		}
+		c.fetch = f
+		return nil
+	}
+}
+
+// WithClock replaces time.Now for the age checks and certificate validity.
+func WithClock(now func() time.Time) WebhookOption {
+	return func(c *webhookConfig) error {
+		if now == nil {
+			return &ValidationError{Field: "WithClock", Reason: "is nil"}
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// WithDedupeStore sets where the Handler records the MessageIds it has
+// processed (default: a MemoryDedupeStore of 100 000 entries, enough for one
+// process; use a shared store such as redisstore when several processes
+// receive notifications).
+func WithDedupeStore(s DedupeStore) WebhookOption {
+	return func(c *webhookConfig) error {
+		if s == nil {
+			return &ValidationError{Field: "WithDedupeStore", Reason: "is nil"}
+		}
+		c.dedupe = s
+		return nil
+	}
+}
+
+// WithWebhookHTTPClient sets the HTTP client used to download signing
+// certificates and to confirm subscriptions. It is copied and the copy is
+// made to refuse redirects; the verifier adds its own timeouts.
+func WithWebhookHTTPClient(hc *http.Client) WebhookOption {
+	return func(c *webhookConfig) error {
+		if hc == nil {
+			return &ValidationError{Field: "WithWebhookHTTPClient", Reason: "is nil"}
+		}
+		c.client = hc
+		return nil
+	}
+}
+
+// WithWebhookLogger makes the Handler log each message it rejects or fails
+// to process (at Warn, with the error text only, never the body). Silent by
+// default.
+func WithWebhookLogger(l *slog.Logger) WebhookOption {
+	return func(c *webhookConfig) error {
+		if l == nil {
+			return &ValidationError{Field: "WithWebhookLogger", Reason: "is nil"}
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WebhookVerifier checks bKash's instant payment notifications, which are
+// Amazon SNS HTTP messages, and decodes them. It is safe for concurrent use.
+type WebhookVerifier struct {
+	topics  map[string]struct{}
+	maxAge  time.Duration
+	skew    time.Duration
+	confirm bool
+	now     func() time.Time
+	certs   *sns.CertCache
+	client  *http.Client
+	dedupe  DedupeStore
+	logger  *slog.Logger
+}
+
+// NewWebhookVerifier returns a verifier. WithAllowedTopicARNs is required.
+func NewWebhookVerifier(opts ...WebhookOption) (*WebhookVerifier, error) {
+	c := webhookConfig{maxAge: DefaultMaxMessageAge, skew: DefaultMaxClockSkew, now: time.Now}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&c); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.topics) == 0 {
+		return nil, &ValidationError{Field: "WithAllowedTopicARNs", Reason: "at least one topic ARN is required (ask bKash for yours)"}
+	}
+	v := &WebhookVerifier{
+		topics:  make(map[string]struct{}, len(c.topics)),
+		maxAge:  c.maxAge,
+		skew:    c.skew,
+		confirm: c.confirm,
+		now:     c.now,
+		client:  sns.NoRedirects(c.client),
+		dedupe:  c.dedupe,
+		logger:  c.logger,
+	}
+	for _, t := range c.topics {
+		v.topics[t] = struct{}{}
+	}
+	fetch := sns.HTTPFetcher(v.client, v.now)
+	if c.fetch != nil {
+		fetch = sns.FetchFunc(c.fetch)
+	}
+	v.certs = sns.NewCertCache(fetch, sns.DefaultCacheSize, sns.FetchTimeout)
+	if v.dedupe == nil {
+		v.dedupe = NewMemoryDedupeStore(0)
+	}
+	if v.logger == nil {
+		v.logger = slog.New(slog.DiscardHandler)
+	}
+	return v, nil
+}
+
+// WebhookMessageType is the SNS message type.
+type WebhookMessageType string
+
+// The SNS message types.
+const (
+	WebhookNotification             WebhookMessageType = sns.TypeNotification
+	WebhookSubscriptionConfirmation WebhookMessageType = sns.TypeSubscriptionConfirmation
+	WebhookUnsubscribeConfirmation  WebhookMessageType = sns.TypeUnsubscribeConfirmation
+)
+
+// WebhookMessage is a verified SNS message.
+type WebhookMessage struct {
+	Type      WebhookMessageType
+	MessageID string // SNS's MessageId: the same for every delivery of one message
+	TopicARN  string
+	Timestamp time.Time // when SNS published the message
+	Subject   string    // usually empty for bKash
+
+	// SubscribeURL and Token are set for the two confirmation types.
+	// SubscribeURL has passed the host rules and is a ConfirmSubscription
+	// link: visiting it confirms the subscription.
+	SubscribeURL string
+	Token        string
+	// UnsubscribeURL is set for a Notification (not checked: the verifier
+	// never visits it).
+	UnsubscribeURL string
+
+	// Message is the signed Message text exactly as received.
+	Message string
+	// Notification is the decoded payment notification when Type is
+	// WebhookNotification.
+	Notification *Notification
+}
+
+// Notification is bKash's instant payment notification: a payment into the
+// merchant's wallet (checkout, app, USSD or QR). It carries no paymentID:
+// correlate by TrxID or MerchantInvoiceNumber, and confirm with
+// Payments.Search(ctx, n.TrxID) before delivering goods.
+type Notification struct {
+	MessageID              string // the SNS MessageId (the dedupe key)
+	TrxID                  string // bKash transaction ID
+	Amount                 Amount
+	Currency               string // "BDT"
+	TransactionStatus      string // "Completed"
+	TransactionType        string // numeric code, e.g. "10002294" (payment via API)
+	DebitMSISDN            string // the payer's wallet, verbatim (e.g. "8801700000001")
+	MerchantInvoiceNumber  string
+	TransactionReference   string
+	CreditShortCode        string
+	CreditOrganizationName string
+	DateTime               Time // from yyyyMMddHHmmss in Asia/Dhaka
+
+	// Coupon payments only (zero otherwise): the coupon's value, the
+	// merchant's share and the sale amount.
+	CouponAmount        Amount
+	MerchantShareAmount Amount
+	SaleAmount          Amount
+
+	// Raw is the inner Message JSON exactly as received, with every field,
+	// including those this type does not name.
+	Raw json.RawMessage
+}
+
+// Verify checks an SNS message body and decodes it. In order: size, JSON
+// shape and required keys, message type, SignatureVersion, SigningCertURL
+// rules, topic allow-list, Timestamp age, SubscribeURL rules (confirmations)
+// — all without network access — then the certificate (cached; fetched at
+// most once per URL) and the signature over the original Message string,
+// and finally the inner payment notification. Every failure matches one of
+// the ErrWebhook... errors.
+func (v *WebhookVerifier) Verify(ctx context.Context, body []byte) (*WebhookMessage, error) {
+	if len(body) > MaxWebhookBodySize {
+		return nil, fmt.Errorf("%w: %d bytes", ErrWebhookTooLarge, len(body))
+	}
+	m, err := sns.Parse(string(body))
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Check(); err != nil {
+		return nil, err
+	}
+	if err := sns.CheckCertURL(m.SigningCertURL()); err != nil {
+		return nil, err
+	}
+	if _, ok := v.topics[m.TopicARN()]; !ok {
+		return nil, fmt.Errorf("%w: %.200q", ErrWebhookTopicNotAllowed, m.TopicARN())
+	}
+	ts, err := time.Parse(time.RFC3339Nano, m.Timestamp())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %.40q", ErrWebhookBadTimestamp, m.Timestamp())
+	}
+	now := v.now()
+	if age := now.Sub(ts); age > v.maxAge {
+		return nil, fmt.Errorf("%w: published %s ago, limit %s", ErrWebhookStale, age.Round(time.Second), v.maxAge)
+	} else if -age > v.skew {
+		return nil, fmt.Errorf("%w: %s ahead of this host's clock", ErrWebhookFuture, (-age).Round(time.Second))
+	}
+	typ := WebhookMessageType(m.Type())
+	if typ != WebhookNotification {
+		if err := sns.CheckSubscribeURL(m.SubscribeURL()); err != nil {
+			return nil, err
+		}
+	}
+	key, err := v.certs.Key(ctx, m.SigningCertURL())
+	if err != nil {
+		return nil, err
+	}
+	if err := sns.VerifyMessage(m, key); err != nil {
+		return nil, err
+	}
+	msg := &WebhookMessage{
+		Type:           typ,
+		MessageID:      m.MessageID(),
+		TopicARN:       m.TopicARN(),
+		Timestamp:      ts,
+		Subject:        m.Subject(),
+		SubscribeURL:   m.SubscribeURL(),
+		Token:          m.Token(),
+		UnsubscribeURL: m.UnsubscribeURL(),
+		Message:        m.Message(),
+	}
+	if typ == WebhookNotification {
+		n, err := parseNotification(m.Message())
+		if err != nil {
+			return nil, err
+		}
+		n.MessageID = msg.MessageID
+		msg.Notification = n
+	}
+	return msg, nil
+}
+
+// notificationField numbers the inner keys parseNotification knows.
+type notificationField uint8
+
+const (
+	nfTrxID notificationField = iota
+	nfAmount
+	nfCurrency
+	nfTransactionStatus
+	nfTransactionType
+	nfDebitMSISDN
+	nfMerchantInvoiceNumber
+	nfTransactionReference
+	nfCreditShortCode
+	nfCreditOrganizationName
+	nfDateTime
+	nfCouponAmount
+	nfMerchantShareAmount
+	nfSaleAmount
+	nfCount
+)
+
+var notificationKeys = [nfCount]string{
+	"trxID", "amount", "currency", "transactionStatus", "transactionType",
+	"debitMSISDN", "merchantInvoiceNumber", "transactionReference",
+	"creditShortCode", "creditOrganizationName", "dateTime",
+	"couponAmount", "merchantShareAmount", "saleAmount",
+}
+
+func badNotification(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrWebhookBadNotification}, args...)...)
+}
+
+// parseNotification decodes the inner Message of a Notification. Field
+// values may be JSON strings or numbers (bKash is not consistent); null
+// counts as absent; anything else is an error, as is a key given twice.
+func parseNotification(message string) (*Notification, error) {
+	n := &Notification{Raw: json.RawMessage(message)}
+	r := sns.NewObjectReader(message)
+	var seen uint16
+	for {
+		key, val, ok, err := r.Next()
+		if err != nil {
+			return nil, badNotification("%v", err)
+		}
+		if !ok {
+			break
+		}
+		f := nfCount
+		for i, k := range notificationKeys {
+			if k == key {
+				f = notificationField(i)
+				break
+			}
+		}
+		if f == nfCount {
+			continue // kept in Raw
+		}
+		if seen&(1<<f) != 0 {
+			return nil, badNotification("duplicate key %q", key)
+		}
+		var s string
+		switch val.Kind {
+		case sns.KindString:
+			s = val.Str
+		case sns.KindNumber:
+			s = val.Raw
+		case sns.KindNull:
+			continue
+		default:
+			return nil, badNotification("%s is not a string", key)
+		}
+		seen |= 1 << f
+		if err := n.set(f, s); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range []notificationField{nfTrxID, nfAmount, nfTransactionStatus} {
+		if seen&(1<<f) == 0 {
+			return nil, fmt.Errorf("%w: %w: %s", ErrWebhookBadNotification, ErrWebhookMissingField, notificationKeys[f])
+		}
+	}
+	if strings.TrimSpace(n.TrxID) == "" {
+		return nil, fmt.Errorf("%w: %w: trxID is empty", ErrWebhookBadNotification, ErrWebhookMissingField)
+	}
+	return n, nil
+}
+
+func (n *Notification) set(f notificationField, s string) error {
+	amount := func(dst *Amount) error {
+		t := strings.TrimSpace(s)
+		if t == "" {
+			if f == nfAmount {
+				return fmt.Errorf("%w: %w: amount is empty", ErrWebhookBadNotification, ErrWebhookMissingField)
+			}
+			return nil
+		}
+		a, err := parseAmount([]byte(t), true)
+		if err != nil {
+			return badNotification("%s: %v", notificationKeys[f], err)
+		}
+		*dst = a
+		return nil
+	}
+	switch f {
+	case nfTrxID:
+		n.TrxID = s
+	case nfAmount:
+		return amount(&n.Amount)
+	case nfCurrency:
+		n.Currency = s
+	case nfTransactionStatus:
+		n.TransactionStatus = s
+	case nfTransactionType:
+		n.TransactionType = s
+	case nfDebitMSISDN:
+		n.DebitMSISDN = s
+	case nfMerchantInvoiceNumber:
+		n.MerchantInvoiceNumber = s
+	case nfTransactionReference:
+		n.TransactionReference = s
+	case nfCreditShortCode:
+		n.CreditShortCode = s
+	case nfCreditOrganizationName:
+		n.CreditOrganizationName = s
+	case nfDateTime:
+		if strings.TrimSpace(s) == "" {
+			return nil
+		}
+		t, err := ParseTime(s)
+		if err != nil {
+			return badNotification("dateTime: %v", err)
+		}
+		n.DateTime = t
+	case nfCouponAmount:
+		return amount(&n.CouponAmount)
+	case nfMerchantShareAmount:
+		return amount(&n.MerchantShareAmount)
+	case nfSaleAmount:
+		return amount(&n.SaleAmount)
+	}
+	return nil
+}
+
+// Handler returns an http.Handler for the webhook URL registered with bKash.
+// It reads at most 64 KiB, verifies the message and:
+//
+//   - Notification: calls fn once per MessageId (SNS delivers at least
+//     once). 200 when fn returns nil or the MessageId was already claimed
+//     (fn is not called again); 500 when fn fails, after releasing the
+//     claim, so that SNS's retry is processed.
+//   - SubscriptionConfirmation: with WithSubscriptionConfirmation(true),
+//     visits the checked SubscribeURL (500 if that fails); 200.
+//   - UnsubscribeConfirmation: 200, nothing else.
+//
+// A message that fails verification gets 400, except an unavailable
+// signing certificate, which gets 503 so that SNS retries. Anything but
+// POST gets 405. fn should be idempotent by TrxID anyway and should confirm
+// the payment with Payments.Search before fulfilling an order.
+func (v *WebhookVerifier) Handler(fn func(ctx context.Context, n *Notification) error) http.Handler {
+	if fn == nil {
+		panic("bkash: WebhookVerifier.Handler: nil callback")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBodySize))
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				err = fmt.Errorf("%w: request body", ErrWebhookTooLarge)
+			}
+			v.reject(w, r, err, http.StatusBadRequest)
+			return
+		}
+		msg, err := v.Verify(r.Context(), body)
+		if err != nil {
+			status := http.StatusBadRequest
+			if errors.Is(err, ErrWebhookCertFetch) {
+				status = http.StatusServiceUnavailable
+			}
+			v.reject(w, r, err, status)
+			return
+		}
+		switch msg.Type {
+		case WebhookNotification:
+			v.deliver(w, r, msg, fn)
+		case WebhookSubscriptionConfirmation:
+			if v.confirm {
+				if err := sns.Confirm(r.Context(), v.client, msg.SubscribeURL, confirmTimeout); err != nil {
+					v.reject(w, r, fmt.Errorf("bkash: webhook: confirming subscription to %s: %w", msg.TopicARN, err), http.StatusInternalServerError)
+					return
+				}
+			}
+			w.WriteHeader(http.StatusOK)
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+	})
+}
+
+func (v *WebhookVerifier) deliver(w http.ResponseWriter, r *http.Request, msg *WebhookMessage, fn func(context.Context, *Notification) error) {
+	ctx := r.Context()
+	claimed, err := v.dedupe.Claim(ctx, msg.MessageID, v.maxAge+v.skew)
+	if err != nil {
+		v.reject(w, r, fmt.Errorf("bkash: webhook: dedupe store: %w", err), http.StatusInternalServerError)
+		return
+	}
+	if !claimed {
+		w.WriteHeader(http.StatusOK) // a redelivery of a message already taken
+		return
+	}
+	done := false
+	defer func() {
+		if !done { // fn panicked: let the retry in
+			_ = v.dedupe.Release(context.WithoutCancel(ctx), msg.MessageID)
+		}
+	}()
+	err = fn(ctx, msg.Notification)
+	if err != nil {
+		rerr := v.dedupe.Release(context.WithoutCancel(ctx), msg.MessageID)
+		done = true
+		if rerr != nil {
+			err = errors.Join(err, fmt.Errorf("releasing the dedupe claim: %w", rerr))
+		}
+		v.reject(w, r, fmt.Errorf("bkash: webhook: callback for %s (trxID %s): %w", msg.MessageID, msg.Notification.TrxID, err), http.StatusInternalServerError)
+		return
+	}
+	done = true
+	w.WriteHeader(http.StatusOK)
+}
+
+func (v *WebhookVerifier) reject(w http.ResponseWriter, r *http.Request, err error, status int) {
+	v.logger.LogAttrs(r.Context(), slog.LevelWarn, "bkash webhook rejected",
+		slog.Int("status", status), slog.String("error", err.Error()))
+	http.Error(w, http.StatusText(status), status)
+}
+
+// DedupeStore remembers which SNS MessageIds have been processed, so that
+// a message SNS delivers twice is handled once. Implementations must be
+// safe for concurrent use and make Claim atomic.
+type DedupeStore interface {
+	// Claim records messageID for ttl; it reports false when the ID was
+	// already claimed.
+	Claim(ctx context.Context, messageID string, ttl time.Duration) (bool, error)
+	// Release forgets messageID so that a redelivery is processed again
+	// (the callback failed).
+	Release(ctx context.Context, messageID string) error
+}
+
+// DefaultDedupeEntries is the bound of a MemoryDedupeStore made with 0.
+const DefaultDedupeEntries = 100_000
+
+// MemoryDedupeStore is an in-process DedupeStore. Entries expire after
+// their ttl; when full, the oldest entry is dropped first, so the store
+// never holds more than its bound.
+type MemoryDedupeStore struct {
+	max int
+	now func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]*list.Element // of *dedupeEntry
+	order   list.List                // oldest claim at the front
+}
+
+type dedupeEntry struct {
+	id      string
+	expires time.Time
+}
+
+// NewMemoryDedupeStore returns a store of at most maxEntries IDs
+// (DefaultDedupeEntries when maxEntries <= 0).
+func NewMemoryDedupeStore(maxEntries int) *MemoryDedupeStore {
+	if maxEntries <= 0 {
+		maxEntries = DefaultDedupeEntries
+	}
+	return &MemoryDedupeStore{max: maxEntries, now: time.Now, entries: make(map[string]*list.Element)}
+}
+
+// Claim implements DedupeStore.
+func (s *MemoryDedupeStore) Claim(_ context.Context, messageID string, ttl time.Duration) (bool, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if el, ok := s.entries[messageID]; ok {
+		if now.Before(el.Value.(*dedupeEntry).expires) {
+			return false, nil
+		}
+		s.remove(el)
+	}
+	// Drop expired claims from the front, then the oldest if still full.
+	for el := s.order.Front(); el != nil && !now.Before(el.Value.(*dedupeEntry).expires); el = s.order.Front() {
+		s.remove(el)
+	}
+	for len(s.entries) >= s.max {
+		s.remove(s.order.Front())
+	}
+	s.entries[messageID] = s.order.PushBack(&dedupeEntry{id: messageID, expires: now.Add(ttl)})
+	return true, nil
+}
+
+// Release implements DedupeStore.
+func (s *MemoryDedupeStore) Release(_ context.Context, messageID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if el, ok := s.entries[messageID]; ok {
+		s.remove(el)
+	}
+	return nil
+}
+
+// Len returns the number of IDs held, expired ones included until they are
+// swept.
+func (s *MemoryDedupeStore) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.entries)
+}
+
+func (s *MemoryDedupeStore) remove(el *list.Element) {
+	s.order.Remove(el)
+	delete(s.entries, el.Value.(*dedupeEntry).id)
+}
