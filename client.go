@@ -325,25 +325,28 @@ func (c *Client) do(ctx context.Context, ep *endpoint, in, out any) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
 	}
-	var body []byte
-	switch v := in.(type) {
-	case nil:
-		body = []byte("{}")
-	case []byte:
-		body = v
-	case jsonAppender:
-		body = v.appendJSON(make([]byte, 0, 256))
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("bkash: %s: encoding request: %w", ep.op, err)
-		}
-		body = b
+	body, err := encodeRequest(in)
+	if err != nil {
+		return fmt.Errorf("bkash: %s: encoding request: %w", ep.op, err)
 	}
 	cl := call{c: c, ep: ep, in: in, body: body, start: time.Now()}
-	err := cl.run(ctx, out)
+	err = cl.run(ctx, out)
 	cl.log(ctx, err)
 	return err
+}
+
+// encodeRequest returns the JSON body of in: its hand encoder when it has
+// one, in itself when it is already []byte, "{}" for nil.
+func encodeRequest(in any) ([]byte, error) {
+	switch v := in.(type) {
+	case nil:
+		return []byte("{}"), nil
+	case []byte:
+		return v, nil
+	case jsonAppender:
+		return v.appendJSON(make([]byte, 0, 256)), nil
+	}
+	return json.Marshal(in)
 }
 
 // call is one logical call, across its attempts and a token replay.
