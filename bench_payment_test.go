@@ -136,6 +136,21 @@ func rawPost(hc *http.Client, url, token string, in any) error {
 	return nil
 }
 
+// reportCPU adds a cpu-ns/op metric to b: the process's CPU time (client,
+// loopback server and runtime together) per operation. Unlike ns/op it
+// hardly moves when other processes compete for the machine's cores, so it
+// is the steadier measure of what the SDK adds. Call the function it
+// returns when the measured loop is done.
+func reportCPU(b *testing.B) func() {
+	start, ok := processCPU()
+	return func() {
+		end, ok2 := processCPU()
+		if ok && ok2 && b.N > 0 {
+			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
 // benchCall is one operation of the pair: the raw call and the SDK call.
 type benchCall struct {
 	raw func(hc *http.Client, root string) error
@@ -149,6 +164,7 @@ func runCallPair(b *testing.B, bc benchCall) {
 		srv := newPaymentBenchServer(b)
 		hc := benchHTTPClient()
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		for b.Loop() {
 			if err := bc.raw(hc, srv.URL); err != nil {
 				b.Fatal(err)
@@ -160,6 +176,7 @@ func runCallPair(b *testing.B, bc benchCall) {
 		c := newBenchClient(b, srv.URL, benchHTTPClient())
 		ctx := context.Background()
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		for b.Loop() {
 			if err := bc.sdk(ctx, c); err != nil {
 				b.Fatal(err)
@@ -171,6 +188,7 @@ func runCallPair(b *testing.B, bc benchCall) {
 		hc := benchHTTPClient()
 		b.SetParallelism(par64())
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if err := bc.raw(hc, srv.URL); err != nil {
@@ -186,6 +204,7 @@ func runCallPair(b *testing.B, bc benchCall) {
 		ctx := context.Background()
 		b.SetParallelism(par64())
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if err := bc.sdk(ctx, c); err != nil {
