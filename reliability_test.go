@@ -133,6 +133,9 @@ var moneyOps = []moneyOp{
 		},
 		view: func(ctx context.Context, c *bkash.Client, s subject) (string, error) {
 			st, err := c.Refunds.Status(ctx, s.paymentID, s.trxID)
+			if errors.Is(err, bkash.CodeInvalidPaymentID) {
+				return "", nil // v1 answers 2002 for a payment that has no refund
+			}
 			if err != nil {
 				return "", err
 			}
