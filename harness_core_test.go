@@ -201,6 +201,10 @@ func (l *coreLog) logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
+func slogAtInfo(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
 // lines returns the log lines whose msg contains s.
 func (l *coreLog) lines(s string) []string {
 	var out []string

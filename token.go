@@ -40,26 +40,21 @@ type Token struct {
 }
 
 // String describes the token without its secrets.
-func (t *Token) String() string {
-	if t == nil {
-		return "bkash.Token(nil)"
-	}
+func (t Token) String() string {
 	return fmt.Sprintf("bkash.Token{IDToken:%s, RefreshToken:%s, TokenType:%q, ExpiresAt:%s, RefreshExpiresAt:%s}",
 		redacted, redacted, t.TokenType, t.ExpiresAt.Format(time.RFC3339), t.RefreshExpiresAt.Format(time.RFC3339))
 }
 
 // GoString is String, so %#v prints no secret.
-func (t *Token) GoString() string { return t.String() }
+func (t Token) GoString() string { return t.String() }
 
 // Format prints String for every verb; the unexported header cache holds
-// the raw id_token and must never reach fmt's struct printer.
-func (t *Token) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, t.String()) }
+// the raw id_token and must never reach fmt's struct printer. The methods
+// have value receivers so that a Token value is covered as well as a pointer.
+func (t Token) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, t.String()) }
 
 // LogValue implements slog.LogValuer with the secrets redacted.
-func (t *Token) LogValue() slog.Value {
-	if t == nil {
-		return slog.StringValue("<nil>")
-	}
+func (t Token) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("id_token", redacted),
 		slog.String("refresh_token", redacted),
@@ -71,7 +66,7 @@ func (t *Token) LogValue() slog.Value {
 
 // MarshalJSON encodes the token with its secrets redacted. The SDK's own
 // store format is separate and is never produced by this method.
-func (t *Token) MarshalJSON() ([]byte, error) {
+func (t Token) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		IDToken          string    `json:"id_token"`
 		RefreshToken     string    `json:"refresh_token"`
