@@ -86,11 +86,11 @@ type RefundStatus struct {
 // Find reports the most recent refund of amount, for telling whether a
 // refund whose outcome was unknown went through. A refund matches when its
 // Amount equals amount and, when both sku and the refund's SKU are known,
-// its SKU equals sku. bKash's status answers carry no SKU (neither v1 nor
-// v2), so in practice Find matches on the amount alone: when a payment may
-// have several refunds of the same amount, also compare RefundTrxID with the
-// refunds you have recorded, or Refunded with its value before the uncertain
-// call.
+// its SKU equals sku. The status answers bKash documents carry no SKU
+// (neither v1 nor v2), so Find usually matches on the amount alone: when a
+// payment may have several refunds of the same amount, also compare
+// RefundTrxID with the refunds you have recorded, or Refunded with its value
+// before the uncertain call.
 //
 // Find matches refunds in any status, so that a refund bKash is still
 // processing is not mistaken for one that never happened: check the
