@@ -241,8 +241,8 @@ func TestPaymentLifecycle(t *testing.T) {
 
 	// A second execute is refused by bKash and not treated as success.
 	r = f.run("payment", "execute", id)
-	if r.code != exitBkash {
-		t.Errorf("second execute: exit %d, want 1; stderr %q", r.code, r.stderr)
+	if r.code != exitBkash || !strings.Contains(r.stderr, "bKash error 2117") || !strings.Contains(r.stderr, "executed before") {
+		t.Errorf("second execute: exit %d, stderr %q; want 1, the code and a hint", r.code, r.stderr)
 	}
 	// Finalize turns "already executed" into bKash's truth.
 	fin := f.ok("payment", "finalize", id)
