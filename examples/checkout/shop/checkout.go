@@ -404,18 +404,18 @@ func (s *Shop) redirectToOrder(w http.ResponseWriter, r *http.Request, o Order) 
 }
 
 type orderPage struct {
-	Order     Order
-	CanPay    bool
-	Wallets   []Wallet
-	Refunded  bkash.Amount
+	Order    Order
+	CanPay   bool
+	Wallets  []Wallet
+	Refunded bkash.Amount
 }
 
 func (s *Shop) renderOrder(w http.ResponseWriter, r *http.Request, status int, o Order, errMsg string) {
 	cust := s.customer(w, r)
 	pg := orderPage{
-		Order:     o,
-		CanPay:    o.Status == OrderNew || o.Status == OrderUnpaid || o.Status == OrderAwaitingPayment,
-		Refunded:  o.Refunded(),
+		Order:    o,
+		CanPay:   o.Status == OrderNew || o.Status == OrderUnpaid || o.Status == OrderAwaitingPayment,
+		Refunded: o.Refunded(),
 	}
 	if pg.CanPay {
 		pg.Wallets = s.activeWallets(cust)

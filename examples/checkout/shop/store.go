@@ -98,16 +98,16 @@ type PendingRefund struct {
 
 // Order is a customer's order and everything bKash told us about its payment.
 type Order struct {
-	ID        string      `json:"id"`
-	Customer  string      `json:"customer"`
-	Items     []Item      `json:"items"`
+	ID        string       `json:"id"`
+	Customer  string       `json:"customer"`
+	Items     []Item       `json:"items"`
 	Total     bkash.Amount `json:"total"`
-	Status    OrderStatus `json:"status"`
-	Note      string      `json:"note,omitempty"` // why it is unpaid, processing or in review
-	Attempts  []Attempt   `json:"attempts,omitempty"`
-	NextTry   int         `json:"nextTry"` // attempt counter: invoice numbers never repeat
-	CreatedAt time.Time   `json:"createdAt"`
-	UpdatedAt time.Time   `json:"updatedAt"`
+	Status    OrderStatus  `json:"status"`
+	Note      string       `json:"note,omitempty"` // why it is unpaid, processing or in review
+	Attempts  []Attempt    `json:"attempts,omitempty"`
+	NextTry   int          `json:"nextTry"` // attempt counter: invoice numbers never repeat
+	CreatedAt time.Time    `json:"createdAt"`
+	UpdatedAt time.Time    `json:"updatedAt"`
 
 	// Set when paid.
 	PaymentID string       `json:"paymentID,omitempty"`

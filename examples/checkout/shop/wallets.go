@@ -34,7 +34,9 @@ func (s *Shop) handleWallets(w http.ResponseWriter, r *http.Request) {
 
 func (s *Shop) renderWallets(w http.ResponseWriter, r *http.Request, status int, flash, errMsg string) {
 	cust := s.customer(w, r)
-	ws := s.store.Wallets(func(w *Wallet) bool { return w.Customer == cust && w.State != WalletCancelled && w.State != WalletRemoved })
+	ws := s.store.Wallets(func(w *Wallet) bool {
+		return w.Customer == cust && w.State != WalletCancelled && w.State != WalletRemoved
+	})
 	s.render(w, r, status, "wallets", view{Title: "Saved bKash wallets", Nav: "wallets", Flash: flash, Error: errMsg, Page: walletsPage{Wallets: ws}})
 }
 
