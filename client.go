@@ -59,9 +59,47 @@ type Client struct {
 type PaymentService struct{ c *Client }
 
 // AgreementService manages agreements (saved wallets). Use it as client.Agreements.
+//
+// Binding a wallet: Create returns a BkashURL; the customer approves there
+// (wallet number, OTP, PIN) and returns to the callback URL; Execute then
+// returns the AgreementID, which the merchant stores. Later payments pass it
+// as CreatePaymentParams.AgreementID (mode 0001: the customer enters only
+// the PIN). Cancel unbinds the wallet.
 type AgreementService struct{ c *Client }
 
-// RefundService refunds payments. Use it as client.Refunds.
+// RefundService refunds payments, through bKash's v1 refund API (the
+// default) or its v2 API (WithRefundAPI(RefundV2)). Use it as client.Refunds.
+//
+// A refund moves money and is sent at most once. When Create returns an
+// *OutcomeUnknownError (a timeout, a dropped connection, an unreadable
+// answer), the refund may or may not have been made. Do not call Create
+// again before reconciling:
+//
+//  1. Call Status, a read that is safe to repeat until it answers.
+//  2. If RefundStatus.Find(amount, sku) reports a refund that is not among
+//     the refunds already recorded (compare RefundTrxID), the uncertain
+//     refund went through: record it. On v2, RefundStatus.Refunded compared
+//     with its value before the call tells the same.
+//  3. Otherwise it was not made, and may be sent again. On v1 Status shows a
+//     single refund and answers CodeInvalidPaymentID (2002) for a payment
+//     without any, so compare with your own records.
+//
+// bKash's rules for v2 refunds: at most 10 partial refunds per payment,
+// together at most its amount, within 60 days of it; no duplicate refund
+// within 10 minutes; and when a refund has not answered within 30 seconds,
+// check the refund status before refunding again. v1 allows several partial
+// refunds up to the payment's amount (CodeRefundExceedsOriginal, 2026).
+//
+// Refusals are *APIError values, to test with errors.Is(err, code):
+// CodeRefundWindowExpired (2071), CodeRefundAmountInvalid (2072),
+// CodeInvalidSKU (2073), CodeNotReversible (2074), CodeSKUTooLong (2075),
+// CodeReasonTooLong (2076), CodeInvalidTrxID (2077), CodeInvalidReason
+// (2078), CodeRefundExceedsOriginal (2026) and CodeTransactionNotCompleted
+// (2127) are ClassRefund: the request breaks a refund rule and must change.
+// CodeIdentityNotPermitted (2080), CodePartyStateProhibits (2081) and
+// CodeMerchantNotPermitted (2082) are ClassPermission: an account setting
+// only bKash can change. On v2 the error also carries bKash's Bangla
+// message in MessageBn.
 type RefundService struct{ c *Client }
 
 // NewClient returns a Client for env with creds. It makes no network call;
@@ -316,6 +354,7 @@ type call struct {
 	body     []byte
 	start    time.Time
 	attempts int
+	base     int // attempts made before the current transport call
 	status   int
 	pending  transport.Attempt
 	havePend bool
@@ -346,6 +385,7 @@ func (cl *call) run(ctx context.Context, out any) error {
 			h["Authorization"] = t.auth
 			h["X-App-Key"] = c.hAppKey
 		}
+		cl.base = cl.attempts
 		res := c.tr.Do(ctx, ep.class, c.root+ep.path, h, cl.body, observe)
 		cl.attempts += res.Attempts
 		err, rejected := cl.finish(ctx, res, out)
@@ -491,11 +531,9 @@ func (cl *call) flushAttempt(code ErrorCode) {
 	}
 	cl.havePend = false
 	a := cl.pending
-	n := cl.attempts
-	if n == 0 {
-		n = a.Number
-	}
-	ev := AttemptEvent{Op: cl.ep.op, Attempt: a.Number, HTTPStatus: a.Status, Code: code, Duration: a.Duration, Err: a.Err}
+	// Number restarts with each transport call; a replay after a token
+	// renewal continues the count.
+	ev := AttemptEvent{Op: cl.ep.op, Attempt: cl.base + a.Number, HTTPStatus: a.Status, Code: code, Duration: a.Duration, Err: a.Err}
 	if cl.c.observer != nil {
 		cl.c.observer.ObserveAttempt(ev)
 	}

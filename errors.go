@@ -225,12 +225,12 @@ const (
 	CodeTLVFormatError             ErrorCode = "2047"
 	CodeInvalidPayerReference      ErrorCode = "2048"
 	CodeInvalidCallbackURL         ErrorCode = "2049"
-	CodeAgreementAlreadyExists     ErrorCode = "2050"
-	CodeInvalidAgreementID         ErrorCode = "2051"
-	CodeAgreementIncomplete        ErrorCode = "2052"
-	CodeAgreementAlreadyCancelled  ErrorCode = "2053"
-	CodeAgreementNotReady          ErrorCode = "2054"
-	CodeInvalidAgreementState      ErrorCode = "2055"
+	CodeAgreementAlreadyExists     ErrorCode = "2050" // agreement create: the payer already has one with this merchant; reuse it or cancel it first
+	CodeInvalidAgreementID         ErrorCode = "2051" // no such agreement (unknown or foreign ID); bind the wallet again
+	CodeAgreementIncomplete        ErrorCode = "2052" // the agreement has not been executed (customer never finished)
+	CodeAgreementAlreadyCancelled  ErrorCode = "2053" // agreement cancel: already done; AgreementService.Cancel returns the agreement instead
+	CodeAgreementNotReady          ErrorCode = "2054" // agreement execute before the customer approved on bKash's page
+	CodeInvalidAgreementState      ErrorCode = "2055" // the agreement's state does not allow the call (e.g. paying with a cancelled one)
 	CodeInvalidPaymentState        ErrorCode = "2056"
 	CodeNotBkashAccount            ErrorCode = "2057"
 	CodeNotCustomerWallet          ErrorCode = "2058"
@@ -245,23 +245,23 @@ const (
 	CodeInvalidPermission          ErrorCode = "2067"
 	CodeTransactionAlreadyDone     ErrorCode = "2068"
 	CodeTransactionAlreadyCanceled ErrorCode = "2069"
-	CodeRefundWindowExpired        ErrorCode = "2071"
-	CodeRefundAmountInvalid        ErrorCode = "2072"
-	CodeInvalidSKU                 ErrorCode = "2073"
-	CodeNotReversible              ErrorCode = "2074"
-	CodeSKUTooLong                 ErrorCode = "2075"
-	CodeReasonTooLong              ErrorCode = "2076"
-	CodeInvalidTrxID               ErrorCode = "2077"
-	CodeInvalidReason              ErrorCode = "2078"
-	CodeInvalidAppToken            ErrorCode = "2079"
-	CodeIdentityNotPermitted       ErrorCode = "2080"
-	CodePartyStateProhibits        ErrorCode = "2081"
-	CodeMerchantNotPermitted       ErrorCode = "2082"
+	CodeRefundWindowExpired        ErrorCode = "2071" // refund: the payment is older than the refund window
+	CodeRefundAmountInvalid        ErrorCode = "2072" // refund: amount malformed or above what is left to refund
+	CodeInvalidSKU                 ErrorCode = "2073" // refund: sku empty or refused
+	CodeNotReversible              ErrorCode = "2074" // refund: bKash will not refund this transaction
+	CodeSKUTooLong                 ErrorCode = "2075" // refund: sku over 255 characters
+	CodeReasonTooLong              ErrorCode = "2076" // refund: reason over 255 characters
+	CodeInvalidTrxID               ErrorCode = "2077" // refund: trxID unknown or not the payment's
+	CodeInvalidReason              ErrorCode = "2078" // refund: reason empty or refused
+	CodeInvalidAppToken            ErrorCode = "2079" // the id_token was refused; the client renews it and replays once
+	CodeIdentityNotPermitted       ErrorCode = "2080" // the identity is not permitted to initiate the transaction
+	CodePartyStateProhibits        ErrorCode = "2081" // a party's account state forbids the transaction
+	CodeMerchantNotPermitted       ErrorCode = "2082" // the merchant is not permitted to initiate the transaction
 	CodeAgreementAlreadyExecuted   ErrorCode = "2116"
 	CodeExecutionAlreadyCompleted  ErrorCode = "2117"
 	CodeInvalidPlatform            ErrorCode = "2118"
 	CodeAuthorizationProcessed     ErrorCode = "2119"
-	CodeTransactionNotCompleted    ErrorCode = "2127"
+	CodeTransactionNotCompleted    ErrorCode = "2127" // refund of a payment that has not completed
 	CodeSystemError                ErrorCode = "9999"
 	CodeMaintenance                ErrorCode = "503"
 )
@@ -323,7 +323,7 @@ var codeInfo = map[ErrorCode]codeMeta{
 	CodeInvalidPayerReference:      {"Invalid Payer Reference", ClassValidation},
 	CodeInvalidCallbackURL:         {"Invalid Merchant Callback URL", ClassValidation},
 	CodeAgreementAlreadyExists:     {"Agreement already exists between payer and merchant", ClassState},
-	CodeInvalidAgreementID:         {"Invalid Agreement ID", ClassValidation},
+	CodeInvalidAgreementID:         {"Invalid Agreement ID", ClassNotFound},
 	CodeAgreementIncomplete:        {"Agreement is in incomplete state", ClassState},
 	CodeAgreementAlreadyCancelled:  {"Agreement has already been cancelled", ClassAlreadyDone},
 	CodeAgreementNotReady:          {"Agreement execution pre-requisite hasn't been met", ClassState},

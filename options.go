@@ -90,16 +90,16 @@ type config struct {
 
 // String describes the configuration without the token store's contents or
 // any key material.
-func (c *config) String() string {
+func (c config) String() string {
 	return fmt.Sprintf("bkash.config{baseURL:%q, store:%T, logger:%t, logBodies:%t, retry:%+v, observer:%t, refundAPI:%v, userAgent:%q, budget:%d, tokenEncryption:%t}",
 		c.baseURL, c.store, c.logger != nil, c.logBodies, c.retry, c.observer != nil, c.refundAPI, c.userAgent, c.budget, c.tokenAEAD != nil)
 }
 
 // GoString is String.
-func (c *config) GoString() string { return c.String() }
+func (c config) GoString() string { return c.String() }
 
 // Format prints String for every verb.
-func (c *config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+func (c config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
 
 // WithHTTPClient sends requests through a copy of hc (hc itself is never
 // modified). Set its Transport for proxies or TLS settings and keep its

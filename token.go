@@ -40,26 +40,21 @@ type Token struct {
 }
 
 // String describes the token without its secrets.
-func (t *Token) String() string {
-	if t == nil {
-		return "bkash.Token(nil)"
-	}
+func (t Token) String() string {
 	return fmt.Sprintf("bkash.Token{IDToken:%s, RefreshToken:%s, TokenType:%q, ExpiresAt:%s, RefreshExpiresAt:%s}",
 		redacted, redacted, t.TokenType, t.ExpiresAt.Format(time.RFC3339), t.RefreshExpiresAt.Format(time.RFC3339))
 }
 
 // GoString is String, so %#v prints no secret.
-func (t *Token) GoString() string { return t.String() }
+func (t Token) GoString() string { return t.String() }
 
 // Format prints String for every verb; the unexported header cache holds
-// the raw id_token and must never reach fmt's struct printer.
-func (t *Token) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, t.String()) }
+// the raw id_token and must never reach fmt's struct printer. The methods
+// have value receivers so that a Token value is covered as well as a pointer.
+func (t Token) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, t.String()) }
 
 // LogValue implements slog.LogValuer with the secrets redacted.
-func (t *Token) LogValue() slog.Value {
-	if t == nil {
-		return slog.StringValue("<nil>")
-	}
+func (t Token) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("id_token", redacted),
 		slog.String("refresh_token", redacted),
@@ -71,7 +66,7 @@ func (t *Token) LogValue() slog.Value {
 
 // MarshalJSON encodes the token with its secrets redacted. The SDK's own
 // store format is separate and is never produced by this method.
-func (t *Token) MarshalJSON() ([]byte, error) {
+func (t Token) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		IDToken          string    `json:"id_token"`
 		RefreshToken     string    `json:"refresh_token"`
@@ -222,7 +217,7 @@ type tokenManager struct {
 	aead      cipher.AEAD // nil: blobs are stored in clear
 	key       string
 	budget    int
-	now       func() time.Time
+	now       func() time.Time // nil: the real clock (tests inject one)
 	lockWaits []time.Duration
 
 	cur atomic.Pointer[Token] // the token handed out; nil when none is usable
@@ -242,7 +237,6 @@ func newTokenManager(c *Client, cfg *config) *tokenManager {
 		aead:      cfg.tokenAEAD,
 		key:       tokenKey(c.env, c.creds),
 		budget:    cfg.budget,
-		now:       time.Now,
 		lockWaits: defaultLockWaits,
 	}
 	if l, ok := cfg.store.(TokenLocker); ok {
@@ -259,12 +253,29 @@ func tokenKey(env Environment, creds Credentials) string {
 }
 
 // token returns a token that is not yet due for renewal. The fast path is one
-// atomic load and a clock read.
+// atomic load and one monotonic clock read.
 func (m *tokenManager) token(ctx context.Context) (*Token, error) {
-	if t := m.cur.Load(); t != nil && m.now().Before(t.refreshAt) {
+	if t := m.cur.Load(); t != nil && m.fresh(t) {
 		return t, nil
 	}
 	return m.renewShared(ctx)
+}
+
+// fresh reports whether t is not yet due for renewal. With the real clock,
+// refreshAt carries a monotonic reading and time.Until reads only the
+// monotonic clock, which costs half of time.Now.
+func (m *tokenManager) fresh(t *Token) bool {
+	if m.now == nil {
+		return time.Until(t.refreshAt) > 0
+	}
+	return m.now().Before(t.refreshAt)
+}
+
+func (m *tokenManager) clock() time.Time {
+	if m.now == nil {
+		return time.Now()
+	}
+	return m.now()
 }
 
 // renewShared runs one renewal for every waiting goroutine. The renewal has
@@ -329,7 +340,7 @@ func (m *tokenManager) usable(t *Token, now time.Time) bool {
 // renew is the single-flight body: store, lock, store again, refresh or
 // grant, save, swap.
 func (m *tokenManager) renew(ctx context.Context) (*Token, error) {
-	now := m.now()
+	now := m.clock()
 	cur := m.cur.Load()
 	if cur != nil && now.Before(cur.refreshAt) {
 		return cur, nil // renewed by the flight that just ended
@@ -343,7 +354,8 @@ func (m *tokenManager) renew(ctx context.Context) (*Token, error) {
 		}
 	}
 
-	stored := m.load(ctx)
+	var warned bool
+	stored := m.load(ctx, &warned)
 	if m.usable(stored, now) {
 		return m.adopt(ctx, stored), nil
 	}
@@ -358,9 +370,9 @@ func (m *tokenManager) renew(ctx context.Context) (*Token, error) {
 			}()
 			// The previous holder may have saved a token just before we
 			// got the lock.
-			if s := m.load(ctx); s != nil {
+			if s := m.load(ctx, &warned); s != nil {
 				stored = s
-				if m.usable(s, m.now()) {
+				if m.usable(s, m.clock()) {
 					return m.adopt(ctx, s), nil
 				}
 			}
@@ -370,9 +382,9 @@ func (m *tokenManager) renew(ctx context.Context) (*Token, error) {
 				if err := sleepCtx(ctx, d); err != nil {
 					break
 				}
-				if s := m.load(ctx); s != nil {
+				if s := m.load(ctx, &warned); s != nil {
 					stored = s
-					if m.usable(s, m.now()) {
+					if m.usable(s, m.clock()) {
 						return m.adopt(ctx, s), nil
 					}
 				}
@@ -393,7 +405,8 @@ func (m *tokenManager) renew(ctx context.Context) (*Token, error) {
 }
 
 // fetch calls refresh when a refresh_token is still valid, else grant. A
-// refresh that bKash refuses with a definite answer falls back to a grant.
+// refresh that bKash refuses outright (a code or a 401/403, not a transient
+// failure) falls back to a grant.
 func (m *tokenManager) fetch(ctx context.Context, stored *Token) (*Token, error) {
 	m.mu.Lock()
 	base := m.latest
@@ -402,11 +415,11 @@ func (m *tokenManager) fetch(ctx context.Context, stored *Token) (*Token, error)
 	if stored != nil && (base == nil || stored.RefreshExpiresAt.After(base.RefreshExpiresAt)) {
 		base = stored
 	}
-	if base != nil && base.RefreshToken != "" && m.now().Before(base.RefreshExpiresAt.Add(-refreshMargin)) {
+	if base != nil && base.RefreshToken != "" && m.clock().Before(base.RefreshExpiresAt.Add(-refreshMargin)) {
 		t, err := m.call(ctx, epRefresh, base)
 		var ae *APIError
-		if err == nil || !errors.As(err, &ae) {
-			return t, err
+		if err == nil || !errors.As(err, &ae) || ae.HTTPStatus >= 500 || ae.Temporary() {
+			return t, err // success, or nothing that says the refresh_token is bad
 		}
 	}
 	return m.call(ctx, epGrant, nil)
@@ -443,7 +456,7 @@ func (m *tokenManager) call(ctx context.Context, ep *endpoint, prev *Token) (*To
 // spend takes one grant/refresh call from the budget, or says when the next
 // one will be allowed. Failed calls count too: bKash counts them.
 func (m *tokenManager) spend() error {
-	now := m.now()
+	now := m.clock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	keep := m.calls[:0]
@@ -465,7 +478,7 @@ func (m *tokenManager) spend() error {
 
 // newToken builds the Token from a grant or refresh answer.
 func (m *tokenManager) newToken(ctx context.Context, r *tokenResponse, prev *Token) *Token {
-	now := m.now()
+	now := m.clock()
 	life := defaultTokenLifetime
 	if r.ExpiresIn != "" {
 		n, err := strconv.ParseInt(string(r.ExpiresIn), 10, 64)
@@ -494,13 +507,14 @@ func (m *tokenManager) newToken(ctx context.Context, r *tokenResponse, prev *Tok
 		t.RefreshToken = prev.RefreshToken
 		t.RefreshExpiresAt = prev.RefreshExpiresAt
 	}
-	t.prepare()
+	t.prepare(now)
 	return t
 }
 
 // prepare fills the unexported fields: the header value and the renewal
-// time, with this token's own jitter.
-func (t *Token) prepare() {
+// time, with this token's own jitter. refreshAt is derived from now so that
+// it keeps now's monotonic reading (see fresh).
+func (t *Token) prepare(now time.Time) {
 	t.auth = []string{string(t.IDToken)}
 	skew := renewSkew + time.Duration(mrand.Int64N(int64(renewJitter)+1))
 	if !t.issuedAt.IsZero() {
@@ -509,7 +523,7 @@ func (t *Token) prepare() {
 			skew = half
 		}
 	}
-	t.refreshAt = t.ExpiresAt.Add(-skew)
+	t.refreshAt = now.Add(t.ExpiresAt.Sub(now) - skew)
 }
 
 // adopt makes a token loaded from the store current.
@@ -531,7 +545,7 @@ func (m *tokenManager) swap(t *Token) {
 // down, budget spent): the caller is better served by the old token for the
 // minutes it has left than by an error.
 func (m *tokenManager) fallback(ctx context.Context, err error) (*Token, error) {
-	now := m.now()
+	now := m.clock()
 	cur := m.cur.Load()
 	if cur == nil || !now.Add(time.Second).Before(cur.ExpiresAt) {
 		return nil, err
@@ -574,21 +588,20 @@ func (m *tokenManager) warn(ctx context.Context, msg string, err error) {
 	}
 }
 
-// load reads and decodes the stored token. Every failure is logged and
-// reads as "nothing stored": the in-process token keeps working.
-func (m *tokenManager) load(ctx context.Context) *Token {
+// load reads and decodes the stored token. A failure reads as "nothing
+// stored" (the in-process token keeps working) and is logged once per
+// renewal: *warned records that the warning was given.
+func (m *tokenManager) load(ctx context.Context, warned *bool) *Token {
 	blob, err := m.store.Load(ctx, m.key)
-	if err != nil {
-		m.warn(ctx, "bkash token store load failed", err)
-		return nil
+	msg := "bkash token store load failed"
+	var t *Token
+	if err == nil && len(blob) > 0 {
+		t, err = m.decode(blob)
+		msg = "bkash token in store is unusable; ignoring it"
 	}
-	if len(blob) == 0 {
-		return nil
-	}
-	t, err := m.decode(blob)
-	if err != nil {
-		m.warn(ctx, "bkash token in store is unusable; ignoring it", err)
-		return nil
+	if err != nil && !*warned {
+		*warned = true
+		m.warn(ctx, msg, err)
 	}
 	return t
 }
@@ -596,8 +609,8 @@ func (m *tokenManager) load(ctx context.Context) *Token {
 func (m *tokenManager) save(ctx context.Context, t *Token) {
 	blob, err := m.encode(t)
 	if err == nil {
-		ttl := t.RefreshExpiresAt.Sub(m.now())
-		if d := t.ExpiresAt.Sub(m.now()); d > ttl {
+		ttl := t.RefreshExpiresAt.Sub(m.clock())
+		if d := t.ExpiresAt.Sub(m.clock()); d > ttl {
 			ttl = d
 		}
 		err = m.store.Save(ctx, m.key, blob, ttl)
@@ -673,7 +686,7 @@ func (m *tokenManager) decode(blob []byte) (*Token, error) {
 		IDToken: Secret(b.IDToken), RefreshToken: Secret(b.RefreshToken), TokenType: b.TokenType,
 		ExpiresAt: b.ExpiresAt, RefreshExpiresAt: b.RefreshExpiresAt, issuedAt: b.IssuedAt,
 	}
-	t.prepare()
+	t.prepare(m.clock())
 	return t, nil
 }
 

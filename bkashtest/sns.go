@@ -37,7 +37,8 @@ type SNSSigner struct {
 }
 
 // NewSNSSigner returns a signer with a new 2048-bit RSA key, a self-signed
-// certificate valid from an hour ago for ten years, a random certificate URL
+// certificate valid from 2000 to 2099 (so tests with any fake clock can use
+// the verifier's own downloader), a random certificate URL
 // on sns.ap-southeast-1.amazonaws.com and a random topic ARN.
 func NewSNSSigner() (*SNSSigner, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -49,12 +50,11 @@ func NewSNSSigner() (*SNSSigner, error) {
 		return nil, err
 	}
 	serial := new(big.Int).SetBytes(id[:])
-	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: "sns.amazonaws.com"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(10, 0, 0),
+		NotBefore:    time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:     time.Date(2099, 12, 31, 23, 59, 59, 0, time.UTC),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		DNSNames:     []string{"sns.amazonaws.com"},
 	}

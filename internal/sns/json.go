@@ -2,6 +2,7 @@ package sns
 
 import (
 	"errors"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -297,24 +298,24 @@ func (r *ObjectReader) str() (string, error) {
 
 func (r *ObjectReader) strSlow(start, j int) (string, error) {
 	s := r.s
-	var b []byte // allocated only once the text must change
+	var b strings.Builder // used only once the text must change
 	flushed := start
 	grow := func() {
-		if b == nil {
-			b = make([]byte, 0, len(s)-start)
+		if b.Cap() == 0 {
+			b.Grow(len(s) - start)
 		}
-		b = append(b, s[flushed:j]...)
+		b.WriteString(s[flushed:j])
 	}
 	for j < len(s) {
 		c := s[j]
 		switch {
 		case c == '"':
 			r.i = j + 1
-			if b == nil {
+			if b.Cap() == 0 {
 				return s[start:j], nil
 			}
 			grow()
-			return string(b), nil
+			return b.String(), nil
 		case c == '\\':
 			grow()
 			if j+1 >= len(s) {
@@ -323,22 +324,22 @@ func (r *ObjectReader) strSlow(start, j int) (string, error) {
 			}
 			switch e := s[j+1]; e {
 			case '"', '\\', '/':
-				b = append(b, e)
+				b.WriteByte(e)
 				j += 2
 			case 'b':
-				b = append(b, '\b')
+				b.WriteByte('\b')
 				j += 2
 			case 'f':
-				b = append(b, '\f')
+				b.WriteByte('\f')
 				j += 2
 			case 'n':
-				b = append(b, '\n')
+				b.WriteByte('\n')
 				j += 2
 			case 'r':
-				b = append(b, '\r')
+				b.WriteByte('\r')
 				j += 2
 			case 't':
-				b = append(b, '\t')
+				b.WriteByte('\t')
 				j += 2
 			case 'u':
 				rr, ok := hex4(s, j+2)
@@ -353,7 +354,7 @@ func (r *ObjectReader) strSlow(start, j int) (string, error) {
 					if j+6 <= len(s) && s[j] == '\\' && s[j+1] == 'u' {
 						if lo, ok := hex4(s, j+2); ok {
 							if dec := utf16.DecodeRune(rr, lo); dec != utf8.RuneError {
-								b = utf8.AppendRune(b, dec)
+								b.WriteRune(dec)
 								j += 6
 								break
 							}
@@ -361,7 +362,7 @@ func (r *ObjectReader) strSlow(start, j int) (string, error) {
 					}
 					rr = utf8.RuneError
 				}
-				b = utf8.AppendRune(b, rr)
+				b.WriteRune(rr)
 			default:
 				r.i = j
 				return "", r.fail("invalid escape")
@@ -376,7 +377,7 @@ func (r *ObjectReader) strSlow(start, j int) (string, error) {
 			rr, size := utf8.DecodeRuneInString(s[j:])
 			if rr == utf8.RuneError && size == 1 {
 				grow()
-				b = append(b, "\uFFFD"...)
+				b.WriteString("\uFFFD")
 				j++
 				flushed = j
 				continue

@@ -62,6 +62,27 @@ func TestObjectReaderDecodesMembers(t *testing.T) {
 	}
 }
 
+func TestObjectReaderDecodesEveryEscape(t *testing.T) {
+	t.Parallel()
+	in := `{"k\u0041":"\b\f\n\r\t\"\\\/\u00E9\uD83D\uDE00\ud83dx\udc00"}`
+	got, err := readAll(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]string
+	if err := json.Unmarshal([]byte(in), &want); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Key != "kA" || got[0].Str != want["kA"] {
+		t.Fatalf("got %+v, encoding/json %q", got, want)
+	}
+	for _, bad := range []string{`{"a":"\q"}`, `{"a":"\u00"}`, `{"a":"\u00zz"}`, `{"a":"é\`, `{"a":"é\x"}`, "{\"a\":\"é\x01\"}", `{"a":"é`} {
+		if _, err := readAll(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
 func TestObjectReaderSharesUnescapedStrings(t *testing.T) {
 	in := `{"Message":"plain text, no escapes"}`
 	allocs := testing.AllocsPerRun(100, func() {

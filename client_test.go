@@ -1,0 +1,803 @@
+package bkash
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jarcoal/httpmock"
+)
+
+var wantUA = "bkash-go/" + Version + " go/" + strings.TrimPrefix(runtime.Version(), "go")
+
+func TestRequestHeadersAreExactlyBkashs(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, coreOK)
+	c := m.client()
+	if _, err := coreQuery(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	grant := m.requests(epGrant)[0].Header
+	wantGrant := http.Header{
+		"Content-Type": {"application/json"},
+		"Accept":       {"application/json"},
+		"User-Agent":   {wantUA},
+		"username":     {"merchantUser01"},
+		"password":     {"pw-SECRET-7d1c"},
+	}
+	if diff := cmp.Diff(wantGrant, grant); diff != "" {
+		t.Errorf("grant headers (-want +got):\n%s", diff)
+	}
+	query := m.requests(epPaymentQuery)[0].Header
+	wantQuery := http.Header{
+		"Content-Type":  {"application/json"},
+		"Accept":        {"application/json"},
+		"User-Agent":    {wantUA},
+		"Authorization": {"eyJ-ID1-tok"}, // bare, no "Bearer"
+		"X-App-Key":     {"appkey-0f3a"},
+	}
+	if diff := cmp.Diff(wantQuery, query); diff != "" {
+		t.Errorf("query headers (-want +got):\n%s", diff)
+	}
+	if got := m.requests(epPaymentQuery)[0].Body; string(got) != `{"paymentID":"TR0011abc"}` {
+		t.Errorf("body = %s", got)
+	}
+}
+
+func TestUserAgentCarriesTheProductFirst(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, coreOK)
+	c := m.client(WithUserAgent("milkshop/1.4"))
+	if _, err := coreQuery(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.requests(epPaymentQuery)[0].Header.Get("User-Agent"); got != "milkshop/1.4 "+wantUA {
+		t.Errorf("User-Agent = %q", got)
+	}
+	if !strings.HasPrefix(wantUA, "bkash-go/0.1.0 go/1.") {
+		t.Errorf("UA = %q", wantUA)
+	}
+}
+
+func TestErrorEnvelopesBecomeAPIErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		ep     *endpoint
+		status int
+		body   string
+		want   *APIError
+		is     error
+	}{
+		{
+			name: "tokenized statusCode on HTTP 200", ep: epPaymentExecute, status: 200,
+			body: `{"statusCode":"2023","statusMessage":"Insufficient Balance"}`,
+			want: &APIError{Op: "payment.execute", HTTPStatus: 200, Code: "2023", Message: "Insufficient Balance", Attempts: 1},
+			is:   CodeInsufficientBalance,
+		},
+		{
+			name: "numeric statusCode", ep: epPaymentQuery, status: 200,
+			body: `{"statusCode":2056,"statusMessage":"Invalid Payment State"}`,
+			want: &APIError{Op: "payment.query", HTTPStatus: 200, Code: "2056", Message: "Invalid Payment State", Attempts: 1},
+			is:   CodeInvalidPaymentState,
+		},
+		{
+			name: "capture errorCode", ep: epPaymentCapture, status: 200,
+			body: `{"errorCode":"2119","errorMessage":"The authorized payment has already been processed"}`,
+			want: &APIError{Op: "payment.capture", HTTPStatus: 200, Code: "2119", Message: "The authorized payment has already been processed", Attempts: 1},
+			is:   CodeAuthorizationProcessed,
+		},
+		{
+			name: "v2 refund on HTTP 400", ep: epRefundV2, status: 400,
+			body: `{"internalCode":"R-17","externalCode":"2071","errorMessageEn":"Refund after specified days not allowed","errorMessageBn":"নির্দিষ্ট দিনের পর রিফান্ড অনুমোদিত নয়"}`,
+			want: &APIError{Op: "refund.create", HTTPStatus: 400, Code: "2071", Message: "Refund after specified days not allowed",
+				MessageBn: "নির্দিষ্ট দিনের পর রিফান্ড অনুমোদিত নয়", Attempts: 1},
+			is: CodeRefundWindowExpired,
+		},
+		{
+			name: "system error on HTTP 500 is still a definite answer", ep: epPaymentVoid, status: 500,
+			body: `{"statusCode":"9999","statusMessage":"System Error"}`,
+			want: &APIError{Op: "payment.void", HTTPStatus: 500, Code: "9999", Message: "System Error", Attempts: 1},
+			is:   CodeSystemError,
+		},
+		{
+			name: "gateway 403 (replayed once)", ep: epPaymentQuery, status: 403,
+			body: `{"message":"Forbidden"}`,
+			want: &APIError{Op: "payment.query", HTTPStatus: 403, Message: "Forbidden", Attempts: 2},
+		},
+		{
+			name: "gateway 401 without a body", ep: epAgreementQuery, status: 401,
+			body: ``,
+			want: &APIError{Op: "agreement.query", HTTPStatus: 401, Message: "Unauthorized", Attempts: 2},
+		},
+		{
+			name: "read class 404 with a gateway message", ep: epRefundStatusV1, status: 404,
+			body: `{"message":"Not Found"}`,
+			want: &APIError{Op: "refund.status", HTTPStatus: 404, Message: "Not Found", Attempts: 1},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := newCoreMock(t)
+			m.on(tc.ep, func(int, coreReq) (*http.Response, error) { return coreJSON(tc.status, tc.body), nil })
+			c := m.client()
+			var out coreQueryOut
+			err := c.do(context.Background(), tc.ep, coreQueryIn{"TR0011abc"}, &out)
+			var ae *APIError
+			if !errors.As(err, &ae) {
+				t.Fatalf("err = %#v, want *APIError", err)
+			}
+			if diff := cmp.Diff(tc.want, ae); diff != "" {
+				t.Errorf("APIError (-want +got):\n%s", diff)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("errors.Is(err, %v) = false", tc.is)
+			}
+			if errors.Is(err, ErrOutcomeUnknown) {
+				t.Error("a definite answer matched ErrOutcomeUnknown")
+			}
+		})
+	}
+}
+
+func TestSuccessDecodesIntoTypesWithAndWithoutEnvelope(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, coreOK)
+	c := m.client()
+	var plain struct {
+		PaymentID string `json:"paymentID"`
+	}
+	if err := c.do(context.Background(), epPaymentQuery, []byte(`{"paymentID":"TR0011abc"}`), &plain); err != nil {
+		t.Fatal(err)
+	}
+	if plain.PaymentID != "TR0011abc" {
+		t.Errorf("plain out = %+v", plain)
+	}
+	if err := c.do(context.Background(), epPaymentQuery, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	reqs := m.requests(epPaymentQuery)
+	if got := string(reqs[0].Body); got != `{"paymentID":"TR0011abc"}` {
+		t.Errorf("[]byte body sent as %s", got)
+	}
+	if got := string(reqs[1].Body); got != `{}` {
+		t.Errorf("nil body sent as %s", got)
+	}
+	// A payload that does not fit the output type, on a success envelope:
+	// the answer was definite but unreadable.
+	m.on(epPaymentExecute, func(int, coreReq) (*http.Response, error) {
+		return coreJSON(200, `{"statusCode":"0000","paymentID":17}`), nil
+	})
+	var out coreQueryOut
+	err := c.do(context.Background(), epPaymentExecute, nil, &out)
+	if !errors.Is(err, ErrOutcomeUnknown) {
+		t.Errorf("mistyped payload: err = %v, want outcome unknown", err)
+	}
+	// An error envelope is reported even when the payload does not fit.
+	m.on(epPaymentExecute, func(int, coreReq) (*http.Response, error) {
+		return coreJSON(200, `{"statusCode":"2062","statusMessage":"The payment has already been completed","paymentID":17}`), nil
+	})
+	err = c.do(context.Background(), epPaymentExecute, nil, &out)
+	if !errors.Is(err, CodePaymentAlreadyCompleted) {
+		t.Errorf("err = %v, want 2062", err)
+	}
+	// Plain output types are not decoded on an error envelope.
+	m.on(epPaymentQuery, func(int, coreReq) (*http.Response, error) {
+		return coreJSON(200, `{"statusCode":"2002","statusMessage":"Invalid Payment ID","paymentID":17}`), nil
+	})
+	if err := c.do(context.Background(), epPaymentQuery, nil, &plain); !errors.Is(err, CodeInvalidPaymentID) {
+		t.Errorf("err = %v, want 2002", err)
+	}
+}
+
+func TestRequestThatCannotBeEncodedIsNotSent(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	c := m.client()
+	err := c.do(context.Background(), epPaymentQuery, map[string]any{"x": make(chan int)}, nil)
+	if err == nil || !strings.Contains(err.Error(), "payment.query: encoding request") {
+		t.Errorf("err = %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = c.do(ctx, epPaymentExecute, nil, nil)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrOutcomeUnknown) || !strings.Contains(err.Error(), "not sent") {
+		t.Errorf("cancelled before sending: err = %v", err)
+	}
+	if n := m.sent(epGrant) + m.sent(epPaymentExecute); n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+}
+
+// coreFailure is a way for an answer to go wrong after the request was sent.
+type coreFailure struct {
+	name    string
+	respond coreResponder
+	why     string // in the error text
+}
+
+type coreErrReader struct {
+	data []byte
+	err  error
+}
+
+func (r *coreErrReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, r.err
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+func coreFailures() []coreFailure {
+	oversized := `{"statusCode":"0000"` + strings.Repeat(" ", maxResponseBody-20) + `}`
+	return []coreFailure{
+		{"connection dropped", func(int, coreReq) (*http.Response, error) {
+			return nil, errors.New("read tcp 10.0.0.2:51234->203.0.113.7:443: read: connection reset by peer")
+		}, "connection reset by peer"},
+		{"HTTP 500 without a body", func(int, coreReq) (*http.Response, error) {
+			return httpmock.NewStringResponse(500, ""), nil
+		}, "http 500"},
+		{"HTTP 502 HTML from a proxy", func(int, coreReq) (*http.Response, error) {
+			return httpmock.NewStringResponse(502, "<html><body>Bad Gateway</body></html>"), nil
+		}, "http 502: unreadable answer"},
+		{"HTTP 503 with Retry-After", func(int, coreReq) (*http.Response, error) {
+			r := coreJSON(503, `{"message":"Service Unavailable"}`)
+			r.Header.Set("Retry-After", "0")
+			return r, nil
+		}, "http 503: Service Unavailable"},
+		{"HTTP 504 gateway message", func(int, coreReq) (*http.Response, error) {
+			return coreJSON(504, `{"message":"Endpoint request timed out"}`), nil
+		}, "Endpoint request timed out"},
+		{"HTTP 200 gateway message", func(int, coreReq) (*http.Response, error) {
+			return coreJSON(200, `{"message":"Internal server error"}`), nil
+		}, "Internal server error"},
+		{"malformed JSON", func(int, coreReq) (*http.Response, error) {
+			return coreJSON(200, `{"statusCode":"0000","paymentID":`), nil
+		}, "unreadable answer"},
+		{"truncated body", func(int, coreReq) (*http.Response, error) {
+			r := coreJSON(200, "")
+			r.Body = io.NopCloser(&coreErrReader{data: []byte(`{"statusCode":"00`), err: io.ErrUnexpectedEOF})
+			return r, nil
+		}, "unexpected EOF"},
+		{"oversized body", func(int, coreReq) (*http.Response, error) {
+			return coreJSON(200, oversized+" "), nil
+		}, "larger than 1048576 bytes"},
+	}
+}
+
+func TestMoneyCallsAreSentOnceWhenTheOutcomeIsUnknown(t *testing.T) {
+	t.Parallel()
+	money := []*endpoint{epPaymentExecute, epPaymentCapture, epPaymentVoid, epRefundV1, epRefundV2, epAgreementExecute}
+	for _, ep := range money {
+		for _, f := range coreFailures() {
+			t.Run(ep.op+"/"+f.name, func(t *testing.T) {
+				t.Parallel()
+				m := newCoreMock(t)
+				m.on(ep, f.respond)
+				c := m.client()
+				var out coreQueryOut
+				err := c.do(context.Background(), ep, coreQueryIn{"TR0011abc"}, &out)
+				var ou *OutcomeUnknownError
+				if !errors.As(err, &ou) {
+					t.Fatalf("err = %v, want *OutcomeUnknownError", err)
+				}
+				if !errors.Is(err, ErrOutcomeUnknown) {
+					t.Error("errors.Is(err, ErrOutcomeUnknown) = false")
+				}
+				if ou.Op != ep.op || ou.Attempts != 1 {
+					t.Errorf("Op, Attempts = %q, %d; want %q, 1", ou.Op, ou.Attempts, ep.op)
+				}
+				if !strings.Contains(err.Error(), f.why) || !strings.Contains(err.Error(), "not re-sent") {
+					t.Errorf("err = %q, want it to mention %q and that it was not re-sent", err, f.why)
+				}
+				if got := m.sent(ep); got != 1 {
+					t.Errorf("sent %d times, want exactly 1", got)
+				}
+			})
+		}
+	}
+}
+
+func TestMoneyCallCancelledInFlightIsOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	m.on(epPaymentExecute, func(int, coreReq) (*http.Response, error) {
+		cancel() // the caller gives up while bKash is processing
+		time.Sleep(50 * time.Millisecond)
+		return coreOK(1, coreReq{})
+	})
+	c := m.client()
+	err := c.do(ctx, epPaymentExecute, nil, nil)
+	if !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want outcome unknown wrapping context.Canceled", err)
+	}
+	if got := m.sent(epPaymentExecute); got != 1 {
+		t.Errorf("sent %d times", got)
+	}
+}
+
+// dialFailRT fails its first fails round trips without reading the body,
+// like a dial error, then passes requests on.
+type dialFailRT struct {
+	fails int32
+	trips atomic.Int32
+	next  http.RoundTripper
+}
+
+func (d *dialFailRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	if d.trips.Add(1) <= d.fails {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
+	}
+	return d.next.RoundTrip(r)
+}
+
+func TestFailureBeforeSendingIsRetriedForEveryClass(t *testing.T) {
+	t.Parallel()
+	for _, ep := range []*endpoint{epPaymentQuery, epPaymentCreate, epPaymentExecute, epRefundV1, epAgreementCancel} {
+		t.Run(ep.op, func(t *testing.T) {
+			t.Parallel()
+			m := newCoreMock(t)
+			m.on(ep, coreOK)
+			c := m.client()
+			if _, err := c.tokens.token(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			rt := &dialFailRT{fails: 2, next: m.mt}
+			c2 := m.client(WithHTTPClient(&http.Client{Transport: rt}))
+			c2.tokens = c.tokens // reuse the granted token: only ep's trips count
+			var out coreQueryOut
+			if err := c2.do(context.Background(), ep, nil, &out); err != nil {
+				t.Fatalf("err = %v", err)
+			}
+			if got := rt.trips.Load(); got != 3 {
+				t.Errorf("round trips = %d, want 3 (two dial failures, then success)", got)
+			}
+			if got := m.sent(ep); got != 1 {
+				t.Errorf("requests that reached bKash = %d, want 1", got)
+			}
+		})
+	}
+}
+
+func TestFailureBeforeSendingNeverMakesTheOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	c := m.client()
+	if _, err := c.tokens.token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rt := &dialFailRT{fails: 100, next: m.mt}
+	c2 := m.client(WithHTTPClient(&http.Client{Transport: rt}))
+	c2.tokens = c.tokens
+	err := c2.do(context.Background(), epPaymentExecute, nil, nil)
+	if err == nil || errors.Is(err, ErrOutcomeUnknown) || !strings.Contains(err.Error(), "payment.execute: not sent after 3 attempt(s)") {
+		t.Errorf("err = %v, want a definite not-sent error", err)
+	}
+	if rt.trips.Load() != 3 {
+		t.Errorf("round trips = %d, want MaxAttempts", rt.trips.Load())
+	}
+}
+
+func TestReadIsRetriedOn503UpToMaxAttempts(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, func(int, coreReq) (*http.Response, error) {
+		return coreJSON(503, `{"message":"Service Unavailable"}`), nil
+	})
+	c := m.client(WithRetryPolicy(RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}))
+	_, err := coreQuery(context.Background(), c)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.HTTPStatus != 503 || ae.Attempts != 4 || ae.Message != "Service Unavailable" {
+		t.Fatalf("err = %#v", err)
+	}
+	if got := m.sent(epPaymentQuery); got != 4 {
+		t.Errorf("sent %d, want MaxAttempts (4)", got)
+	}
+}
+
+func TestReadIsRetriedAfterAConnectionDrop(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, func(n int, r coreReq) (*http.Response, error) {
+		if n < 3 {
+			return nil, errors.New("connection reset by peer")
+		}
+		return coreOK(n, r)
+	})
+	c := m.client()
+	if _, err := coreQuery(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	m.on(epPaymentQuery, func(int, coreReq) (*http.Response, error) {
+		return nil, errors.New("connection reset by peer")
+	})
+	_, err := coreQuery(context.Background(), c)
+	if err == nil || errors.Is(err, ErrOutcomeUnknown) || !strings.Contains(err.Error(), "payment.query: 3 attempt(s)") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	var mu sync.Mutex
+	var at []time.Time
+	m.on(epPaymentQuery, func(n int, r coreReq) (*http.Response, error) {
+		mu.Lock()
+		at = append(at, time.Now())
+		mu.Unlock()
+		if n == 1 {
+			resp := coreJSON(503, `{"message":"Slow down"}`)
+			resp.Header.Set("Retry-After", "1")
+			return resp, nil
+		}
+		return coreOK(n, r)
+	})
+	c := m.client() // backoff would be at most 2ms
+	if _, err := coreQuery(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if len(at) != 2 {
+		t.Fatalf("sent %d", len(at))
+	}
+	if wait := at[1].Sub(at[0]); wait < 990*time.Millisecond || wait > 1500*time.Millisecond {
+		t.Errorf("waited %v between attempts, want about 1s (Retry-After: 1)", wait)
+	}
+}
+
+func TestCreateIsRetriedOn503OnlyWithRetryAfter(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name       string
+		retryAfter string
+		status     int
+		wantSent   int
+	}{
+		{"503 with Retry-After", "0", 503, 2},
+		{"429 with Retry-After", "0", 429, 2},
+		{"503 without Retry-After", "", 503, 1},
+		{"502 with Retry-After", "0", 502, 1},
+		{"504 with Retry-After", "0", 504, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := newCoreMock(t)
+			m.on(epPaymentCreate, func(n int, r coreReq) (*http.Response, error) {
+				if n == 1 {
+					resp := coreJSON(tc.status, `{"message":"busy"}`)
+					if tc.retryAfter != "" {
+						resp.Header.Set("Retry-After", tc.retryAfter)
+					}
+					return resp, nil
+				}
+				return coreOK(n, r)
+			})
+			c := m.client()
+			var out coreQueryOut
+			err := c.do(context.Background(), epPaymentCreate, nil, &out)
+			if got := m.sent(epPaymentCreate); got != tc.wantSent {
+				t.Errorf("sent %d, want %d", got, tc.wantSent)
+			}
+			if tc.wantSent == 2 && err != nil {
+				t.Errorf("err = %v", err)
+			}
+			if tc.wantSent == 1 && !errors.Is(err, ErrOutcomeUnknown) {
+				t.Errorf("err = %v, want outcome unknown (no money moved)", err)
+			}
+			if tc.wantSent == 1 && !strings.Contains(fmt.Sprint(err), "no money moved") {
+				t.Errorf("err = %v, want the create hint", err)
+			}
+		})
+	}
+}
+
+func TestNoRetryAfterTheContextIsCancelled(t *testing.T) {
+	t.Parallel()
+	t.Run("during the attempt", func(t *testing.T) {
+		t.Parallel()
+		m := newCoreMock(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		m.on(epPaymentQuery, func(int, coreReq) (*http.Response, error) {
+			cancel()
+			return coreJSON(503, `{"message":"Service Unavailable"}`), nil
+		})
+		// The answer arrived, so it is returned; it is not retried.
+		_, err := coreQuery(ctx, m.client())
+		var ae *APIError
+		if !errors.As(err, &ae) || ae.HTTPStatus != 503 || ae.Attempts != 1 {
+			t.Errorf("err = %v, want the 503 of the only attempt", err)
+		}
+		if got := m.sent(epPaymentQuery); got != 1 {
+			t.Errorf("sent %d, want 1", got)
+		}
+	})
+	t.Run("during the backoff", func(t *testing.T) {
+		t.Parallel()
+		m := newCoreMock(t)
+		m.on(epPaymentQuery, func(int, coreReq) (*http.Response, error) {
+			r := coreJSON(503, `{"message":"Service Unavailable"}`)
+			r.Header.Set("Retry-After", "20")
+			return r, nil
+		})
+		c := m.client()
+		if _, err := c.tokens.token(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := coreQuery(ctx, c)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want context.DeadlineExceeded", err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("returned after %v: the wait ignored the context", d)
+		}
+		if got := m.sent(epPaymentQuery); got != 1 {
+			t.Errorf("sent %d, want 1", got)
+		}
+	})
+}
+
+func TestResponseBodyLimit(t *testing.T) {
+	t.Parallel()
+	atLimit := `{"statusCode":"0000","paymentID":"TR0011abc"` + strings.Repeat(" ", maxResponseBody-45) + `}`
+	if len(atLimit) != maxResponseBody {
+		t.Fatalf("fixture is %d bytes", len(atLimit))
+	}
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, func(int, coreReq) (*http.Response, error) { return coreJSON(200, atLimit), nil })
+	c := m.client()
+	out, err := coreQuery(context.Background(), c)
+	if err != nil || out.PaymentID != "TR0011abc" {
+		t.Fatalf("body of exactly the limit: %v", err)
+	}
+	m.on(epPaymentQuery, func(int, coreReq) (*http.Response, error) { return coreJSON(200, atLimit+" "), nil })
+	_, err = coreQuery(context.Background(), c)
+	if err == nil || !strings.Contains(err.Error(), "larger than 1048576 bytes") {
+		t.Errorf("body over the limit: err = %v", err)
+	}
+}
+
+func TestObserverSeesEveryAttemptWithTheCodeOnTheLast(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, func(n int, _ coreReq) (*http.Response, error) {
+		if n < 3 {
+			return coreJSON(503, `{"message":"Service Unavailable"}`), nil
+		}
+		return coreJSON(200, `{"statusCode":"2023","statusMessage":"Insufficient Balance"}`), nil
+	})
+	obs := &coreObserver{}
+	c := m.client(WithObserver(obs))
+	if _, err := coreQuery(context.Background(), c); !errors.Is(err, CodeInsufficientBalance) {
+		t.Fatalf("err = %v", err)
+	}
+	type ev struct {
+		Op     string
+		N      int
+		Status int
+		Code   ErrorCode
+	}
+	var got []ev
+	for _, e := range obs.attempts {
+		got = append(got, ev{e.Op, e.Attempt, e.HTTPStatus, e.Code})
+		if e.Duration < 0 || e.Err != nil {
+			t.Errorf("event %+v", e)
+		}
+	}
+	want := []ev{
+		{"token.grant", 1, 200, ""},
+		{"payment.query", 1, 503, ""},
+		{"payment.query", 2, 503, ""},
+		{"payment.query", 3, 200, "2023"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("attempt events (-want +got):\n%s", diff)
+	}
+	if len(obs.renewals) != 1 || obs.renewals[0].Kind != "grant" || obs.renewals[0].Err != nil || obs.renewals[0].Duration <= 0 {
+		t.Errorf("renewal events = %+v", obs.renewals)
+	}
+	// A transport error is reported on its attempt.
+	m.on(epPaymentExecute, func(int, coreReq) (*http.Response, error) { return nil, errors.New("connection reset") })
+	_ = c.do(context.Background(), epPaymentExecute, nil, nil)
+	last := obs.attempts[len(obs.attempts)-1]
+	if last.Op != "payment.execute" || last.HTTPStatus != 0 || last.Err == nil {
+		t.Errorf("transport failure event = %+v", last)
+	}
+}
+
+func TestDebugLinesDescribeEachCall(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, func(int, coreReq) (*http.Response, error) {
+		return coreJSON(200, `{"statusCode":"2002","statusMessage":"Invalid Payment ID"}`), nil
+	})
+	log := &coreLog{}
+	c := m.client(WithLogger(log.logger()))
+	_, _ = c.Payments.Query(context.Background(), "TR0011abc")
+	calls := log.lines(`"msg":"bkash call","op":"payment.query"`)
+	if len(calls) != 1 {
+		t.Fatalf("call lines:\n%s", log)
+	}
+	var line map[string]any
+	if err := json.Unmarshal([]byte(calls[0]), &line); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{"level": "DEBUG", "attempts": 1.0, "http_status": 200.0, "code": "2002", "paymentID": "TR0011abc"} {
+		if line[k] != want {
+			t.Errorf("%s = %v, want %v", k, line[k], want)
+		}
+	}
+	if _, ok := line["request"]; ok {
+		t.Error("bodies logged without WithBodyLogging")
+	}
+	// Silent at Info level: no Debug work at all.
+	quiet := &coreLog{}
+	c2 := m.client(WithLogger(slogAtInfo(quiet)))
+	_, _ = c2.Payments.Query(context.Background(), "TR0011abc")
+	if got := quiet.lines("bkash call"); len(got) != 0 {
+		t.Errorf("debug lines at Info level: %q", got)
+	}
+	if got := quiet.lines("bkash token renewed"); len(got) != 1 {
+		t.Errorf("renewal not logged at Info: %s", quiet)
+	}
+}
+
+// TestSecretsNeverAppear drives every path that handles a secret, with a
+// Debug logger and body logging, then prints everything it can reach with
+// every verb and as JSON, and greps the raw bytes.
+func TestSecretsNeverAppear(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, func(n int, r coreReq) (*http.Response, error) {
+		if n == 2 {
+			return coreJSON(401, `{"message":"Unauthorized"}`), nil
+		}
+		return coreOK(n, r)
+	})
+	m.on(epPaymentExecute, func(int, coreReq) (*http.Response, error) { return nil, errors.New("connection reset by peer") })
+	m.on(epPaymentCapture, func(int, coreReq) (*http.Response, error) {
+		return coreJSON(200, `{"errorCode":"2056","errorMessage":"Invalid Payment State"}`), nil
+	})
+	var out bytes.Buffer
+	log := &coreLog{}
+	obs := &coreObserver{}
+	clk := newCoreClock()
+	opts := []Option{WithLogger(log.logger()), WithBodyLogging(), WithObserver(obs)}
+	c := m.client(opts...)
+	c.tokens.now = clk.Now
+
+	var errs []error
+	keep := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	_, err := coreQuery(context.Background(), c) // grant
+	keep(err)
+	_, err = coreQuery(context.Background(), c) // 401, refresh, replay
+	keep(err)
+	keep(c.do(context.Background(), epPaymentExecute, coreQueryIn{"TR0011abc"}, nil))
+	keep(c.do(context.Background(), epPaymentCapture, coreQueryIn{"TR0011abc"}, nil))
+	c.tokens.reject(c.tokens.cur.Load())
+	_, err = coreQuery(context.Background(), c) // budget exceeded
+	keep(err)
+	_, err = NewClient(Sandbox, Credentials{Username: "u", Password: coreCreds.Password})
+	keep(err)
+	keep(&OutcomeUnknownError{Op: "refund.create", Attempts: 1, Err: errors.New("timeout")})
+	if len(errs) < 5 {
+		t.Fatalf("only %d errors collected: %v", len(errs), errs)
+	}
+	for _, e := range obs.renewals {
+		if e.Err != nil {
+			errs = append(errs, e.Err)
+		}
+	}
+
+	var cfg config
+	for _, o := range append(opts, WithTokenStore(c.tokens.store), WithHTTPClient(&http.Client{})) {
+		if err := o(&cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok := c.tokens.cur.Load()
+	if tok == nil {
+		tok, _ = c.tokens.decode(must(c.tokens.store.Load(context.Background(), c.tokens.key)))
+	}
+	things := []any{coreCreds, &coreCreds, c, *c.tokens.latest, tok, &cfg, cfg, c.tokens.store, obs.renewals}
+	for _, e := range errs {
+		things = append(things, e)
+	}
+	for _, x := range things {
+		fmt.Fprintf(&out, "%v\n%+v\n%#v\n%s\n%q\n", x, x, x, x, x)
+		if b, err := json.Marshal(x); err == nil {
+			out.Write(b)
+		}
+	}
+	slogger := log.logger()
+	slogger.Info("values", "creds", coreCreds, "token", tok, "client", c, "password", coreCreds.Password)
+
+	all := append(log.Bytes(), out.Bytes()...)
+	for _, secret := range []string{"pw-SECRET-7d1c", "appsecret-SECRET-91be", "eyJ-ID", "eyJ-RF", "SECRET"} {
+		if i := bytes.Index(all, []byte(secret)); i >= 0 {
+			lo := max(0, i-200)
+			t.Errorf("%q leaked: ...%s...", secret, all[lo:min(len(all), i+50)])
+		}
+	}
+	if bytes.Contains(all, []byte("01770618575")) {
+		t.Error("full wallet number in the logs")
+	}
+	if !bytes.Contains(all, []byte("017****8575")) {
+		t.Error("masked wallet number missing from the body log")
+	}
+	if !bytes.Contains(all, []byte(`\"app_secret\":\"[REDACTED]\"`)) && !bytes.Contains(all, []byte(`"app_secret":"[REDACTED]"`)) {
+		t.Errorf("grant body not logged redacted:\n%s", log)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func TestBodyPoolDoesNotKeepHugeBuffers(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	big := `{"statusCode":"0000"` + strings.Repeat(" ", 200<<10) + `}`
+	m.on(epPaymentQuery, func(int, coreReq) (*http.Response, error) { return coreJSON(200, big), nil })
+	c := m.client()
+	for range 3 {
+		if _, err := coreQuery(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 8 {
+		bp := bodyPool.Get().(*[]byte)
+		if cap(*bp) > 64<<10 {
+			t.Fatalf("pool holds a %d-byte buffer", cap(*bp))
+		}
+	}
+}
+
+func TestClientDescribesItselfWithoutSecrets(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient(Production, coreCreds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `bkash.Client{env:production, root:https://tokenized.pay.bka.sh, username:"merchantUser01", app_key:"appkey-0f3a"}`
+	for _, got := range []string{c.String(), c.GoString(), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c)} {
+		if got != want {
+			t.Errorf("got %s", got)
+		}
+	}
+	if c.Environment() != Production {
+		t.Error("Environment")
+	}
+	if c.refundAPI != RefundV1 || c.tokens.budget != 2 {
+		t.Errorf("defaults: refund %v budget %d", c.refundAPI, c.tokens.budget)
+	}
+}

@@ -1,0 +1,13 @@
+package bkash
+
+import "context"
+
+// Token returns the access token the client is using, granting one (POST
+// token/grant, or token/refresh when a refresh token is cached) if it has
+// none that is still fresh. Retry class: read. Ordinary calls obtain their
+// token themselves; Token serves connection checks and monitoring (report
+// ExpiresAt, never the token). It counts against the renewal budget like any
+// renewal.
+func (c *Client) Token(ctx context.Context) (*Token, error) {
+	return c.tokens.token(ctx)
+}

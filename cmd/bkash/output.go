@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/smartdairy/bkash-go"
+)
+
+// field is one line of human output: "Label   value".
+type field struct {
+	label string
+	value string
+}
+
+// emit prints a result: v as indented JSON with --json, else the non-empty
+// fields as an aligned table.
+func (a *app) emit(v any, fields []field) error {
+	if a.g.json {
+		return writeJSON(a.stdout, v)
+	}
+	writeFields(a.stdout, fields)
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // bkashURL carries '&'
+	return enc.Encode(v)
+}
+
+func writeFields(w io.Writer, fields []field) {
+	width := 0
+	for _, f := range fields {
+		if f.value != "" {
+			width = max(width, len(f.label))
+		}
+	}
+	for _, f := range fields {
+		if f.value != "" {
+			fmt.Fprintf(w, "%-*s  %s\n", width, f.label, f.value)
+		}
+	}
+}
+
+// callCtx bounds one call to bKash by --timeout.
+func (a *app) callCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(a.ctx, a.g.timeout)
+}
+
+// unknownError is an *bkash.OutcomeUnknownError with the advice the command
+// prints about how to find out what happened.
+type unknownError struct {
+	err    error
+	advice string
+}
+
+func (e *unknownError) Error() string { return e.err.Error() }
+func (e *unknownError) Unwrap() error { return e.err }
+
+// withAdvice attaches advice to err when the outcome of the call is unknown.
+func withAdvice(err error, advice string) error {
+	if err != nil && errors.Is(err, bkash.ErrOutcomeUnknown) {
+		return &unknownError{err: err, advice: advice}
+	}
+	return err
+}
+
+// rejectedError is a webhook message that failed verification (exit 1).
+type rejectedError struct{ err error }
+
+func (e *rejectedError) Error() string { return "rejected: " + e.err.Error() }
+func (e *rejectedError) Unwrap() error { return e.err }
+
+// jsonError is the --json form of a failure.
+type jsonError struct {
+	Error errorBody `json:"error"`
+}
+
+type errorBody struct {
+	Kind       string `json:"kind"` // bkash, outcome_unknown, invalid_input, rejected, other
+	Op         string `json:"op,omitempty"`
+	Code       string `json:"code,omitempty"`
+	Message    string `json:"message"`
+	HTTPStatus int    `json:"http_status,omitempty"`
+	Advice     string `json:"advice,omitempty"`
+	ExitCode   int    `json:"exit_code"`
+}
+
+// reportError prints a failure (on stderr; with --json also as JSON on
+// stdout) and returns its exit code.
+func (a *app) reportError(err error) int {
+	b := classify(err)
+	if a.g.json {
+		_ = writeJSON(a.stdout, jsonError{b})
+	}
+	switch b.Kind {
+	case "bkash":
+		if b.Code != "" {
+			fmt.Fprintf(a.stderr, "bKash error %s: %s (%s, http %d)\n", b.Code, b.Message, b.Op, b.HTTPStatus)
+		} else {
+			fmt.Fprintf(a.stderr, "bKash refused the request: %s (%s, http %d)\n", b.Message, b.Op, b.HTTPStatus)
+		}
+	case "outcome_unknown":
+		fmt.Fprintf(a.stderr, "OUTCOME UNKNOWN: %s\n", b.Message)
+		if b.Advice != "" {
+			fmt.Fprintf(a.stderr, "\n%s\n", b.Advice)
+		}
+	case "invalid_input":
+		fmt.Fprintf(a.stderr, "invalid input: %s\n", b.Message)
+	default:
+		fmt.Fprintf(a.stderr, "error: %s\n", b.Message)
+	}
+	return b.ExitCode
+}
+
+func classify(err error) errorBody {
+	var (
+		ae *bkash.APIError
+		ue *unknownError
+		oe *bkash.OutcomeUnknownError
+		ve *bkash.ValidationError
+		re *rejectedError
+	)
+	switch {
+	case errors.As(err, &ue) && errors.As(err, &oe):
+		return errorBody{Kind: "outcome_unknown", Op: oe.Op, Message: err.Error(), Advice: ue.advice, ExitCode: exitUnknown}
+	case errors.As(err, &oe):
+		return errorBody{Kind: "outcome_unknown", Op: oe.Op, Message: err.Error(), Advice: genericAdvice(oe.Op), ExitCode: exitUnknown}
+	case errors.As(err, &ae):
+		msg := ae.Message
+		if msg == "" {
+			msg = ae.Code.Message()
+		}
+		return errorBody{Kind: "bkash", Op: ae.Op, Code: string(ae.Code), Message: msg, HTTPStatus: ae.HTTPStatus, ExitCode: exitBkash}
+	case errors.As(err, &re):
+		return errorBody{Kind: "rejected", Message: err.Error(), ExitCode: exitBkash}
+	case errors.As(err, &ve):
+		return errorBody{Kind: "invalid_input", Message: strings.TrimPrefix(err.Error(), "bkash: "), ExitCode: exitUsage}
+	}
+	return errorBody{Kind: "other", Message: err.Error(), ExitCode: exitOther}
+}
+
+// genericAdvice covers an unknown outcome the command did not annotate.
+func genericAdvice(op string) string {
+	switch {
+	case strings.HasPrefix(op, "refund."):
+		return "The refund may have been made. Do not refund again: check with 'bkash refund status <paymentID> <trxID>'."
+	case op == "payment.create" || op == "agreement.create":
+		return "No money moved. Create a new one if needed."
+	}
+	return "The request may have reached bKash. Do not repeat it: check with 'bkash payment query <paymentID>'."
+}

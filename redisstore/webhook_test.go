@@ -1,0 +1,132 @@
+package redisstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	bkash "github.com/smartdairy/bkash-go"
+	"github.com/smartdairy/bkash-go/bkashtest"
+)
+
+var (
+	_ bkash.TokenLocker = (*Store)(nil)
+	_ bkash.DedupeStore = (*Store)(nil)
+)
+
+// webhookReplica is one replica's webhook endpoint: a WebhookVerifier on its
+// own Store (own Redis connections) under the shared prefix.
+func webhookReplica(t *testing.T, signer *bkashtest.SNSSigner, prefix string, fn func(context.Context, *bkash.Notification) error) http.Handler {
+	t.Helper()
+	v, err := bkash.NewWebhookVerifier(
+		bkash.WithAllowedTopicARNs(signer.TopicARN()),
+		bkash.WithCertFetcher(signer.CertFetcher()),
+		bkash.WithDedupeStore(replica(t, prefix)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.Handler(fn)
+}
+
+func notification(t *testing.T, signer *bkashtest.SNSSigner, trxID string) []byte {
+	t.Helper()
+	body, err := signer.Notification([]byte(fmt.Sprintf(
+		`{"trxID":%q,"amount":"1250.50","currency":"BDT","transactionStatus":"Completed","transactionType":"1003"}`, trxID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+func post(h http.Handler, body []byte) int {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/bkash/webhook", bytes.NewReader(body)))
+	return rec.Code
+}
+
+func TestSameNotificationOnFourReplicasIsHandledOnce(t *testing.T) {
+	t.Parallel()
+	_, _, prefix := newTestStore(t)
+	signer, err := bkashtest.NewSNSSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	handled := map[string]int{}
+	fn := func(_ context.Context, n *bkash.Notification) error {
+		mu.Lock()
+		handled[n.TrxID]++
+		mu.Unlock()
+		return nil
+	}
+	replicas := make([]http.Handler, 4)
+	for i := range replicas {
+		replicas[i] = webhookReplica(t, signer, prefix, fn)
+	}
+
+	const messages = 20
+	for i := range messages {
+		trxID := fmt.Sprintf("TRX%07d", i)
+		body := notification(t, signer, trxID) // one MessageId, delivered to every replica
+		var wg sync.WaitGroup
+		codes := make([]int, len(replicas))
+		start := make(chan struct{})
+		for r, h := range replicas {
+			wg.Go(func() {
+				<-start
+				codes[r] = post(h, body)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for r, code := range codes {
+			if code != http.StatusOK {
+				t.Errorf("%s on replica %d: HTTP %d, want 200 (handled or duplicate)", trxID, r, code)
+			}
+		}
+	}
+	for i := range messages {
+		trxID := fmt.Sprintf("TRX%07d", i)
+		if handled[trxID] != 1 {
+			t.Errorf("%s handled %d times across 4 replicas, want exactly once", trxID, handled[trxID])
+		}
+	}
+}
+
+func TestFailedCallbackLetsAnotherReplicaHandleTheRedelivery(t *testing.T) {
+	t.Parallel()
+	_, _, prefix := newTestStore(t)
+	signer, err := bkashtest.NewSNSSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	failing := webhookReplica(t, signer, prefix, func(context.Context, *bkash.Notification) error {
+		calls.Add(1)
+		return errors.New("database unavailable")
+	})
+	healthy := webhookReplica(t, signer, prefix, func(context.Context, *bkash.Notification) error {
+		calls.Add(1)
+		return nil
+	})
+	body := notification(t, signer, "TRX0000042")
+
+	if code := post(failing, body); code != http.StatusInternalServerError {
+		t.Fatalf("failing callback: HTTP %d, want 500 so that SNS redelivers", code)
+	}
+	if code := post(healthy, body); code != http.StatusOK {
+		t.Fatalf("redelivery to another replica: HTTP %d, want 200", code)
+	}
+	if code := post(failing, body); code != http.StatusOK {
+		t.Errorf("third delivery after success: HTTP %d, want 200 (duplicate)", code)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("callback ran %d times, want 2 (the failure, then the redelivery; not the duplicate)", n)
+	}
+}

@@ -1,0 +1,320 @@
+package bkash
+
+import (
+	"context"
+	"errors"
+)
+
+// RefundParams are the inputs of RefundService.Create.
+type RefundParams struct {
+	// PaymentID and TrxID identify the completed payment to refund (the
+	// paymentID of create and the trxID of execute).
+	PaymentID string
+	TrxID     string
+	// Amount to refund: positive, at most what is left of the payment.
+	// Several partial refunds are allowed.
+	Amount Amount
+	// SKU tags the refunded product; Reason says why. Both are required
+	// (bKash rejects empty values), at most 255 characters, without '<',
+	// '>' or '&'. A distinct SKU per refund also lets RefundStatus.Find tell
+	// refunds of the same amount apart where bKash reports the SKU.
+	SKU    string
+	Reason string
+}
+
+func (p *RefundParams) validate() error {
+	if p == nil {
+		return &ValidationError{Field: "RefundParams", Reason: "is nil"}
+	}
+	for _, err := range [...]error{
+		checkID("RefundParams.PaymentID", p.PaymentID),
+		checkID("RefundParams.TrxID", p.TrxID),
+		checkAmount("RefundParams.Amount", p.Amount),
+		checkText("RefundParams.SKU", p.SKU, true),
+		checkText("RefundParams.Reason", p.Reason, true),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Refund is one refund of a payment. Both refund APIs decode into it; a
+// field the answer did not carry is zero.
+type Refund struct {
+	// RefundTrxID is the refund's own transaction id.
+	RefundTrxID string
+	// OriginalTrxID is the trxID of the refunded payment.
+	OriginalTrxID string
+	// Amount is the refunded amount.
+	Amount Amount
+	// Charge is the fee bKash took for the refund (v1; usually 0.00).
+	Charge   Amount
+	Currency string
+	// Status is the refund's transaction status, StatusCompleted when done.
+	Status TransactionStatus
+	// CompletedAt is when the refund completed. The v2 API sends it without
+	// a UTC offset; it is then read as Bangladesh time (+06:00).
+	CompletedAt Time
+	// SKU and Reason as bKash echoed them or, when the answer to Create
+	// carries none (v1), as they were sent. Status answers carry none.
+	SKU    string
+	Reason string
+	// OriginalAmount is the refunded payment's amount (v2 originalTrxAmount);
+	// zero when the answer does not say.
+	OriginalAmount Amount
+}
+
+// RefundStatus lists the refunds of one payment.
+//
+// The v2 API lists every refund. The v1 API answers with a single refund
+// (bKash does not document which one after several partial refunds; in
+// practice the latest), so on v1 Refunds has at most one element and
+// Refunded may be less than the total refunded. Refunds is empty when the
+// payment has none.
+type RefundStatus struct {
+	OriginalTrxID string
+	// OriginalAmount is the payment's amount; zero when the answer does not
+	// say (v1).
+	OriginalAmount Amount
+	// OriginalCompletedAt is when the payment completed (v2).
+	OriginalCompletedAt Time
+	Refunds             []Refund
+}
+
+// Find reports the most recent refund of amount, for telling whether a
+// refund whose outcome was unknown went through. A refund matches when its
+// Amount equals amount and, when both sku and the refund's SKU are known,
+// its SKU equals sku. The status answers bKash documents carry no SKU
+// (neither v1 nor v2), so Find usually matches on the amount alone: when a
+// payment may have several refunds of the same amount, also compare
+// RefundTrxID with the refunds you have recorded, or Refunded with its value
+// before the uncertain call.
+//
+// Find matches refunds in any status, so that a refund bKash is still
+// processing is not mistaken for one that never happened: check the
+// returned refund's Status.
+func (st *RefundStatus) Find(amount Amount, sku string) (*Refund, bool) {
+	for i := len(st.Refunds) - 1; i >= 0; i-- {
+		r := &st.Refunds[i]
+		if r.Amount == amount && (sku == "" || r.SKU == "" || r.SKU == sku) {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// Refunded returns the sum of the completed refunds listed. On v1, which
+// lists one refund, it is that refund's amount.
+func (st *RefundStatus) Refunded() Amount {
+	var sum Amount
+	for i := range st.Refunds {
+		if st.Refunds[i].Status == StatusCompleted {
+			sum += st.Refunds[i].Amount
+		}
+	}
+	return sum
+}
+
+// Create refunds all or part of a completed payment.
+//
+// It calls, depending on WithRefundAPI, POST .../tokenized/checkout/payment/refund
+// (v1, the default) or POST /v2/tokenized-checkout/refund/payment/transaction
+// (v2); operation refund.create, retry class money: it is sent at most once.
+// An *OutcomeUnknownError means the money may or may not have been refunded;
+// the SDK has not re-sent it. Call Status before refunding again, as the
+// RefundService documentation describes. A refusal is an *APIError; see
+// RefundService for the codes.
+func (s *RefundService) Create(ctx context.Context, p *RefundParams) (*Refund, error) {
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	ep := epRefundV1
+	if s.c.refundAPI == RefundV2 {
+		ep = epRefundV2
+	}
+	req := refundRequest{v2: ep == epRefundV2, paymentID: p.PaymentID, trxID: p.TrxID, amount: p.Amount, sku: p.SKU, reason: p.Reason}
+	var w refundWire
+	if err := s.c.do(ctx, ep, req, &w); err != nil {
+		return nil, err
+	}
+	if w.RefundTrxID == "" {
+		// A v2 success has no statusCode, so an empty or foreign JSON object
+		// would pass as one. Without a refund id nothing says the money
+		// moved, nor that it did not.
+		return nil, &OutcomeUnknownError{Op: ep.op, Attempts: 1, Err: errors.New("answer without refundTrxID")}
+	}
+	r := refundFrom(&w.refundFields, "", 0, "")
+	if r.OriginalTrxID == "" {
+		r.OriginalTrxID = p.TrxID
+	}
+	if r.SKU == "" && r.Reason == "" {
+		r.SKU, r.Reason = p.SKU, p.Reason
+	}
+	return &r, nil
+}
+
+// Status lists the refunds of the payment paymentID whose execute returned
+// trxID. Call it before refunding again after an *OutcomeUnknownError from
+// Create, and use RefundStatus.Find or RefundStatus.Refunded on the answer.
+//
+// It calls POST .../tokenized/checkout/payment/refund with only paymentID
+// and trxID (v1, the default) or POST /v2/tokenized-checkout/refund/payment/status
+// (v2); operation refund.status, retry class read: retried after transport
+// failures and on 429/502/503/504.
+//
+// On v1, bKash answers CodeInvalidPaymentID (2002) when the payment has no
+// refund at all ("get status if the transaction is already refunded,
+// otherwise invalid payment id will return"); with IDs known to be right,
+// that answer means no refund was made. The v2 API answers an empty list.
+func (s *RefundService) Status(ctx context.Context, paymentID, trxID string) (*RefundStatus, error) {
+	if err := checkID("paymentID", paymentID); err != nil {
+		return nil, err
+	}
+	if err := checkID("trxID", trxID); err != nil {
+		return nil, err
+	}
+	ep := epRefundStatusV1
+	if s.c.refundAPI == RefundV2 {
+		ep = epRefundStatusV2
+	}
+	var w refundWire
+	if err := s.c.do(ctx, ep, refundStatusRequest{v2: ep == epRefundStatusV2, paymentID: paymentID, trxID: trxID}, &w); err != nil {
+		return nil, err
+	}
+	return w.status(trxID), nil
+}
+
+// refundRequest is the body of a refund: v1 {paymentID, amount, trxID, sku,
+// reason}, v2 {paymentId, trxId, refundAmount, sku, reason} (spec §4.11, §4.12).
+type refundRequest struct {
+	v2               bool
+	paymentID, trxID string
+	amount           Amount
+	sku, reason      string
+}
+
+func (r refundRequest) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if r.v2 {
+		b = appendJSONStringMember(b, "paymentId", r.paymentID)
+		b = appendJSONStringMember(b, "trxId", r.trxID)
+		b = appendJSONAmountMember(b, "refundAmount", r.amount)
+	} else {
+		b = appendJSONStringMember(b, "paymentID", r.paymentID)
+		b = appendJSONAmountMember(b, "amount", r.amount)
+		b = appendJSONStringMember(b, "trxID", r.trxID)
+	}
+	b = appendJSONStringMember(b, "sku", r.sku)
+	b = appendJSONStringMember(b, "reason", r.reason)
+	return append(b, '}')
+}
+
+func (r refundRequest) logRef() (string, string) { return "paymentID", r.paymentID }
+
+// refundStatusRequest is the body of a refund status: the payment's ids
+// only (on v1 the absence of amount is what makes it a status request).
+type refundStatusRequest struct {
+	v2               bool
+	paymentID, trxID string
+}
+
+func (r refundStatusRequest) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if r.v2 {
+		b = appendJSONStringMember(b, "paymentId", r.paymentID)
+		b = appendJSONStringMember(b, "trxId", r.trxID)
+	} else {
+		b = appendJSONStringMember(b, "paymentID", r.paymentID)
+		b = appendJSONStringMember(b, "trxID", r.trxID)
+	}
+	return append(b, '}')
+}
+
+func (r refundStatusRequest) logRef() (string, string) { return "paymentID", r.paymentID }
+
+// refundFields are the members of one refund under every name seen for
+// them: v1 (originalTrxID, refundTrxID, amount, transactionStatus), v2
+// (originalTrxId, refundTrxId, refundAmount, refundTransactionStatus) and
+// other readings of the documentation (trxID for the original, refundTime).
+// encoding/json matches member names case-insensitively, so one field reads
+// both refundTrxID and refundTrxId.
+type refundFields struct {
+	OriginalTrxID           string    `json:"originalTrxID"`
+	TrxID                   string    `json:"trxID"`
+	RefundTrxID             string    `json:"refundTrxID"`
+	TransactionStatus       string    `json:"transactionStatus"`
+	RefundTransactionStatus string    `json:"refundTransactionStatus"`
+	Amount                  Amount    `json:"amount"`
+	RefundAmount            Amount    `json:"refundAmount"`
+	OriginalTrxAmount       Amount    `json:"originalTrxAmount"`
+	Charge                  Amount    `json:"charge"`
+	Currency                string    `json:"currency"`
+	CompletedTime           looseTime `json:"completedTime"`
+	RefundTime              looseTime `json:"refundTime"`
+	SKU                     string    `json:"sku"`
+	Reason                  string    `json:"reason"`
+}
+
+// refundWire is every refund answer: a single refund (v1 and v2 create, v1
+// status) or a payment with its refunds (v2 status, and a v1 status in
+// that shape should bKash answer one).
+type refundWire struct {
+	envelope
+	refundFields
+	OriginalTrxCompletedTime looseTime      `json:"originalTrxCompletedTime"`
+	RefundTransactions       []refundFields `json:"refundTransactions"`
+}
+
+// refundFrom converts one refund's members. The list items of a status
+// answer inherit the payment's trxID, amount and currency when they lack them.
+func refundFrom(f *refundFields, origTrxID string, origAmount Amount, currency string) Refund {
+	r := Refund{
+		RefundTrxID:    f.RefundTrxID,
+		OriginalTrxID:  firstNonEmpty(f.OriginalTrxID, firstNonEmpty(f.TrxID, origTrxID)),
+		Amount:         f.RefundAmount,
+		Charge:         f.Charge,
+		Currency:       firstNonEmpty(f.Currency, currency),
+		Status:         TransactionStatus(firstNonEmpty(f.RefundTransactionStatus, f.TransactionStatus)),
+		CompletedAt:    Time(f.CompletedTime),
+		SKU:            f.SKU,
+		Reason:         f.Reason,
+		OriginalAmount: f.OriginalTrxAmount,
+	}
+	if r.Amount == 0 {
+		r.Amount = f.Amount
+	}
+	if r.CompletedAt.Raw == "" {
+		r.CompletedAt = Time(f.RefundTime)
+	}
+	if r.OriginalAmount == 0 {
+		r.OriginalAmount = origAmount
+	}
+	return r
+}
+
+// status converts a status answer. trxID is the one asked about, used when
+// the answer does not repeat it.
+func (w *refundWire) status(trxID string) *RefundStatus {
+	st := &RefundStatus{
+		OriginalTrxID:       firstNonEmpty(w.OriginalTrxID, firstNonEmpty(w.TrxID, trxID)),
+		OriginalAmount:      w.OriginalTrxAmount,
+		OriginalCompletedAt: Time(w.OriginalTrxCompletedTime),
+	}
+	if w.RefundTransactions != nil {
+		// A payment with its refunds: a top-level amount is the payment's.
+		if st.OriginalAmount == 0 && w.RefundAmount == 0 {
+			st.OriginalAmount = w.Amount
+		}
+		st.Refunds = make([]Refund, len(w.RefundTransactions))
+		for i := range w.RefundTransactions {
+			st.Refunds[i] = refundFrom(&w.RefundTransactions[i], st.OriginalTrxID, st.OriginalAmount, w.Currency)
+		}
+		return st
+	}
+	if w.RefundTrxID != "" {
+		st.Refunds = []Refund{refundFrom(&w.refundFields, st.OriginalTrxID, st.OriginalAmount, "")}
+	}
+	return st
+}
