@@ -240,7 +240,7 @@ func TestUnknownExecuteOutcomeIsProcessingUntilReconciled(t *testing.T) {
 	// bKash executes the payment but the answer is lost, and the queries
 	// Finalize makes right after fail too: the shop cannot know yet.
 	ts.fake.Inject("payment.execute", bkashtest.Fault{Drop: true, AfterApply: true})
-	ts.fake.Inject("payment.query", bkashtest.Fault{Code: "9999", Times: 12})
+	ts.fake.Inject("payment.query", bkashtest.Fault{Code: "9999", Times: 6})
 
 	landing := ts.submitBkashPage(bkashPage, customer, "confirm")
 	if landing.url.Path != "/orders/A1001" || !landing.has(`id="order-status">processing<`) {

@@ -75,6 +75,7 @@ type Shop struct {
 	mux      *http.ServeMux
 
 	inflight sync.Map // paymentID -> struct{}: execute running in a request handler
+	watching sync.Map // paymentID -> struct{}: a bkash.Reconciler is reading it
 
 	kick      chan struct{} // wakes the reconciler early
 	stop      context.CancelFunc
