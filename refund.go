@@ -142,16 +142,16 @@ func (s *RefundService) Create(ctx context.Context, p *RefundParams) (*Refund, e
 	if w.RefundTrxID == "" {
 		// A v2 success has no statusCode, so an empty or foreign JSON object
 		// would pass as one. Without a refund id nothing says the money
-		// moved, nor that it did not.
+		// moved, nor that it did not. (Attempts: a money call that was
+		// answered was sent once.)
 		return nil, &OutcomeUnknownError{Op: ep.op, Attempts: 1, Err: errors.New("answer without refundTrxID")}
 	}
 	r := refundFrom(&w.refundFields, "", 0, "")
 	if r.OriginalTrxID == "" {
 		r.OriginalTrxID = p.TrxID
 	}
-	if r.SKU == "" && r.Reason == "" {
-		r.SKU, r.Reason = p.SKU, p.Reason
-	}
+	r.SKU = firstNonEmpty(r.SKU, p.SKU)
+	r.Reason = firstNonEmpty(r.Reason, p.Reason)
 	return &r, nil
 }
 
