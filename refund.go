@@ -86,11 +86,11 @@ type RefundStatus struct {
 // Find reports the most recent refund of amount, for telling whether a
 // refund whose outcome was unknown went through. A refund matches when its
 // Amount equals amount and, when both sku and the refund's SKU are known,
-// its SKU equals sku. bKash's status answers carry no SKU (neither v1 nor
-// v2), so in practice Find matches on the amount alone: when a payment may
-// have several refunds of the same amount, also compare RefundTrxID with the
-// refunds you have recorded, or Refunded with its value before the uncertain
-// call.
+// its SKU equals sku. The status answers bKash documents carry no SKU
+// (neither v1 nor v2), so Find usually matches on the amount alone: when a
+// payment may have several refunds of the same amount, also compare
+// RefundTrxID with the refunds you have recorded, or Refunded with its value
+// before the uncertain call.
 //
 // Find matches refunds in any status, so that a refund bKash is still
 // processing is not mistaken for one that never happened: check the
@@ -142,16 +142,16 @@ func (s *RefundService) Create(ctx context.Context, p *RefundParams) (*Refund, e
 	if w.RefundTrxID == "" {
 		// A v2 success has no statusCode, so an empty or foreign JSON object
 		// would pass as one. Without a refund id nothing says the money
-		// moved, nor that it did not.
+		// moved, nor that it did not. (Attempts: a money call that was
+		// answered was sent once.)
 		return nil, &OutcomeUnknownError{Op: ep.op, Attempts: 1, Err: errors.New("answer without refundTrxID")}
 	}
 	r := refundFrom(&w.refundFields, "", 0, "")
 	if r.OriginalTrxID == "" {
 		r.OriginalTrxID = p.TrxID
 	}
-	if r.SKU == "" && r.Reason == "" {
-		r.SKU, r.Reason = p.SKU, p.Reason
-	}
+	r.SKU = firstNonEmpty(r.SKU, p.SKU)
+	r.Reason = firstNonEmpty(r.Reason, p.Reason)
 	return &r, nil
 }
 

@@ -230,6 +230,15 @@ func TestRefundCreateDecodesEveryField(t *testing.T) {
 			SKU:         "s", Reason: "r",
 		},
 	}, {
+		name: "minimal answer", api: bkash.RefundV1, path: pathRefundV1, fixture: "refund/v1_create_minimal.json",
+		params: milkRefund(),
+		want: &bkash.Refund{
+			// What bKash left out and the SDK knows comes from the request;
+			// the amount never does.
+			RefundTrxID: "CMG4J6L8MB", OriginalTrxID: refTrxID, Amount: 0,
+			Status: bkash.StatusCompleted, SKU: "MILK-1L", Reason: "leaking carton",
+		},
+	}, {
 		name: "v2, completedTime without offset", api: bkash.RefundV2, path: pathRefundV2, fixture: "refund/v2_create_ok.json",
 		params: &bkash.RefundParams{PaymentID: refPaymentID, TrxID: refTrxID, Amount: bkash.Taka(300) + 25, SKU: "sent-sku", Reason: "sent reason"},
 		want: &bkash.Refund{

@@ -1,123 +1,110 @@
 package bkashtest_test
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
+	"github.com/smartdairy/bkash-go"
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
-// post sends a bKash API call the way any client does: a JSON POST with the
-// token and app key headers.
-func post(srv *bkashtest.Server, path, token string, body any) map[string]any {
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+path, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-APP-Key", srv.Credentials().AppKey)
-	if token != "" {
-		req.Header.Set("Authorization", token)
-	} else {
-		creds := srv.Credentials()
-		req.Header.Set("username", creds.Username)
-		req.Header.Set("password", string(creds.Password))
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return map[string]any{"error": err.Error()}
-	}
-	defer resp.Body.Close()
-	var m map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&m)
-	return m
-}
-
-const api = "/v1.2.0-beta/tokenized/checkout/"
-
-// A test of a checkout against the fake: the customer approves without a
-// browser, and the merchant executes the payment.
+// A user's test of a checkout, against the fake instead of bKash's sandbox:
+// the client is pointed at srv.URL with srv's credentials, the customer
+// approves without a browser, and the payment is finalized.
 func Example() {
 	srv := bkashtest.NewServer()
-	defer srv.Close()
+	defer srv.Close() // in a test: t.Cleanup(srv.Close)
 
-	creds := srv.Credentials()
-	token := post(srv, api+"token/grant", "", map[string]string{
-		"app_key": creds.AppKey, "app_secret": string(creds.AppSecret),
-	})["id_token"].(string)
-
-	created := post(srv, api+"create", token, map[string]string{
-		"mode": "0011", "payerReference": "01770618575",
-		"callbackURL": "https://shop.example.com/bkash/callback",
-		"amount":      "1250.50", "currency": "BDT", "intent": "sale",
-		"merchantInvoiceNumber": "INV-1001",
+	client, err := bkash.NewClient(bkash.Sandbox, srv.Credentials(), bkash.WithBaseURL(srv.URL))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx := context.Background()
+	p, err := client.Payments.Create(ctx, &bkash.CreatePaymentParams{
+		Amount: bkash.Taka(1250) + bkash.Poisha(50), InvoiceNumber: "INV-1001",
+		PayerReference: "01770618575", CallbackURL: "https://shop.example.com/bkash/callback",
 	})
-	paymentID := created["paymentID"].(string)
-
-	// The customer enters wallet, OTP and PIN on the page at bkashURL.
-	if err := srv.Approve(paymentID, "01770618575"); err != nil {
+	if err != nil {
 		fmt.Println(err)
 		return
 	}
 
-	executed := post(srv, api+"execute", token, map[string]string{"paymentID": paymentID})
-	fmt.Println(executed["statusCode"], executed["transactionStatus"], executed["amount"])
+	// The customer enters wallet number, OTP and PIN on the page at p.BkashURL.
+	if err := srv.Approve(p.PaymentID, "01770618575"); err != nil {
+		fmt.Println(err)
+		return
+	}
 
-	again := post(srv, api+"execute", token, map[string]string{"paymentID": paymentID})
-	fmt.Println(again["statusCode"], again["statusMessage"])
+	p, err = client.Payments.Finalize(ctx, p.PaymentID)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(p.Status, p.Amount, p.CustomerMSISDN)
 
-	st, _ := srv.Payment(paymentID)
-	fmt.Println(st.Status, st.Amount, srv.Applied("payment.execute"))
+	st, _ := srv.Payment(p.PaymentID)
+	fmt.Println(st.TrxID == p.TrxID, srv.Applied("payment.execute"), srv.Grants())
 	// Output:
-	// 0000 Completed 1250.50
-	// 2117 The payment execution has already been completed
-	// Completed 1250.50 1
+	// Completed 1250.50 01770618575
+	// true 1 1
 }
 
 // The sandbox wallet with no balance approves, and execute then answers 2023.
 func ExampleServer_Approve() {
 	srv := bkashtest.NewServer()
 	defer srv.Close()
-	creds := srv.Credentials()
-	token := post(srv, api+"token/grant", "", map[string]string{
-		"app_key": creds.AppKey, "app_secret": string(creds.AppSecret),
-	})["id_token"].(string)
-	created := post(srv, api+"create", token, map[string]string{
-		"mode": "0011", "payerReference": " ", "callbackURL": "https://shop.example.com/cb",
-		"amount": "100", "currency": "BDT", "intent": "sale", "merchantInvoiceNumber": "INV-7",
-	})
-	paymentID := created["paymentID"].(string)
+	client, _ := bkash.NewClient(bkash.Sandbox, srv.Credentials(), bkash.WithBaseURL(srv.URL))
+	ctx := context.Background()
 
-	fmt.Println(srv.Approve(paymentID, bkashtest.WalletInsufficientBalance))
-	executed := post(srv, api+"execute", token, map[string]string{"paymentID": paymentID})
-	fmt.Println(executed["statusCode"], executed["statusMessage"])
+	p, err := client.Payments.Create(ctx, &bkash.CreatePaymentParams{
+		Amount: bkash.Taka(100), InvoiceNumber: "INV-7",
+		PayerReference: " ", CallbackURL: "https://shop.example.com/bkash/callback",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(srv.Approve(p.PaymentID, bkashtest.WalletInsufficientBalance))
+	_, err = client.Payments.Execute(ctx, p.PaymentID)
+	fmt.Println(errors.Is(err, bkash.CodeInsufficientBalance))
 	// Output:
 	// <nil>
-	// 2023 Insufficient Balance
+	// true
 }
 
 // Execute a payment, but lose the answer: the connection drops after bKash
-// moved the money. A correct client reconciles with a query.
+// moved the money. The SDK reports the outcome as unknown without re-sending,
+// and a query tells the truth.
 func ExampleServer_Inject() {
 	srv := bkashtest.NewServer()
 	defer srv.Close()
-	creds := srv.Credentials()
-	token := post(srv, api+"token/grant", "", map[string]string{
-		"app_key": creds.AppKey, "app_secret": string(creds.AppSecret),
-	})["id_token"].(string)
-	created := post(srv, api+"create", token, map[string]string{
-		"mode": "0011", "payerReference": "01770618575", "callbackURL": "https://shop.example.com/cb",
-		"amount": "500", "currency": "BDT", "intent": "sale", "merchantInvoiceNumber": "INV-8",
+	client, _ := bkash.NewClient(bkash.Sandbox, srv.Credentials(), bkash.WithBaseURL(srv.URL),
+		bkash.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}))
+	ctx := context.Background()
+	p, err := client.Payments.Create(ctx, &bkash.CreatePaymentParams{
+		Amount: bkash.Taka(500), InvoiceNumber: "INV-8",
+		PayerReference: "01770618575", CallbackURL: "https://shop.example.com/bkash/callback",
 	})
-	paymentID := created["paymentID"].(string)
-	_ = srv.Approve(paymentID, "01770618575")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = srv.Approve(p.PaymentID, "01770618575")
 
 	srv.Inject("payment.execute", bkashtest.Fault{Drop: true, AfterApply: true})
-	lost := post(srv, api+"execute", token, map[string]string{"paymentID": paymentID})
-	fmt.Println(lost["error"] != nil)
+	_, err = client.Payments.Execute(ctx, p.PaymentID)
+	fmt.Println(errors.Is(err, bkash.ErrOutcomeUnknown))
 
-	query := post(srv, api+"payment/status", token, map[string]string{"paymentID": paymentID})
-	fmt.Println(query["transactionStatus"], srv.Received("payment.execute"), srv.Applied("payment.execute"))
+	q, err := client.Payments.Query(ctx, p.PaymentID)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(q.Status, srv.Received("payment.execute"), srv.Applied("payment.execute"))
 	// Output:
 	// true
 	// Completed 1 1

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -26,6 +27,17 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	g      globals
+
+	// transport, when set, carries every request to bKash (tests observe
+	// the traffic with it); nil means http.DefaultTransport.
+	transport http.RoundTripper
+}
+
+func (a *app) roundTripper() http.RoundTripper {
+	if a.transport != nil {
+		return a.transport
+	}
+	return http.DefaultTransport
 }
 
 // globals are the flags every command accepts, before or after its name.

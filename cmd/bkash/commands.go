@@ -24,10 +24,10 @@ func init() {
 		tokenCmd,
 		paymentCmd,
 		searchCmd,
-		//PENDING refundCmd,
-		//PENDING agreementCmd,
+		refundCmd,
+		agreementCmd,
 		webhookCmd,
-		//PENDING validateCmd,
+		validateCmd,
 		versionCmd,
 	}
 }

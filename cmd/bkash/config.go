@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/smartdairy/bkash-go"
 )
@@ -145,12 +146,19 @@ func (a *app) environment() bkash.Environment {
 	return bkash.Sandbox
 }
 
+// httpTimeout bounds one HTTP attempt, as the SDK's default client does
+// (bKash recommends 30 seconds).
+const httpTimeout = 30 * time.Second
+
 // newClient builds the SDK client from the global flags and credentials.
 // hc, when not nil, carries a recording transport (bkash validate).
 func (a *app) newClient(creds bkash.Credentials, hc *http.Client, extra ...bkash.Option) (*bkash.Client, error) {
 	opts := []bkash.Option{bkash.WithUserAgent("bkash-cli/" + bkash.Version)}
 	if a.g.baseURL != "" {
 		opts = append(opts, bkash.WithBaseURL(a.g.baseURL))
+	}
+	if hc == nil && a.transport != nil {
+		hc = &http.Client{Transport: a.transport, Timeout: httpTimeout}
 	}
 	if hc != nil {
 		opts = append(opts, bkash.WithHTTPClient(hc))

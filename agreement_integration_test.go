@@ -1,0 +1,146 @@
+package bkash_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	bkash "github.com/smartdairy/bkash-go"
+	"github.com/smartdairy/bkash-go/bkashtest"
+)
+
+// fakeClient returns a client of the fake bKash srv.
+func fakeClient(t *testing.T, srv *bkashtest.Server, opts ...bkash.Option) *bkash.Client {
+	t.Helper()
+	c, err := bkash.NewClient(bkash.Sandbox, srv.Credentials(), append([]bkash.Option{bkash.WithBaseURL(srv.URL)}, opts...)...)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	return c
+}
+
+const fakeWallet = "01770618575"
+
+func TestAgreementLifecycleAgainstFake(t *testing.T) {
+	t.Parallel()
+	srv := bkashtest.NewServer()
+	defer srv.Close()
+	client := fakeClient(t, srv)
+	ctx := context.Background()
+
+	created, err := client.Agreements.Create(ctx, &bkash.CreateAgreementParams{PayerReference: fakeWallet, CallbackURL: "https://dairy.example.com/bkash/agreement"})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if created.PaymentID == "" || created.BkashURL == "" || created.Status != bkash.AgreementInitiated || created.CreatedAt.IsZero() {
+		t.Fatalf("Create = %+v; want a paymentID, a bkashURL, Initiated and a creation time", created)
+	}
+	if st, _ := srv.Payment(created.PaymentID); st.Mode != "0000" {
+		t.Errorf("agreement request mode = %q, want 0000", st.Mode)
+	}
+
+	// Executing before the customer approved is a typed refusal.
+	if _, err := client.Agreements.Execute(ctx, created.PaymentID); !errors.Is(err, bkash.CodeAgreementNotReady) {
+		t.Fatalf("Execute before approval: err = %v, want 2054", err)
+	}
+
+	if err := srv.Approve(created.PaymentID, fakeWallet); err != nil {
+		t.Fatal(err)
+	}
+	ag, err := client.Agreements.Execute(ctx, created.PaymentID)
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	if ag.AgreementID == "" || ag.Status != bkash.AgreementCompleted || ag.CustomerMSISDN != fakeWallet || ag.ExecutedAt.IsZero() {
+		t.Fatalf("Execute = %+v; want a completed agreement of %s", ag, fakeWallet)
+	}
+
+	// Pay with the agreement: mode 0001, the customer only enters the PIN.
+	p, err := client.Payments.Create(ctx, &bkash.CreatePaymentParams{
+		Amount: bkash.Taka(480), InvoiceNumber: "INV-AG-1", PayerReference: fakeWallet,
+		CallbackURL: "https://dairy.example.com/bkash/callback", AgreementID: ag.AgreementID,
+	})
+	if err != nil {
+		t.Fatalf("Payments.Create with agreement: %v", err)
+	}
+	if st, _ := srv.Payment(p.PaymentID); st.Mode != "0001" || st.AgreementID != ag.AgreementID {
+		t.Fatalf("payment on the fake = mode %q agreement %q; want 0001 with %s", st.Mode, st.AgreementID, ag.AgreementID)
+	}
+	if err := srv.Approve(p.PaymentID, ""); err != nil {
+		t.Fatal(err)
+	}
+	paid, err := client.Payments.Execute(ctx, p.PaymentID)
+	if err != nil || paid.Status != bkash.StatusCompleted || paid.Amount != bkash.Taka(480) {
+		t.Fatalf("Payments.Execute = %+v, %v; want 480.00 completed", paid, err)
+	}
+
+	q, err := client.Agreements.Query(ctx, ag.AgreementID)
+	if err != nil || q.Status != bkash.AgreementCompleted || q.PaymentID != created.PaymentID {
+		t.Fatalf("Query = %+v, %v; want the completed agreement of %s", q, err, created.PaymentID)
+	}
+
+	// Cancel twice: the second answer is 2053, which Cancel turns into the
+	// agreement's state after one status call.
+	for i := range 2 {
+		c, err := client.Agreements.Cancel(ctx, ag.AgreementID)
+		if err != nil || c.Status != bkash.AgreementCancelled || c.CancelledAt.IsZero() {
+			t.Fatalf("Cancel #%d = %+v, %v; want the cancelled agreement, nil", i+1, c, err)
+		}
+	}
+	if got := srv.Received("agreement.cancel"); got != 2 {
+		t.Errorf("agreement.cancel received %d times, want 2", got)
+	}
+	if got := srv.Received("agreement.query"); got != 2 { // the Query above and the re-query after 2053
+		t.Errorf("agreement.query received %d times, want 2", got)
+	}
+	if st, _ := srv.Agreement(ag.AgreementID); st.Status != "Cancelled" {
+		t.Errorf("fake agreement status = %q, want Cancelled", st.Status)
+	}
+
+	// A cancelled agreement can no longer pay.
+	_, err = client.Payments.Create(ctx, &bkash.CreatePaymentParams{
+		Amount: bkash.Taka(10), InvoiceNumber: "INV-AG-2", PayerReference: fakeWallet,
+		CallbackURL: "https://dairy.example.com/bkash/callback", AgreementID: ag.AgreementID,
+	})
+	var ae *bkash.APIError
+	if !errors.As(err, &ae) || ae.Code != bkash.CodeInvalidAgreementState || ae.Class() != bkash.ClassState {
+		t.Errorf("paying with a cancelled agreement: err = %v, want 2055 (state)", err)
+	}
+}
+
+func TestAgreementExecuteWithLostAnswerIsReconciledByPaymentQuery(t *testing.T) {
+	t.Parallel()
+	srv := bkashtest.NewServer()
+	defer srv.Close()
+	client := fakeClient(t, srv)
+	ctx := context.Background()
+
+	created, err := client.Agreements.Create(ctx, &bkash.CreateAgreementParams{PayerReference: fakeWallet, CallbackURL: "https://dairy.example.com/bkash/agreement"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Approve(created.PaymentID, fakeWallet); err != nil {
+		t.Fatal(err)
+	}
+	srv.Inject("agreement.execute", bkashtest.Fault{Drop: true, AfterApply: true})
+	_, err = client.Agreements.Execute(ctx, created.PaymentID)
+	var ou *bkash.OutcomeUnknownError
+	if !errors.As(err, &ou) || ou.Op != "agreement.execute" {
+		t.Fatalf("Execute with a dropped answer: err = %v, want *OutcomeUnknownError", err)
+	}
+	if got := srv.Received("agreement.execute"); got != 1 {
+		t.Errorf("agreement.execute received %d times, want exactly 1", got)
+	}
+	// The reconciliation the error text names.
+	p, err := client.Payments.Query(ctx, created.PaymentID)
+	if err != nil {
+		t.Fatalf("Payments.Query: %v", err)
+	}
+	if p.AgreementID == "" || p.AgreementStatus != string(bkash.AgreementCompleted) {
+		t.Fatalf("Payments.Query = agreement %q status %q; want the executed agreement", p.AgreementID, p.AgreementStatus)
+	}
+	ag, err := client.Agreements.Query(ctx, p.AgreementID)
+	if err != nil || ag.Status != bkash.AgreementCompleted || ag.CustomerMSISDN != fakeWallet {
+		t.Errorf("Agreements.Query = %+v, %v", ag, err)
+	}
+}

@@ -1,0 +1,187 @@
+package bkash_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync/atomic"
+	"testing"
+
+	bkash "github.com/smartdairy/bkash-go"
+)
+
+// The benchmarks below compare the SDK with the floor: a hand-written
+// net/http + encoding/json call to the same loopback server, measured in
+// the same run. scripts/bench.sh turns them into the ratios of BENCHMARKS.md.
+
+const benchQueryAnswer = `{"paymentID":"TR0011Hk2Lm9P1735713000456","mode":"0011","paymentCreateTime":"2025-01-01T12:30:00:456 GMT+0600","paymentExecuteTime":"2025-01-01T12:31:10:222 GMT+0600","amount":"150.50","currency":"BDT","intent":"sale","merchantInvoice":"A-1001-1","trxID":"CLA7K2M9QZ","transactionStatus":"Completed","verificationStatus":"Complete","statusCode":"0000","statusMessage":"Successful","payerReference":"01770618575"}`
+
+const benchGrantAnswer = `{"statusCode":"0000","statusMessage":"Successful","id_token":"eyJraWQiOiJFWEFNUExFIiwiYWxnIjoiUlMyNTYifQ.eyJzdWIiOiJleGFtcGxlIn0.c2lnbmF0dXJl","token_type":"Bearer","expires_in":3600,"refresh_token":"eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.ZXhhbXBsZQ.aXY.Y2lwaGVy.dGFn"}`
+
+// benchServer answers grant and payment/status with fixed bodies and counts
+// the TCP connections it accepts.
+type benchServer struct {
+	*httptest.Server
+	conns atomic.Int64
+}
+
+func newBenchServer(tb testing.TB) *benchServer {
+	tb.Helper()
+	bs := &benchServer{}
+	query, grant := []byte(benchQueryAnswer), []byte(benchGrantAnswer)
+	bs.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/v1.2.0-beta/tokenized/checkout/token/grant" {
+			_, _ = w.Write(grant)
+			return
+		}
+		_, _ = w.Write(query)
+	}))
+	bs.Server.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			bs.conns.Add(1)
+		}
+	}
+	bs.Start()
+	tb.Cleanup(bs.Close)
+	return bs
+}
+
+func benchHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 128
+	return &http.Client{Transport: tr}
+}
+
+func newBenchClient(tb testing.TB, url string, hc *http.Client) *bkash.Client {
+	tb.Helper()
+	c, err := bkash.NewClient(bkash.Sandbox, bkash.Credentials{
+		Username: "bench", Password: "pw", AppKey: "app-key", AppSecret: "app-secret",
+	}, bkash.WithBaseURL(url), bkash.WithHTTPClient(hc))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := c.Payments.Query(context.Background(), "TR0011Hk2Lm9P1735713000456"); err != nil {
+		tb.Fatal(err) // warm up: grant the token and open a connection
+	}
+	return c
+}
+
+// rawQueryAnswer is what a careful hand-written integration decodes.
+type rawQueryAnswer struct {
+	PaymentID          string `json:"paymentID"`
+	Mode               string `json:"mode"`
+	PaymentCreateTime  string `json:"paymentCreateTime"`
+	PaymentExecuteTime string `json:"paymentExecuteTime"`
+	Amount             string `json:"amount"`
+	Currency           string `json:"currency"`
+	Intent             string `json:"intent"`
+	MerchantInvoice    string `json:"merchantInvoice"`
+	TrxID              string `json:"trxID"`
+	TransactionStatus  string `json:"transactionStatus"`
+	VerificationStatus string `json:"verificationStatus"`
+	StatusCode         string `json:"statusCode"`
+	StatusMessage      string `json:"statusMessage"`
+	PayerReference     string `json:"payerReference"`
+}
+
+// rawQuery is the baseline: the same request, headers and decoding, written
+// by hand with net/http and encoding/json.
+func rawQuery(hc *http.Client, url, token string) error {
+	body, err := json.Marshal(map[string]string{"paymentID": "TR0011Hk2Lm9P1735713000456"})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequest(http.MethodPost, url+"/v1.2.0-beta/tokenized/checkout/payment/status", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", token)
+	req.Header.Set("X-App-Key", "app-key")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	var out rawQueryAnswer
+	if err := json.Unmarshal(data, &out); err != nil {
+		return err
+	}
+	if out.StatusCode != "0000" {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+
+const benchToken = "eyJraWQiOiJFWEFNUExFIiwiYWxnIjoiUlMyNTYifQ.eyJzdWIiOiJleGFtcGxlIn0.c2lnbmF0dXJl"
+
+func BenchmarkQuery(b *testing.B) {
+	b.Run("raw/seq", func(b *testing.B) {
+		bs := newBenchServer(b)
+		hc := benchHTTPClient()
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := rawQuery(hc, bs.URL, benchToken); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("sdk/seq", func(b *testing.B) {
+		bs := newBenchServer(b)
+		c := newBenchClient(b, bs.URL, benchHTTPClient())
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Payments.Query(ctx, "TR0011Hk2Lm9P1735713000456"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("raw/par64", func(b *testing.B) {
+		bs := newBenchServer(b)
+		hc := benchHTTPClient()
+		b.SetParallelism(par64()) // 64 goroutines in all
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := rawQuery(hc, bs.URL, benchToken); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("sdk/par64", func(b *testing.B) {
+		bs := newBenchServer(b)
+		c := newBenchClient(b, bs.URL, benchHTTPClient())
+		ctx := context.Background()
+		b.SetParallelism(par64())
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := c.Payments.Query(ctx, "TR0011Hk2Lm9P1735713000456"); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// par64 is the parallelism that makes RunParallel use 64 goroutines.
+func par64() int {
+	p := runtime.GOMAXPROCS(0)
+	return (64 + p - 1) / p
+}

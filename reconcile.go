@@ -1,0 +1,299 @@
+package bkash
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/smartdairy/bkash-go/internal/transport"
+)
+
+// PaymentExpiry is how long bKash keeps an unexecuted payment: a paymentID
+// that was not executed within 24 hours of its creation can no longer be.
+const PaymentExpiry = 24 * time.Hour
+
+// Reconciler brings payments whose outcome is unknown to a known, final
+// state by reading them from bKash.
+//
+// Use it for two situations:
+//
+//   - Execute, Capture or Void returned an *OutcomeUnknownError (a timeout,
+//     a dropped connection, a cancelled context) and a Finalize could not
+//     settle it either.
+//   - The callback never arrived: the customer paid (or gave up) on bKash's
+//     page, but the browser never came back to the shop (closed tab, lost
+//     network, a crashed server). bKash then keeps the payment Initiated
+//     until it expires 24 hours after creation. With FinalizeApproved set,
+//     the Reconciler executes payments the customer did approve
+//     (verificationStatus "Complete"), exactly as the callback handler would
+//     have; without it, it only reports them when they expire.
+//
+// Run queries each payment with backoff until it is final: Completed,
+// Authorized or Cancelled (or any other status bKash reports that is not
+// Initiated), Expired, or NotFound. Each result is reported exactly once
+// through Report. A Reconciler is a plain value; configure it before Run and
+// do not change it while Run is running.
+type Reconciler struct {
+	// Payments is the service used to query and finalize. Required.
+	Payments *PaymentService
+	// Report receives each payment's result once. Required. It is called from
+	// the Reconciler's worker goroutines, possibly concurrently.
+	Report func(ReconcileResult)
+	// FinalizeApproved executes payments that the customer approved but whose
+	// callback never arrived (query: Initiated, verificationStatus Complete).
+	FinalizeApproved bool
+	// MinInterval and MaxInterval bound the backoff between two reads of one
+	// payment (defaults 2s and 5m).
+	MinInterval, MaxInterval time.Duration
+	// Concurrency bounds the reads in flight (default 4).
+	Concurrency int
+	// Now is the clock used for the 24-hour expiry (default time.Now).
+	Now func() time.Time
+}
+
+// ReconcileOutcome says how a reconciled payment ended.
+type ReconcileOutcome int
+
+const (
+	// ReconcileSettled: bKash reports a final status (Payment.Status).
+	ReconcileSettled ReconcileOutcome = iota + 1
+	// ReconcileExpired: still Initiated 24 hours after creation; bKash will
+	// never execute it and no money moved.
+	ReconcileExpired
+	// ReconcileNotFound: bKash does not know the paymentID (code 2002).
+	ReconcileNotFound
+	// ReconcileAbandoned: Run's context ended before the payment was final.
+	ReconcileAbandoned
+)
+
+func (o ReconcileOutcome) String() string {
+	switch o {
+	case ReconcileSettled:
+		return "settled"
+	case ReconcileExpired:
+		return "expired"
+	case ReconcileNotFound:
+		return "not-found"
+	case ReconcileAbandoned:
+		return "abandoned"
+	}
+	return "unknown"
+}
+
+// ReconcileResult is the final word on one payment.
+type ReconcileResult struct {
+	PaymentID string
+	Outcome   ReconcileOutcome
+	Payment   *Payment // the last state read from bKash; nil if none was read
+	Reads     int      // how many times the payment was queried
+	Err       error    // the last error, for ReconcileAbandoned and ReconcileNotFound
+}
+
+// statusExpired is what bKash is expected to report for a payment left
+// unexecuted past PaymentExpiry (spec §12 lists it as unconfirmed); a payment
+// still reported Initiated after the expiry is treated the same way.
+const statusExpired TransactionStatus = "Expired"
+
+type reconcileItem struct {
+	id    string
+	due   time.Time
+	tries int
+	reads int
+	last  *Payment
+	err   error
+	index int
+}
+
+type reconcileQueue []*reconcileItem
+
+func (q reconcileQueue) Len() int           { return len(q) }
+func (q reconcileQueue) Less(i, j int) bool { return q[i].due.Before(q[j].due) }
+func (q reconcileQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i]; q[i].index = i; q[j].index = j }
+func (q *reconcileQueue) Push(x any) {
+	it := x.(*reconcileItem)
+	it.index = len(*q)
+	*q = append(*q, it)
+}
+func (q *reconcileQueue) Pop() any {
+	old := *q
+	it := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	return it
+}
+
+// Run reconciles the given payments and returns when every one of them was
+// reported, or when ctx ends (the rest are then reported as
+// ReconcileAbandoned and Run returns ctx's error). Duplicate IDs are
+// reconciled once. Run starts at most Concurrency goroutines and stops them
+// all before it returns.
+func (r *Reconciler) Run(ctx context.Context, paymentIDs ...string) error {
+	if r.Payments == nil || r.Report == nil {
+		return errors.New("bkash: Reconciler needs Payments and Report")
+	}
+	workers := r.Concurrency
+	if workers <= 0 {
+		workers = 4
+	}
+	now := r.Now
+	if now == nil {
+		now = time.Now
+	}
+
+	q := make(reconcileQueue, 0, len(paymentIDs))
+	seen := make(map[string]bool, len(paymentIDs))
+	for _, id := range paymentIDs {
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		heap.Push(&q, &reconcileItem{id: id})
+	}
+	pending := q.Len()
+	if pending == 0 {
+		return nil
+	}
+
+	work := make(chan *reconcileItem)
+	done := make(chan *reconcileItem)
+	var wg sync.WaitGroup
+	for range min(workers, pending) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range work {
+				r.step(ctx, it, now)
+				done <- it // the scheduler receives until every dispatched item is back
+			}
+		}()
+	}
+
+	abandon := func(it *reconcileItem) {
+		err := it.err
+		if err == nil {
+			err = ctx.Err()
+		}
+		r.Report(ReconcileResult{PaymentID: it.id, Outcome: ReconcileAbandoned, Payment: it.last, Reads: it.reads, Err: err})
+	}
+
+	inFlight := 0
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for pending > 0 {
+		var next *reconcileItem
+		if q.Len() > 0 && inFlight < workers {
+			next = q[0]
+		}
+		var dispatch chan *reconcileItem
+		if next != nil {
+			if wait := next.due.Sub(time.Now()); wait > 0 {
+				resetTimer(timer, wait)
+			} else {
+				dispatch = work
+			}
+		}
+		select {
+		case dispatch <- next:
+			heap.Pop(&q)
+			inFlight++
+		case it := <-done:
+			inFlight--
+			if it.due.IsZero() { // final
+				pending--
+				continue
+			}
+			heap.Push(&q, it)
+		case <-timer.C:
+		case <-ctx.Done():
+			close(work)
+			for inFlight > 0 {
+				it := <-done
+				inFlight--
+				if it.due.IsZero() {
+					pending--
+					continue
+				}
+				abandon(it)
+				pending--
+			}
+			for q.Len() > 0 {
+				abandon(heap.Pop(&q).(*reconcileItem))
+			}
+			wg.Wait()
+			return ctx.Err()
+		}
+	}
+	close(work)
+	wg.Wait()
+	return nil
+}
+
+// step reads one payment once and either reports it (it.due set to zero) or
+// schedules its next read.
+func (r *Reconciler) step(ctx context.Context, it *reconcileItem, now func() time.Time) {
+	minI, maxI := r.intervals()
+	it.tries++
+	p, err := r.Payments.Query(ctx, it.id)
+	it.reads++
+	if err == nil {
+		it.last, it.err = p, nil
+		switch {
+		case p.Status == statusExpired:
+			r.final(it, ReconcileExpired)
+			return
+		case p.Status != StatusInitiated:
+			r.final(it, ReconcileSettled)
+			return
+		case !p.CreatedAt.IsZero() && now().After(p.CreatedAt.Add(PaymentExpiry)):
+			r.final(it, ReconcileExpired)
+			return
+		case r.FinalizeApproved && p.VerificationStatus == "Complete":
+			fp, ferr := r.Payments.Finalize(ctx, it.id)
+			if ferr == nil && fp != nil && fp.Status != StatusInitiated {
+				it.last = fp
+				r.final(it, ReconcileSettled)
+				return
+			}
+			it.err = ferr
+		}
+	} else {
+		it.err = err
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Code == CodeInvalidPaymentID {
+			r.final(it, ReconcileNotFound)
+			return
+		}
+	}
+	wait := transport.Backoff(minI, maxI, it.tries-1)
+	if wait < minI/2 {
+		wait = minI / 2 // keep a floor: a payment is never polled in a tight loop
+	}
+	it.due = time.Now().Add(wait)
+}
+
+func (r *Reconciler) final(it *reconcileItem, o ReconcileOutcome) {
+	it.due = time.Time{}
+	res := ReconcileResult{PaymentID: it.id, Outcome: o, Payment: it.last, Reads: it.reads}
+	if o == ReconcileNotFound {
+		res.Err = it.err
+	}
+	r.Report(res)
+}
+
+func (r *Reconciler) intervals() (time.Duration, time.Duration) {
+	minI, maxI := r.MinInterval, r.MaxInterval
+	if minI <= 0 {
+		minI = 2 * time.Second
+	}
+	if maxI < minI {
+		maxI = max(5*time.Minute, minI)
+	}
+	return minI, maxI
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	t.Stop()
+	t.Reset(d)
+}

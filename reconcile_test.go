@@ -1,0 +1,228 @@
+package bkash_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	bkash "github.com/smartdairy/bkash-go"
+	"github.com/smartdairy/bkash-go/bkashtest"
+)
+
+// fakeClock is a settable clock shared by the fake bKash and the reconciler.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newReconcileFixture(t *testing.T, opts ...bkashtest.Option) (*bkashtest.Server, *bkash.Client) {
+	t.Helper()
+	srv := bkashtest.NewServer(opts...)
+	t.Cleanup(srv.Close)
+	c, err := bkash.NewClient(bkash.Sandbox, srv.Credentials(), bkash.WithBaseURL(srv.URL),
+		bkash.WithRetryPolicy(bkash.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c
+}
+
+func createPayment(t *testing.T, c *bkash.Client, invoice string) *bkash.Payment {
+	t.Helper()
+	p, err := c.Payments.Create(context.Background(), &bkash.CreatePaymentParams{
+		Amount: bkash.Taka(150) + bkash.Poisha(50), InvoiceNumber: invoice,
+		PayerReference: "01770618575", CallbackURL: "https://shop.example/bkash/callback",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// collect gathers reconcile results by payment ID.
+type collect struct {
+	mu  sync.Mutex
+	got map[string]bkash.ReconcileResult
+	n   atomic.Int32
+}
+
+func (c *collect) report(r bkash.ReconcileResult) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.got == nil {
+		c.got = map[string]bkash.ReconcileResult{}
+	}
+	if _, dup := c.got[r.PaymentID]; dup {
+		panic("reported twice: " + r.PaymentID)
+	}
+	c.got[r.PaymentID] = r
+	c.n.Add(1)
+}
+
+func TestReconcilerExecutesApprovedPaymentWhoseCallbackNeverArrived(t *testing.T) {
+	t.Parallel()
+	srv, c := newReconcileFixture(t)
+	p := createPayment(t, c, "INV-CB-LOST")
+	if err := srv.Approve(p.PaymentID, "01770618575"); err != nil {
+		t.Fatal(err)
+	}
+	var res collect
+	r := &bkash.Reconciler{Payments: c.Payments, Report: res.report, FinalizeApproved: true,
+		MinInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond}
+	if err := r.Run(context.Background(), p.PaymentID); err != nil {
+		t.Fatal(err)
+	}
+	got := res.got[p.PaymentID]
+	if got.Outcome != bkash.ReconcileSettled || got.Payment == nil || got.Payment.Status != bkash.StatusCompleted || got.Payment.TrxID == "" {
+		t.Fatalf("result = %+v, want settled Completed with a trxID", got)
+	}
+	if n := srv.Applied("payment.execute"); n != 1 {
+		t.Fatalf("execute applied %d times, want 1", n)
+	}
+	truth, _ := srv.Payment(p.PaymentID)
+	if diff := cmp.Diff(truth.TrxID, got.Payment.TrxID); diff != "" {
+		t.Fatalf("trxID differs from the server's truth (-server +reconciler):\n%s", diff)
+	}
+}
+
+func TestReconcilerWithoutFinalizeApprovedOnlyWatches(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{now: time.Now()}
+	srv, c := newReconcileFixture(t, bkashtest.WithClock(clock.Now))
+	p := createPayment(t, c, "INV-WATCH")
+	if err := srv.Approve(p.PaymentID, "01770618575"); err != nil {
+		t.Fatal(err)
+	}
+	var res collect
+	r := &bkash.Reconciler{Payments: c.Payments, MinInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond,
+		Now: clock.Now, Report: res.report}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() {
+		// Let the reconciler read the Initiated payment a few times, then
+		// move past the 24-hour expiry.
+		for srv.Received("payment.query") < 3 {
+			time.Sleep(time.Millisecond)
+		}
+		clock.Advance(bkash.PaymentExpiry + time.Minute)
+	}()
+	if err := r.Run(ctx, p.PaymentID); err != nil {
+		t.Fatal(err)
+	}
+	got := res.got[p.PaymentID]
+	if got.Outcome != bkash.ReconcileExpired {
+		t.Fatalf("outcome = %v (%+v), want expired", got.Outcome, got.Payment)
+	}
+	if n := srv.Applied("payment.execute"); n != 0 {
+		t.Fatalf("execute applied %d times without FinalizeApproved, want 0", n)
+	}
+	if got.Reads < 3 {
+		t.Fatalf("reads = %d, want at least 3 before the expiry", got.Reads)
+	}
+}
+
+func TestReconcilerSettlesUnknownExecuteWithoutResending(t *testing.T) {
+	t.Parallel()
+	srv, c := newReconcileFixture(t)
+	p := createPayment(t, c, "INV-DROP")
+	if err := srv.Approve(p.PaymentID, "01770618575"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Inject("payment.execute", bkashtest.Fault{Drop: true, AfterApply: true})
+	_, err := c.Payments.Execute(context.Background(), p.PaymentID)
+	if !errors.Is(err, bkash.ErrOutcomeUnknown) {
+		t.Fatalf("Execute error = %v, want outcome unknown", err)
+	}
+	// The next query fails too: the reconciler must back off and read again.
+	srv.Inject("payment.query", bkashtest.Fault{HTTPStatus: 500, Times: 4})
+	var res collect
+	r := &bkash.Reconciler{Payments: c.Payments, Report: res.report, FinalizeApproved: true,
+		MinInterval: time.Millisecond, MaxInterval: 4 * time.Millisecond}
+	if err := r.Run(context.Background(), p.PaymentID, p.PaymentID); err != nil {
+		t.Fatal(err)
+	}
+	got := res.got[p.PaymentID]
+	if got.Outcome != bkash.ReconcileSettled || got.Payment.Status != bkash.StatusCompleted {
+		t.Fatalf("result = %+v, want settled Completed", got)
+	}
+	if n := srv.Applied("payment.execute"); n != 1 {
+		t.Fatalf("execute applied %d times, want exactly 1", n)
+	}
+	if n := srv.Received("payment.execute"); n != 1 {
+		t.Fatalf("execute received %d times, want exactly 1 (never re-sent)", n)
+	}
+	if res.n.Load() != 1 {
+		t.Fatalf("%d results for one (duplicated) ID, want 1", res.n.Load())
+	}
+}
+
+func TestReconcilerReportsUnknownPaymentAsNotFound(t *testing.T) {
+	t.Parallel()
+	_, c := newReconcileFixture(t)
+	var res collect
+	r := &bkash.Reconciler{Payments: c.Payments, Report: res.report, MinInterval: time.Millisecond}
+	if err := r.Run(context.Background(), "TR0011NoSuchPayment"); err != nil {
+		t.Fatal(err)
+	}
+	got := res.got["TR0011NoSuchPayment"]
+	if got.Outcome != bkash.ReconcileNotFound || !errors.Is(got.Err, bkash.CodeInvalidPaymentID) {
+		t.Fatalf("result = %+v, want not-found with code 2002", got)
+	}
+}
+
+func TestReconcilerStopsOnContextAndReportsTheRestAbandoned(t *testing.T) {
+	t.Parallel()
+	_, c := newReconcileFixture(t)
+	ids := make([]string, 12)
+	for i := range ids {
+		ids[i] = createPayment(t, c, "INV-ABANDON-"+string(rune('a'+i))).PaymentID
+	}
+	before := runtime.NumGoroutine()
+	var res collect
+	r := &bkash.Reconciler{Payments: c.Payments, Report: res.report, Concurrency: 3,
+		MinInterval: 20 * time.Millisecond, MaxInterval: 40 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	err := r.Run(ctx, ids...)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run = %v, want the context's error", err)
+	}
+	if int(res.n.Load()) != len(ids) {
+		t.Fatalf("%d results, want one for each of %d payments", res.n.Load(), len(ids))
+	}
+	for _, id := range ids {
+		if got := res.got[id]; got.Outcome != bkash.ReconcileAbandoned || got.Err == nil {
+			t.Fatalf("%s: %+v, want abandoned", id, got)
+		}
+	}
+	// Run's workers are gone (allow net/http's own idle-connection goroutines).
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+2 {
+		t.Fatalf("%d goroutines after Run, %d before", n, before)
+	}
+}
+
+func TestReconcilerNeedsPaymentsAndReport(t *testing.T) {
+	t.Parallel()
+	if err := (&bkash.Reconciler{}).Run(context.Background(), "x"); err == nil {
+		t.Fatal("Run without Payments and Report succeeded")
+	}
+	if err := (&bkash.Reconciler{Payments: &bkash.PaymentService{}, Report: func(bkash.ReconcileResult) {}}).Run(context.Background()); err != nil {
+		t.Fatalf("Run with no IDs = %v, want nil", err)
+	}
+}

@@ -1,0 +1,195 @@
+package bkash_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	bkash "github.com/smartdairy/bkash-go"
+	"github.com/smartdairy/bkash-go/bkashtest"
+)
+
+// fakePaidPayment takes a payment of amount from fakeWallet on srv.
+func fakePaidPayment(t *testing.T, client *bkash.Client, srv *bkashtest.Server, amount bkash.Amount) *bkash.Payment {
+	t.Helper()
+	ctx := context.Background()
+	p, err := client.Payments.Create(ctx, &bkash.CreatePaymentParams{
+		Amount: amount, InvoiceNumber: "INV-RF-1", PayerReference: fakeWallet, CallbackURL: "https://dairy.example.com/bkash/callback",
+	})
+	if err != nil {
+		t.Fatalf("Payments.Create: %v", err)
+	}
+	if err := srv.Approve(p.PaymentID, fakeWallet); err != nil {
+		t.Fatal(err)
+	}
+	p, err = client.Payments.Execute(ctx, p.PaymentID)
+	if err != nil || p.TrxID == "" {
+		t.Fatalf("Payments.Execute = %+v, %v", p, err)
+	}
+	return p
+}
+
+var refundAPIs = []bkash.RefundAPI{bkash.RefundV1, bkash.RefundV2}
+
+func TestTwoPartialRefundsThenStatusAgainstFake(t *testing.T) {
+	t.Parallel()
+	for _, api := range refundAPIs {
+		t.Run(api.String(), func(t *testing.T) {
+			t.Parallel()
+			srv := bkashtest.NewServer()
+			defer srv.Close()
+			client := fakeClient(t, srv, bkash.WithRefundAPI(api))
+			ctx := context.Background()
+			p := fakePaidPayment(t, client, srv, bkash.Taka(1250)+50)
+
+			amounts := []bkash.Amount{bkash.Taka(200), bkash.Taka(50) + 50}
+			var made []*bkash.Refund
+			for i, a := range amounts {
+				rf, err := client.Refunds.Create(ctx, &bkash.RefundParams{
+					PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: a, SKU: "SKU-" + string(rune('A'+i)), Reason: "partial",
+				})
+				if err != nil {
+					t.Fatalf("refund %v: %v", a, err)
+				}
+				if rf.Amount != a || rf.Status != bkash.StatusCompleted || rf.OriginalTrxID != p.TrxID || rf.RefundTrxID == "" {
+					t.Fatalf("refund = %+v; want %v completed of %s", rf, a, p.TrxID)
+				}
+				made = append(made, rf)
+			}
+			if got := srv.RefundsOf(p.TrxID); len(got) != 2 || got[0].API != api.String() {
+				t.Fatalf("fake holds %+v; want 2 %s refunds", got, api)
+			}
+
+			st, err := client.Refunds.Status(ctx, p.PaymentID, p.TrxID)
+			if err != nil {
+				t.Fatalf("Status: %v", err)
+			}
+			if st.OriginalTrxID != p.TrxID {
+				t.Errorf("OriginalTrxID = %q, want %q", st.OriginalTrxID, p.TrxID)
+			}
+			switch api {
+			case bkash.RefundV2: // every refund, with the payment's amount
+				if len(st.Refunds) != 2 || st.Refunds[0].RefundTrxID != made[0].RefundTrxID || st.Refunds[1].RefundTrxID != made[1].RefundTrxID {
+					t.Fatalf("v2 status lists %+v; want both refunds in order", st.Refunds)
+				}
+				if st.Refunded() != bkash.Taka(250)+50 || st.OriginalAmount != bkash.Taka(1250)+50 || st.OriginalCompletedAt.IsZero() {
+					t.Errorf("v2 status: refunded %v of %v (completed %v)", st.Refunded(), st.OriginalAmount, st.OriginalCompletedAt)
+				}
+				if rf, ok := st.Find(amounts[0], "SKU-A"); !ok || rf.RefundTrxID != made[0].RefundTrxID {
+					t.Errorf("Find(first) = %+v, %v", rf, ok)
+				}
+			case bkash.RefundV1: // one refund: the latest
+				if len(st.Refunds) != 1 || st.Refunds[0].RefundTrxID != made[1].RefundTrxID {
+					t.Fatalf("v1 status shows %+v; want the latest refund %s", st.Refunds, made[1].RefundTrxID)
+				}
+			}
+			if rf, ok := st.Find(amounts[1], "SKU-B"); !ok || rf.RefundTrxID != made[1].RefundTrxID || rf.CompletedAt.IsZero() {
+				t.Errorf("Find(latest) = %+v, %v", rf, ok)
+			}
+		})
+	}
+}
+
+func TestRefundExceedingWhatIsLeftIsATypedRefusal(t *testing.T) {
+	t.Parallel()
+	want := map[bkash.RefundAPI]bkash.ErrorCode{
+		bkash.RefundV1: bkash.CodeRefundExceedsOriginal, // 2026
+		bkash.RefundV2: bkash.CodeRefundAmountInvalid,   // 2072
+	}
+	for _, api := range refundAPIs {
+		t.Run(api.String(), func(t *testing.T) {
+			t.Parallel()
+			srv := bkashtest.NewServer()
+			defer srv.Close()
+			client := fakeClient(t, srv, bkash.WithRefundAPI(api))
+			ctx := context.Background()
+			p := fakePaidPayment(t, client, srv, bkash.Taka(100))
+			if _, err := client.Refunds.Create(ctx, &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: bkash.Taka(60), SKU: "S1", Reason: "r"}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := client.Refunds.Create(ctx, &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: bkash.Taka(40) + 1, SKU: "S2", Reason: "r"})
+			var ae *bkash.APIError
+			if !errors.As(err, &ae) || !errors.Is(err, want[api]) || ae.Class() != bkash.ClassRefund || ae.Temporary() {
+				t.Fatalf("err = %v; want %s, class refund", err, string(want[api]))
+			}
+			if api == bkash.RefundV2 && ae.MessageBn == "" {
+				t.Error("v2 refusal without the Bangla message")
+			}
+			if got := srv.RefundsOf(p.TrxID); len(got) != 1 {
+				t.Errorf("fake holds %d refunds, want 1", len(got))
+			}
+		})
+	}
+}
+
+func TestRefundWithLostAnswerIsSentOnceAndFoundByStatus(t *testing.T) {
+	t.Parallel()
+	for _, api := range refundAPIs {
+		t.Run(api.String(), func(t *testing.T) {
+			t.Parallel()
+			srv := bkashtest.NewServer()
+			defer srv.Close()
+			client := fakeClient(t, srv, bkash.WithRefundAPI(api))
+			ctx := context.Background()
+			p := fakePaidPayment(t, client, srv, bkash.Taka(500))
+			params := &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: bkash.Taka(120), SKU: "GHEE-250G", Reason: "damaged jar"}
+
+			srv.Inject("refund.create", bkashtest.Fault{Drop: true, AfterApply: true})
+			_, err := client.Refunds.Create(ctx, params)
+			if !errors.Is(err, bkash.ErrOutcomeUnknown) {
+				t.Fatalf("err = %v, want an unknown outcome", err)
+			}
+			if r, a := srv.Received("refund.create"), srv.Applied("refund.create"); r != 1 || a != 1 {
+				t.Fatalf("refund.create received %d, applied %d; want 1 and 1", r, a)
+			}
+			st, err := client.Refunds.Status(ctx, p.PaymentID, p.TrxID)
+			if err != nil {
+				t.Fatalf("Status: %v", err)
+			}
+			rf, ok := st.Find(params.Amount, params.SKU)
+			if !ok || rf.Status != bkash.StatusCompleted || rf.RefundTrxID != srv.RefundsOf(p.TrxID)[0].RefundTrxID {
+				t.Fatalf("Find = %+v, %v; want the refund the fake made", rf, ok)
+			}
+		})
+	}
+}
+
+func TestRefundDroppedBeforeProcessingIsNotFoundAndMayBeSentAgain(t *testing.T) {
+	t.Parallel()
+	for _, api := range refundAPIs {
+		t.Run(api.String(), func(t *testing.T) {
+			t.Parallel()
+			srv := bkashtest.NewServer()
+			defer srv.Close()
+			client := fakeClient(t, srv, bkash.WithRefundAPI(api))
+			ctx := context.Background()
+			p := fakePaidPayment(t, client, srv, bkash.Taka(500))
+			params := &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: bkash.Taka(120), SKU: "GHEE-250G", Reason: "damaged jar"}
+
+			srv.Inject("refund.create", bkashtest.Fault{Drop: true})
+			if _, err := client.Refunds.Create(ctx, params); !errors.Is(err, bkash.ErrOutcomeUnknown) {
+				t.Fatalf("err = %v, want an unknown outcome", err)
+			}
+			st, err := client.Refunds.Status(ctx, p.PaymentID, p.TrxID)
+			switch api {
+			case bkash.RefundV1: // v1 answers 2002 for a payment without refunds
+				if !errors.Is(err, bkash.CodeInvalidPaymentID) {
+					t.Fatalf("v1 Status = %+v, %v; want 2002", st, err)
+				}
+			case bkash.RefundV2:
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rf, ok := st.Find(params.Amount, params.SKU); ok || st.Refunded() != 0 {
+					t.Fatalf("Find = %+v, %v, refunded %v; want nothing", rf, ok, st.Refunded())
+				}
+			}
+			if _, err := client.Refunds.Create(ctx, params); err != nil {
+				t.Fatalf("refund again: %v", err)
+			}
+			if got := srv.RefundsOf(p.TrxID); len(got) != 1 || got[0].Amount != params.Amount {
+				t.Errorf("fake holds %+v; want one refund of %v", got, params.Amount)
+			}
+		})
+	}
+}
