@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -363,4 +364,30 @@ func refusingClient(t *testing.T, srv *bkashtest.Server) *bkash.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestNoGoroutinePerRequest: the SDK starts no goroutine of its own per
+// request; only net/http's per-connection goroutines exist, and a reused
+// connection adds none.
+func TestNoGoroutinePerRequest(t *testing.T) {
+	srv, c := newReconcileFixture(t)
+	p := createPayment(t, c, "INV-GOROUTINES")
+	ctx := context.Background()
+	if _, err := c.Payments.Query(ctx, p.PaymentID); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	peak := before
+	for range 200 {
+		if _, err := c.Payments.Query(ctx, p.PaymentID); err != nil {
+			t.Fatal(err)
+		}
+		peak = max(peak, runtime.NumGoroutine())
+	}
+	if peak > before+1 { // +1: the fake's handler goroutine may still be finishing
+		t.Fatalf("goroutines grew from %d to %d over 200 sequential calls", before, peak)
+	}
+	if n := srv.Received("payment.query"); n != 201 {
+		t.Fatalf("server received %d queries, want 201", n)
+	}
 }
