@@ -240,3 +240,43 @@ func TestPaymentSearchUnknownTrxIDAgainstFake(t *testing.T) {
 		t.Errorf("Search: err = %v, want 2033", err)
 	}
 }
+
+func TestPaymentWithAgreementAgainstFake(t *testing.T) {
+	t.Parallel()
+	srv, c := payIntClient(t)
+	ctx := context.Background()
+	wallet := bkashtest.PayingWallets[5]
+
+	ag, err := c.Agreements.Create(ctx, &bkash.CreateAgreementParams{PayerReference: wallet,
+		CallbackURL: "https://shop.example.com/bkash/agreement"})
+	if err != nil {
+		t.Fatalf("Agreements.Create: %v", err)
+	}
+	if err := srv.Approve(ag.PaymentID, wallet); err != nil {
+		t.Fatal(err)
+	}
+	ag, err = c.Agreements.Execute(ctx, ag.PaymentID)
+	if err != nil || ag.AgreementID == "" {
+		t.Fatalf("Agreements.Execute = %+v, %v", ag, err)
+	}
+
+	p, err := c.Payments.Create(ctx, &bkash.CreatePaymentParams{Amount: bkash.Taka(99), InvoiceNumber: "INT-0001",
+		PayerReference: wallet, CallbackURL: "https://shop.example.com/bkash/callback", AgreementID: ag.AgreementID})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if p.Mode != "0001" || p.AgreementID != ag.AgreementID || p.Status != bkash.StatusInitiated {
+		t.Errorf("created = %+v; want mode 0001 with agreement %s", p, ag.AgreementID)
+	}
+	if err := srv.Approve(p.PaymentID, ""); err != nil { // PIN only, the agreement's wallet
+		t.Fatal(err)
+	}
+	done, err := c.Payments.Finalize(ctx, p.PaymentID)
+	if err != nil || done.Status != bkash.StatusCompleted || done.AgreementID != ag.AgreementID || done.CustomerMSISDN != wallet {
+		t.Fatalf("Finalize = %+v, %v", done, err)
+	}
+	q, err := c.Payments.Query(ctx, p.PaymentID)
+	if err != nil || q.Mode != "0001" || q.AgreementID != ag.AgreementID || q.TrxID != done.TrxID {
+		t.Errorf("Query = %+v, %v", q, err)
+	}
+}
