@@ -484,6 +484,10 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 		}
 		return &APIError{Op: ep.op, HTTPStatus: resp.StatusCode, Message: msg, Attempts: cl.attempts}, false
 	}
+	if ep.class == classRead {
+		// A read changed nothing: there is no outcome to be unsure of.
+		return fmt.Errorf("bkash: %s: %d attempt(s): %w", ep.op, cl.attempts, why), false
+	}
 	return &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: why}, false
 }
 
