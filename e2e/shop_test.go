@@ -120,6 +120,25 @@ func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Ac
 }
 
 // text reads the text of the element sel (a CSS selector).
+// shot saves a screenshot as name.png into $BKASH_E2E_SHOTS, when set: a
+// way to look at the pages the test walks through.
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("BKASH_E2E_SHOTS")
+	if dir == "" {
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -167,8 +186,10 @@ func TestShopInARealBrowser(t *testing.T) {
 	if got := text(t, ctx, "#amount"); !strings.Contains(got, "515.50") {
 		t.Errorf("bKash's page shows %q, want 515.50", got)
 	}
+	shot(t, ctx, "1-bkash-page")
 	fillBkashPage(t, ctx, map[string]string{"wallet": "01770618575", "otp": bkashtest.OTP, "pin": bkashtest.PIN})
 	step(t, ctx, "receipt", chromedp.WaitVisible(chromedp.CSS("#receipt")))
+	shot(t, ctx, "2-receipt")
 	o, _ := app.store.Order("A1001")
 	if got := text(t, ctx, "#receipt-amount"); got != "Tk 515.50" || o.Status != shop.OrderPaid {
 		t.Fatalf("receipt amount %q, order %s; want Tk 515.50, paid", got, o.Status)
@@ -187,6 +208,7 @@ func TestShopInARealBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#cancel")),
 		chromedp.WaitVisible(chromedp.CSS("#order-status")),
 	)
+	shot(t, ctx, "3-cancelled-order")
 	if got := text(t, ctx, "#order-status"); got != "unpaid" {
 		t.Errorf("order status after cancel = %q, want unpaid", got)
 	}
@@ -202,6 +224,7 @@ func TestShopInARealBrowser(t *testing.T) {
 	)
 	fillBkashPage(t, ctx, map[string]string{"wallet": "01619777283", "otp": bkashtest.OTP, "pin": bkashtest.PIN})
 	step(t, ctx, "wallet saved", chromedp.WaitVisible(chromedp.CSS(".remove-wallet")))
+	shot(t, ctx, "4-wallets")
 	if got := text(t, ctx, "#wallets"); !strings.Contains(got, "016****7283") || !strings.Contains(got, "active") {
 		t.Errorf("wallets page: %q, want 016****7283 active", got)
 	}
@@ -227,6 +250,7 @@ func TestShopInARealBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#refund-A1001")),
 		chromedp.WaitVisible(chromedp.CSS("#flash")),
 	)
+	shot(t, ctx, "5-admin-refund")
 	if got := text(t, ctx, "#flash"); !strings.Contains(got, "refunded Tk 257.75") {
 		t.Errorf("flash = %q, want it to confirm Tk 257.75", got)
 	}
