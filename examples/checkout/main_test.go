@@ -572,7 +572,7 @@ func TestOrdersBelongToTheirBrowser(t *testing.T) {
 		t.Errorf("another browser's order list shows %s", o.ID)
 	}
 	// The admin page lists every order.
-	if p := stranger.get("/admin"); !p.has(`id="admin-`+o.ID+`"`) {
+	if p := stranger.get("/admin"); !p.has(`id="admin-` + o.ID + `"`) {
 		t.Errorf("admin page lacks %s:\n%s", o.ID, p.body)
 	}
 }
