@@ -377,8 +377,8 @@ func (cl *call) run(ctx context.Context, out any) error {
 		h["User-Agent"] = c.hUA
 		var tok *Token
 		if ep.noAuth {
-			h["username"] = c.hUser
-			h["password"] = c.hPass
+			h["Username"] = c.hUser
+			h["Password"] = c.hPass
 		} else {
 			t, err := c.tokens.token(ctx)
 			if err != nil {
@@ -486,6 +486,10 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 			msg = env.Message
 		}
 		return &APIError{Op: ep.op, HTTPStatus: resp.StatusCode, Message: msg, Attempts: cl.attempts}, false
+	}
+	if ep.class == classRead {
+		// A read changed nothing: there is no outcome to be unsure of.
+		return fmt.Errorf("bkash: %s: %d attempt(s): %w", ep.op, cl.attempts, why), false
 	}
 	return &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: why}, false
 }

@@ -35,8 +35,8 @@ func TestRequestHeadersAreExactlyBkashs(t *testing.T) {
 		"Content-Type": {"application/json"},
 		"Accept":       {"application/json"},
 		"User-Agent":   {wantUA},
-		"username":     {"merchantUser01"},
-		"password":     {"pw-SECRET-7d1c"},
+		"Username":     {"merchantUser01"},
+		"Password":     {"pw-SECRET-7d1c"},
 	}
 	if diff := cmp.Diff(wantGrant, grant); diff != "" {
 		t.Errorf("grant headers (-want +got):\n%s", diff)
@@ -800,4 +800,89 @@ func TestClientDescribesItselfWithoutSecrets(t *testing.T) {
 	if c.refundAPI != RefundV1 || c.tokens.budget != 2 {
 		t.Errorf("defaults: refund %v budget %d", c.refundAPI, c.tokens.budget)
 	}
+}
+
+func TestUnreadableAnswerToAReadIsAPlainErrorAfterRetries(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, func(int, coreReq) (*http.Response, error) {
+		return httpmock.NewStringResponse(502, "<html><body>Bad Gateway</body></html>"), nil
+	})
+	_, err := coreQuery(context.Background(), m.client())
+	if err == nil || errors.Is(err, ErrOutcomeUnknown) {
+		t.Fatalf("err = %v, want a plain error: a read has no outcome to be unsure of", err)
+	}
+	if want := "bkash: payment.query: 3 attempt(s): http 502: unreadable answer"; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err = %q, want prefix %q", err, want)
+	}
+	if got := m.sent(epPaymentQuery); got != 3 {
+		t.Errorf("sent %d, want 3", got)
+	}
+}
+
+func TestRejectedGrantIsNotReplayed(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.onGrant(func(int, coreReq) (*http.Response, error) { return coreJSON(403, `{"message":"Forbidden"}`), nil })
+	_, err := coreQuery(context.Background(), m.client())
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Op != "token.grant" || ae.HTTPStatus != 403 || ae.Attempts != 1 {
+		t.Fatalf("err = %v", err)
+	}
+	if got := m.sent(epGrant); got != 1 {
+		t.Errorf("grants = %d, want 1", got)
+	}
+}
+
+func TestFlexStringAcceptsStringsAndNumbers(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]flexString{`"2023"`: "2023", `2023`: "2023", `null`: "", `"0000"`: "0000", `3600`: "3600"} {
+		var f flexString
+		if err := json.Unmarshal([]byte(in), &f); err != nil || f != want {
+			t.Errorf("%s: %q, %v", in, f, err)
+		}
+	}
+	var f flexString
+	if err := f.UnmarshalJSON([]byte(`"abc`)); err == nil {
+		t.Error("broken string accepted")
+	}
+}
+
+func FuzzDecodeEnvelope(f *testing.F) {
+	for _, s := range []string{
+		`{"statusCode":"0000","statusMessage":"Successful","paymentID":"TR0011abc"}`,
+		`{"statusCode":"2023","statusMessage":"Insufficient Balance"}`,
+		`{"errorCode":"2056","errorMessage":"Invalid Payment State"}`,
+		`{"internalCode":"x","externalCode":"2071","errorMessageEn":"e","errorMessageBn":"বাংলা"}`,
+		`{"message":"Unauthorized"}`, `{"statusCode":2056}`, `{"paymentID":17}`, `[]`, `null`, `"x"`,
+		`{"statusCode":"0000"`, `<html></html>`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var withEnv coreQueryOut
+		env, err := decodeInto(data, &withEnv)
+		if !json.Valid(data) && err == nil {
+			t.Fatalf("invalid JSON %q decoded without error", data)
+		}
+		if err == nil && env == nil {
+			t.Fatalf("no envelope and no error for %q", data)
+		}
+		if env != nil {
+			if ae := env.apiError(); ae != nil && ae.Code == "" && ae.Message == "" {
+				t.Fatalf("empty APIError from %q", data)
+			}
+			_ = env.gatewayOnly()
+		}
+		var plain struct {
+			PaymentID string `json:"paymentID"`
+		}
+		env2, err2 := decodeInto(data, &plain)
+		if (err2 == nil) && env2 == nil {
+			t.Fatalf("plain: no envelope and no error for %q", data)
+		}
+		if _, err := decodeInto(data, nil); err == nil && !json.Valid(data) {
+			t.Fatalf("nil out: invalid JSON accepted")
+		}
+	})
 }

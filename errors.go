@@ -65,7 +65,7 @@ func reconcileHint(op string) string {
 		return "not re-sent; call Agreements.Query or Payments.Query"
 	case strings.HasPrefix(op, "payment.create"), strings.HasPrefix(op, "agreement.create"):
 		return "no money moved; create a new one"
-	case strings.HasPrefix(op, "payment."):
+	case op == "payment.execute", op == "payment.capture", op == "payment.void":
 		return "not re-sent; call Payments.Query"
 	}
 	return ""

@@ -5,27 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net/http"
 	"net/url"
 
 	bkash "github.com/smartdairy/bkash-go"
+	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
-// newExampleClient builds a sandbox client from BKASH_* environment variables.
-func newExampleClient() *bkash.Client {
-	creds, err := bkash.CredentialsFromEnv()
+// exampleFake starts a fake bKash and a client for it. In production the
+// client is bkash.NewClient(bkash.Production, creds) and nothing else changes.
+func exampleFake() (*bkashtest.Server, *bkash.Client) {
+	srv := bkashtest.NewServer()
+	client, err := bkash.NewClient(bkash.Sandbox, srv.Credentials(), bkash.WithBaseURL(srv.URL))
 	if err != nil {
 		log.Fatal(err)
 	}
-	client, err := bkash.NewClient(bkash.Sandbox, creds)
-	if err != nil {
-		log.Fatal(err)
-	}
-	return client
+	return srv, client
 }
 
 func ExamplePaymentService_Create() {
-	client := newExampleClient()
+	srv, client := exampleFake()
+	defer srv.Close()
+
 	p, err := client.Payments.Create(context.Background(), &bkash.CreatePaymentParams{
 		Amount:         bkash.Taka(1250) + bkash.Poisha(50), // sent as "1250.50"
 		InvoiceNumber:  "INV-1001",
@@ -37,58 +37,79 @@ func ExamplePaymentService_Create() {
 	}
 	// Store p.PaymentID with the order, then redirect the customer's browser
 	// to p.BkashURL, unchanged.
-	fmt.Println(p.PaymentID, p.Status, p.BkashURL)
+	fmt.Println(p.Status, p.Amount, p.Mode, p.Intent)
+	// Output: Initiated 1250.50 0011 sale
 }
 
 func ExamplePaymentService_Finalize() {
-	client := newExampleClient()
-	mux := http.NewServeMux()
-	// The callback handler: bKash sent the customer back to CallbackURL.
-	mux.HandleFunc("GET /bkash/callback", func(w http.ResponseWriter, r *http.Request) {
-		cb, err := bkash.ParseCallback(r.URL.Query())
-		if err != nil {
-			http.Error(w, "bad callback", http.StatusBadRequest)
-			return
-		}
-		// Look up the order by cb.PaymentID here; never trust the redirect alone.
-		if !cb.Success() {
-			fmt.Fprintln(w, "payment not completed:", cb.Status)
-			return
-		}
-		p, err := client.Payments.Finalize(r.Context(), cb.PaymentID)
-		var apiErr *bkash.APIError
-		switch {
-		case errors.Is(err, bkash.ErrOutcomeUnknown):
-			// bKash's answer was lost and the query could not settle it yet:
-			// keep the order pending and Query later. Never execute again.
-			fmt.Fprintln(w, "payment pending, we will confirm shortly")
-		case errors.As(err, &apiErr):
-			fmt.Fprintln(w, "payment failed:", apiErr.Message) // e.g. 2023 Insufficient Balance
-		case err != nil:
-			http.Error(w, "try again", http.StatusInternalServerError)
-		case p.Status == bkash.StatusCompleted:
-			fmt.Fprintln(w, "paid, transaction", p.TrxID) // store p.TrxID for refunds
-		default:
-			fmt.Fprintln(w, "payment state:", p.Status)
-		}
-	})
-	log.Fatal(http.ListenAndServe("localhost:8080", mux))
-}
+	srv, client := exampleFake()
+	defer srv.Close()
+	ctx := context.Background()
 
-func ExamplePaymentService_Query() {
-	client := newExampleClient()
-	p, err := client.Payments.Query(context.Background(), "TR0011Hk2Lm9P1735713000456")
+	p, err := client.Payments.Create(ctx, &bkash.CreatePaymentParams{
+		Amount: bkash.Taka(480), InvoiceNumber: "INV-1002", PayerReference: "01770618575",
+		CallbackURL: "https://shop.example/bkash/callback",
+	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	switch p.Status {
-	case bkash.StatusCompleted:
-		fmt.Println("paid:", p.Amount, p.TrxID)
-	case bkash.StatusInitiated:
-		fmt.Println("not executed yet; verification:", p.VerificationStatus)
-	default:
-		fmt.Println("state:", p.Status)
+	// The customer pays on bKash's page, which sends the browser back to the
+	// callback URL.
+	if err := srv.Approve(p.PaymentID, "01770618575"); err != nil {
+		log.Fatal(err)
 	}
+	back, _ := url.Parse(p.SuccessCallbackURL)
+
+	// The callback handler: parse, check, then let Finalize execute once and
+	// reconcile any doubt with a query.
+	cb, err := bkash.ParseCallback(back.Query())
+	if err != nil || !cb.Success() {
+		fmt.Println("not paid")
+		return
+	}
+	done, err := client.Payments.Finalize(ctx, cb.PaymentID)
+	var apiErr *bkash.APIError
+	switch {
+	case errors.Is(err, bkash.ErrOutcomeUnknown):
+		// bKash's answer was lost and a query could not settle it yet: keep
+		// the order pending and Query later. Never execute again.
+		fmt.Println("pending")
+	case errors.As(err, &apiErr):
+		fmt.Println("refused:", apiErr.Code, apiErr.Message) // e.g. 2023 Insufficient Balance
+	case err != nil:
+		fmt.Println("error:", err)
+	default:
+		// Store done.TrxID: refunds and Search need it.
+		fmt.Println(done.Status, done.Amount, done.TrxID != "")
+	}
+	// Output: Completed 480.00 true
+}
+
+func ExamplePaymentService_Query() {
+	srv, client := exampleFake()
+	defer srv.Close()
+	ctx := context.Background()
+
+	p, err := client.Payments.Create(ctx, &bkash.CreatePaymentParams{
+		Amount: bkash.Taka(99), InvoiceNumber: "INV-1003", PayerReference: " ",
+		CallbackURL: "https://shop.example/bkash/callback",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	q, err := client.Payments.Query(ctx, p.PaymentID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	switch q.Status {
+	case bkash.StatusCompleted, bkash.StatusAuthorized:
+		fmt.Println("paid:", q.Amount, q.TrxID)
+	case bkash.StatusInitiated:
+		fmt.Println("not executed; customer verification:", q.VerificationStatus)
+	default:
+		fmt.Println("state:", q.Status)
+	}
+	// Output: not executed; customer verification: Incomplete
 }
 
 func ExampleParseCallback() {

@@ -188,7 +188,7 @@ func (r *Reconciler) Run(ctx context.Context, paymentIDs ...string) error {
 		}
 		var dispatch chan *reconcileItem
 		if next != nil {
-			if wait := next.due.Sub(time.Now()); wait > 0 {
+			if wait := time.Until(next.due); wait > 0 {
 				resetTimer(timer, wait)
 			} else {
 				dispatch = work

@@ -86,10 +86,10 @@ func TestExpiredTokenIsRefreshedWithRefreshTokenNotRegranted(t *testing.T) {
 	if diff := cmp.Diff(want, body); diff != "" {
 		t.Errorf("refresh body (-want +got):\n%s", diff)
 	}
-	if got := refresh.Header["username"]; len(got) != 1 || got[0] != "merchantUser01" {
+	if got := refresh.Header["Username"]; len(got) != 1 || got[0] != "merchantUser01" {
 		t.Errorf("refresh username header = %q", got)
 	}
-	if got := refresh.Header["password"]; len(got) != 1 || got[0] != "pw-SECRET-7d1c" {
+	if got := refresh.Header["Password"]; len(got) != 1 || got[0] != "pw-SECRET-7d1c" {
 		t.Errorf("refresh password header missing")
 	}
 	q := m.requests(epPaymentQuery)

@@ -491,6 +491,9 @@ func parseNotification(message string) (*Notification, error) {
 	if strings.TrimSpace(n.TrxID) == "" {
 		return nil, fmt.Errorf("%w: %w: trxID is empty", ErrWebhookBadNotification, ErrWebhookMissingField)
 	}
+	if strings.TrimSpace(n.TransactionStatus) == "" {
+		return nil, fmt.Errorf("%w: %w: transactionStatus is empty", ErrWebhookBadNotification, ErrWebhookMissingField)
+	}
 	return n, nil
 }
 

@@ -762,6 +762,7 @@ func TestParseNotification(t *testing.T) {
 		{"empty amount", `{"trxID":"T","amount":"","transactionStatus":"Completed"}`, true},
 		{"null amount", `{"trxID":"T","amount":null,"transactionStatus":"Completed"}`, true},
 		{"no status", `{"trxID":"T","amount":"1"}`, true},
+		{"empty status", `{"trxID":"T","amount":"1","transactionStatus":" "}`, true},
 		{"amount with three decimals", `{"trxID":"T","amount":"1.234","transactionStatus":"Completed"}`, false},
 		{"amount in exponent form", `{"trxID":"T","amount":1e3,"transactionStatus":"Completed"}`, false},
 		{"amount not a number", `{"trxID":"T","amount":"ten","transactionStatus":"Completed"}`, false},
@@ -878,7 +879,7 @@ func FuzzParseNotification(f *testing.F) {
 		if !json.Valid([]byte(in)) || string(n.Raw) != in {
 			t.Fatalf("accepted %q with Raw %q", in, n.Raw)
 		}
-		if strings.TrimSpace(n.TrxID) == "" || n.TransactionStatus == "" {
+		if strings.TrimSpace(n.TrxID) == "" || strings.TrimSpace(n.TransactionStatus) == "" {
 			t.Fatalf("accepted without trxID or status: %q", in)
 		}
 		// What encoding/json reads for the string fields must agree.
@@ -1006,6 +1007,28 @@ func BenchmarkHandler(b *testing.B) {
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", io.NopCloser(bytes.NewReader(body))))
 		if rec.Code != http.StatusOK {
 			b.Fatal(rec.Code)
+		}
+	}
+}
+
+// BenchmarkParseNotification is the inner-message decoding alone.
+func BenchmarkParseNotification(b *testing.B) {
+	in := string(readFixture(b, "notification_regular.json"))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := bkash.ParseNotification(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseEnvelope is the SNS envelope decoding alone.
+func BenchmarkParseEnvelope(b *testing.B) {
+	body, _, _, _ := benchmarkBody(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := sns.Parse(string(body)); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

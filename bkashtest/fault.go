@@ -54,13 +54,13 @@ type pendingFault struct {
 	left int
 }
 
-// Inject makes the next f.Times calls of op (one of Ops, e.g.
+// Inject makes the next f.Times calls of op (one of Operations(), e.g.
 // "payment.execute") misbehave as f describes. Faults injected for the same
 // operation are used in the order they were injected. Inject panics on an
 // unknown operation name, which would otherwise never fire.
 func (s *Server) Inject(op string, f Fault) {
-	if !slices.Contains(Ops, op) {
-		panic("bkashtest: Inject: unknown operation " + strconv.Quote(op) + " (see bkashtest.Ops)")
+	if !slices.Contains(ops, op) {
+		panic("bkashtest: Inject: unknown operation " + strconv.Quote(op) + " (see bkashtest.Operations)")
 	}
 	n := f.Times
 	if n <= 0 {

@@ -209,6 +209,22 @@ func TestInjectRejectsUnknownOperations(t *testing.T) {
 	srv.Inject("payment.exec", Fault{Code: "2023"})
 }
 
+func TestOperationsAreTheSDKs(t *testing.T) {
+	t.Parallel()
+	want := []string{"token.grant", "token.refresh",
+		"payment.create", "payment.execute", "payment.query", "payment.search", "payment.capture", "payment.void",
+		"agreement.create", "agreement.execute", "agreement.query", "agreement.cancel",
+		"refund.create", "refund.status"}
+	ops := Operations()
+	if diff := cmp.Diff(want, ops); diff != "" {
+		t.Errorf("Operations() (-want +got):\n%s", diff)
+	}
+	ops[0] = "changed"
+	if Operations()[0] != "token.grant" {
+		t.Error("Operations() returns the package's own slice")
+	}
+}
+
 func TestTokenFaults(t *testing.T) {
 	t.Parallel()
 	c := newAPI(t)

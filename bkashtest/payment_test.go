@@ -245,8 +245,8 @@ func TestSandboxWallets(t *testing.T) {
 		}
 	}
 	id := c.createPayment("100", "sale")
-	if err := c.srv.Approve(id, "01711111111"); err == nil {
-		t.Error("Approve with a wallet that is not a sandbox wallet succeeded")
+	if err := c.srv.Approve(id, "01711111111"); err == nil || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "01711111111") {
+		t.Errorf("Approve with a wallet that is not a sandbox wallet: %v", err)
 	}
 }
 
@@ -292,13 +292,17 @@ func TestPaymentsExpireAfter24Hours(t *testing.T) {
 	t.Parallel()
 	clock := fixedClock(t)
 	c := newAPI(t, WithClock(clock.Now), WithTokenLifetime(48*time.Hour))
+	clock.Set(clock.Now().Add(-time.Hour)) // created an hour "earlier": expiry counts from creation
 	approved := c.createPayment("10", "sale")
 	pending := c.createPayment("10", "sale")
+	clock.Advance(time.Hour)
 	if err := c.srv.Approve(approved, walletOK); err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(24*time.Hour - time.Millisecond)
-	mustOK(t, "query just before expiry", c.call(statusPath, map[string]string{"paymentID": approved}))
+	clock.Advance(23*time.Hour - time.Millisecond)
+	if q := mustOK(t, "query just before expiry", c.call(statusPath, map[string]string{"paymentID": pending})); q.str("transactionStatus") != "Initiated" {
+		t.Errorf("query just before expiry: %s", q.raw)
+	}
 	clock.Advance(time.Millisecond)
 	wantCode(t, "execute after 24h", c.call(executePath, map[string]string{"paymentID": approved}), http.StatusOK, "2056")
 	if q := c.call(statusPath, map[string]string{"paymentID": pending}); q.str("transactionStatus") != "Expired" {

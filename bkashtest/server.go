@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -51,14 +52,17 @@ const (
 	opRefundStatus    = "refund.status"
 )
 
-// Ops lists every operation name the fake understands, for Inject, Received
-// and Applied.
-var Ops = []string{
+// ops lists every operation name the fake understands.
+var ops = []string{
 	opGrant, opRefresh,
 	opPaymentCreate, opPaymentExecute, opPaymentQuery, opPaymentSearch, opPaymentCapture, opPaymentVoid,
 	opAgreementCreate, opAgreementExec, opAgreementQuery, opAgreementCancel,
 	opRefundCreate, opRefundStatus,
 }
+
+// Operations returns every operation name the fake understands, for Inject,
+// Received and Applied: token.grant, token.refresh, payment.create, ...
+func Operations() []string { return slices.Clone(ops) }
 
 // maxBody bounds a request body; bKash's requests are a few hundred bytes.
 const maxBody = 64 << 10

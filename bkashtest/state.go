@@ -1,6 +1,7 @@
 package bkashtest
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -167,8 +168,11 @@ const (
 	PIN = "12121"
 )
 
-// PayingWallets are the sandbox wallets that pay successfully.
-var PayingWallets = []string{
+// PayingWallets are the sandbox wallets that pay successfully. Changing the
+// slice does not change the servers: see WithWallet.
+var PayingWallets = slices.Clone(payingWallets)
+
+var payingWallets = []string{
 	"01770618575", "01929918378", "01770618576", "01877722345", "01619777282", "01619777283",
 }
 
@@ -177,8 +181,8 @@ var PayingWallets = []string{
 const sandboxBalance = bkash.Amount(100_000_000 * 100)
 
 func sandboxWallets() map[string]*wallet {
-	m := make(map[string]*wallet, len(PayingWallets)+2)
-	for _, n := range PayingWallets {
+	m := make(map[string]*wallet, len(payingWallets)+2)
+	for _, n := range payingWallets {
 		m[n] = &wallet{balance: sandboxBalance}
 	}
 	m[WalletInsufficientBalance] = &wallet{}

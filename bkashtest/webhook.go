@@ -79,7 +79,10 @@ type emitter struct {
 }
 
 func newEmitter(u string, signer *SNSSigner) *emitter {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr := &http.Transport{Proxy: http.ProxyFromEnvironment}
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		tr = dt.Clone() // the usual timeouts and proxy settings
+	}
 	return &emitter{
 		url: u, signer: signer, tr: tr,
 		hc: &http.Client{Transport: tr, Timeout: webhookTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,8 +14,8 @@ import (
 
 // The tests run against a real Redis: BKASH_REDIS_ADDR, or 127.0.0.1:6379.
 // Without one they skip, unless BKASH_REQUIRE_REDIS is set (CI sets it), in
-// which case they fail. BKASH_REDIS_CLUSTER_ADDRS (comma-separated) adds a
-// run of the contract tests against a Redis Cluster.
+// which case they fail. TestStoreOnEveryTopology also runs against a
+// Cluster or Sentinel when told where they are.
 
 func redisAddr() string {
 	if a := os.Getenv("BKASH_REDIS_ADDR"); a != "" {
@@ -27,23 +28,25 @@ func redisAddr() string {
 // BKASH_REQUIRE_REDIS set) when none answers.
 func testClient(t testing.TB) *redis.Client {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr(), MaxRetries: -1, DialTimeout: 2 * time.Second})
+	if err := probeRedis(); err != nil {
+		if os.Getenv("BKASH_REQUIRE_REDIS") != "" {
+			t.Fatalf("BKASH_REQUIRE_REDIS is set but Redis at %s does not answer: %v", redisAddr(), err)
+		}
+		t.Skipf("skipping: no Redis at %s (%v); start one or set BKASH_REDIS_ADDR, and set BKASH_REQUIRE_REDIS=1 to fail instead of skipping", redisAddr(), err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr()})
 	t.Cleanup(func() { _ = rdb.Close() })
-	requireReachable(t, rdb, redisAddr())
 	return rdb
 }
 
-func requireReachable(t testing.TB, rdb redis.UniversalClient, addr string) {
-	t.Helper()
+// probeRedis pings the test Redis once per test binary.
+var probeRedis = sync.OnceValue(func() error {
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr(), MaxRetries: -1, DialerRetries: 1, DialTimeout: 2 * time.Second})
+	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		if os.Getenv("BKASH_REQUIRE_REDIS") != "" {
-			t.Fatalf("BKASH_REQUIRE_REDIS is set but Redis at %s does not answer: %v", addr, err)
-		}
-		t.Skipf("skipping: no Redis at %s (%v); start one or set BKASH_REDIS_ADDR, and set BKASH_REQUIRE_REDIS=1 to fail instead of skipping", addr, err)
-	}
-}
+	return rdb.Ping(ctx).Err()
+})
 
 // testPrefix returns a key prefix no other test uses and deletes every key
 // under it when the test ends.

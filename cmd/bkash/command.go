@@ -42,12 +42,13 @@ func (a *app) roundTripper() http.RoundTripper {
 
 // globals are the flags every command accepts, before or after its name.
 type globals struct {
-	config     string
-	sandbox    bool
-	production bool
-	baseURL    string
-	json       bool
-	timeout    time.Duration
+	config       string
+	sandbox      bool
+	production   bool
+	baseURL      string
+	json         bool
+	timeout      time.Duration
+	noTokenCache bool
 }
 
 const defaultTimeout = 30 * time.Second
@@ -62,6 +63,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.baseURL, "base-url", g.baseURL, "send requests to `url` instead of bKash's host (a proxy, or a fake bKash)")
 	fs.BoolVar(&g.json, "json", g.json, "print machine-readable JSON on stdout")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "time limit for each call to bKash")
+	fs.BoolVar(&g.noTokenCache, "no-token-cache", g.noTokenCache, "neither read nor write the token cache (~/.cache/bkash)")
 }
 
 // command is a node of the command tree: a group (with subs) or a leaf (with
@@ -284,7 +286,7 @@ func (a *app) printHelp(w io.Writer, parents []*command, cmd *command) {
 		return
 	}
 	path := append(append([]*command(nil), parents...), cmd)
-	fmt.Fprintf(w, "Global flags (--config, --sandbox, --production, --base-url, --json, --timeout)\nand exit codes: see 'bkash help'.")
+	fmt.Fprintf(w, "Global flags (--config, --sandbox, --production, --base-url, --json, --timeout,\n--no-token-cache) and exit codes: see 'bkash help'.")
 	if len(cmd.subs) > 0 {
 		fmt.Fprintf(w, " Run '%s <command> -h' for a command's flags.", fullName(path))
 	}
@@ -320,6 +322,11 @@ const rootFooter = `Credentials are read from the environment variables BKASH_US
 BKASH_PASSWORD, BKASH_APP_KEY and BKASH_APP_SECRET, or from a JSON config file
 {"username": ..., "password": ..., "app_key": ..., "app_secret": ...} that only
 its owner may read (chmod 600). They are never accepted as flags.
+
+bKash blocks an app that grants tokens more than twice an hour, so the access
+token is kept between runs in $XDG_CACHE_HOME/bkash (or ~/.cache/bkash),
+encrypted with a key derived from the app secret and password, mode 0600.
+"token check" and "validate" always grant a new one.
 
 Exit codes:
   0  success

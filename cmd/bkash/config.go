@@ -151,8 +151,9 @@ func (a *app) environment() bkash.Environment {
 const httpTimeout = 30 * time.Second
 
 // newClient builds the SDK client from the global flags and credentials.
-// hc, when not nil, carries a recording transport (bkash validate).
-func (a *app) newClient(creds bkash.Credentials, hc *http.Client, extra ...bkash.Option) (*bkash.Client, error) {
+// hc, when not nil, carries a recording transport (bkash validate). With
+// freshToken the token cache is not read: the client grants a new token.
+func (a *app) newClient(creds bkash.Credentials, hc *http.Client, freshToken bool, extra ...bkash.Option) (*bkash.Client, error) {
 	opts := []bkash.Option{bkash.WithUserAgent("bkash-cli/" + bkash.Version)}
 	if a.g.baseURL != "" {
 		opts = append(opts, bkash.WithBaseURL(a.g.baseURL))
@@ -163,15 +164,20 @@ func (a *app) newClient(creds bkash.Credentials, hc *http.Client, extra ...bkash
 	if hc != nil {
 		opts = append(opts, bkash.WithHTTPClient(hc))
 	}
-	opts = append(opts, extra...)
+	cache, err := a.tokenCacheOptions(creds, freshToken)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(append(opts, cache...), extra...)
 	return bkash.NewClient(a.environment(), creds, opts...)
 }
 
-// client reads the credentials and builds the client.
+// client reads the credentials and builds the client, reusing a cached
+// token.
 func (a *app) client(extra ...bkash.Option) (*bkash.Client, error) {
 	creds, err := a.credentials()
 	if err != nil {
 		return nil, err
 	}
-	return a.newClient(creds, nil, extra...)
+	return a.newClient(creds, nil, false, extra...)
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -241,8 +243,8 @@ func TestPaymentLifecycle(t *testing.T) {
 
 	// A second execute is refused by bKash and not treated as success.
 	r = f.run("payment", "execute", id)
-	if r.code != exitBkash {
-		t.Errorf("second execute: exit %d, want 1; stderr %q", r.code, r.stderr)
+	if r.code != exitBkash || !strings.Contains(r.stderr, "bKash error 2117") || !strings.Contains(r.stderr, "executed before") {
+		t.Errorf("second execute: exit %d, stderr %q; want 1, the code and a hint", r.code, r.stderr)
 	}
 	// Finalize turns "already executed" into bKash's truth.
 	fin := f.ok("payment", "finalize", id)
@@ -448,5 +450,71 @@ func TestReadNetworkErrorExitsFour(t *testing.T) {
 	r := f.run("search", "ABCDEFGHIJ", "--timeout", "10s")
 	if r.code != exitOther || !strings.Contains(r.stderr, "error: ") {
 		t.Errorf("exit %d, stderr %q; want 4", r.code, r.stderr)
+	}
+}
+
+func TestTokenIsCachedBetweenRuns(t *testing.T) {
+	t.Parallel()
+	f := newFakeCLI(t)
+	id := f.createPayment("10")
+	f.ok("payment", "query", id)
+	f.ok("payment", "query", id)
+	if n := f.srv.Grants(); n != 1 {
+		t.Errorf("%d grants for three runs, want 1 (bKash blocks more than two an hour)", n)
+	}
+
+	// One cache file, owner-only, holding no token in clear.
+	files, err := filepath.Glob(filepath.Join(f.env["HOME"], ".cache", "bkash", "token-*.json"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("cache files %v, %v; want one", files, err)
+	}
+	st, err := os.Stat(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("cache file mode %04o, want 0600", st.Mode().Perm())
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkLeaks(f.spy.list(), b); err != nil {
+		t.Error("the cache file holds a credential or token in clear")
+	}
+
+	// token check always grants (it is the connection test) and leaves its
+	// token for the next run.
+	f.ok("token", "check")
+	f.ok("payment", "query", id)
+	if n := f.srv.Grants(); n != 2 {
+		t.Errorf("%d grants after token check and a query, want 2", n)
+	}
+	f.ok("payment", "query", id, "--no-token-cache")
+	if n := f.srv.Grants(); n != 3 {
+		t.Errorf("%d grants after --no-token-cache, want 3", n)
+	}
+
+	// A file others can read is not trusted.
+	if err := os.Chmod(files[0], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.ok("payment", "query", id)
+	if n := f.srv.Grants(); n != 4 {
+		t.Errorf("%d grants after the cache file was opened to others, want 4", n)
+	}
+
+	// Another server (another base URL) never gets this one's token.
+	other := bkashtest.NewServer()
+	defer other.Close()
+	g := &fakeCLI{t: t, srv: other, env: f.env, spy: f.spy}
+	if r := g.run("search", "ABCDEFGHIJ"); r.code != exitBkash || !strings.Contains(r.stderr, "2033") {
+		t.Errorf("search on the other server: exit %d, stderr %q; want bKash's 2033", r.code, r.stderr)
+	}
+	if n := other.Received("payment.search"); n != 1 {
+		t.Errorf("the other server received the search %d times, want 1 (no replay after a foreign token)", n)
+	}
+	if files, _ := filepath.Glob(filepath.Join(f.env["HOME"], ".cache", "bkash", "token-*.json")); len(files) != 2 {
+		t.Errorf("%d cache files, want one per server", len(files))
 	}
 }

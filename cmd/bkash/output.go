@@ -89,6 +89,7 @@ type errorBody struct {
 	Message    string `json:"message"`
 	HTTPStatus int    `json:"http_status,omitempty"`
 	Advice     string `json:"advice,omitempty"`
+	Hint       string `json:"hint,omitempty"`
 	ExitCode   int    `json:"exit_code"`
 }
 
@@ -105,6 +106,9 @@ func (a *app) reportError(err error) int {
 			fmt.Fprintf(a.stderr, "bKash error %s: %s (%s, http %d)\n", b.Code, b.Message, b.Op, b.HTTPStatus)
 		} else {
 			fmt.Fprintf(a.stderr, "bKash refused the request: %s (%s, http %d)\n", b.Message, b.Op, b.HTTPStatus)
+		}
+		if b.Hint != "" {
+			fmt.Fprintln(a.stderr, b.Hint)
 		}
 	case "outcome_unknown":
 		fmt.Fprintf(a.stderr, "OUTCOME UNKNOWN: %s\n", b.Message)
@@ -137,13 +141,22 @@ func classify(err error) errorBody {
 		if msg == "" {
 			msg = ae.Code.Message()
 		}
-		return errorBody{Kind: "bkash", Op: ae.Op, Code: string(ae.Code), Message: msg, HTTPStatus: ae.HTTPStatus, ExitCode: exitBkash}
+		return errorBody{Kind: "bkash", Op: ae.Op, Code: string(ae.Code), Message: msg, HTTPStatus: ae.HTTPStatus, Hint: codeHints[ae.Code], ExitCode: exitBkash}
 	case errors.As(err, &re):
 		return errorBody{Kind: "rejected", Message: err.Error(), ExitCode: exitBkash}
 	case errors.As(err, &ve):
 		return errorBody{Kind: "invalid_input", Message: strings.TrimPrefix(err.Error(), "bkash: "), ExitCode: exitUsage}
 	}
 	return errorBody{Kind: "other", Message: err.Error(), ExitCode: exitOther}
+}
+
+// codeHints say what an operator usually does next after a bKash code.
+var codeHints = map[bkash.ErrorCode]string{
+	bkash.CodeInvalidPaymentState:       "The customer has not approved the payment (or cancelled it): check with 'bkash payment query <paymentID>'.",
+	bkash.CodeExecutionAlreadyCompleted: "The payment was executed before: 'bkash payment query <paymentID>' shows its result.",
+	bkash.CodePaymentAlreadyCompleted:   "The payment was executed before: 'bkash payment query <paymentID>' shows its result.",
+	bkash.CodeRefundExceedsOriginal:     "Check what was refunded already: 'bkash refund status <paymentID> <trxID>'.",
+	bkash.CodeRefundAmountInvalid:       "Check what was refunded already: 'bkash refund status <paymentID> <trxID>'.",
 }
 
 // genericAdvice covers an unknown outcome the command did not annotate.

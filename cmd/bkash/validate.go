@@ -115,7 +115,8 @@ func (o *validateOptions) run(a *app, _ []string) error {
 	}
 	v.rec = newRecorder(a.roundTripper(), creds.Username, string(creds.Password), creds.AppKey, string(creds.AppSecret))
 	hc := &http.Client{Transport: v.rec, Timeout: httpTimeout}
-	if v.c, err = a.newClient(creds, hc, apiOpt); err != nil {
+	// A fresh token, so that the grant is part of the report.
+	if v.c, err = a.newClient(creds, hc, true, apiOpt); err != nil {
 		return err
 	}
 	base := a.environment().BaseURL()

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/smartdairy/bkash-go"
+)
+
+// Every run of the command is a new process, and bKash blocks an app that
+// grants or refreshes tokens more than twice an hour. So the command keeps
+// its token between runs in a cache file, encrypted with a key derived from
+// the app secret and password (the file is useless without them) and
+// readable by its owner only.
+
+// tokenCacheDir is $XDG_CACHE_HOME/bkash or ~/.cache/bkash; "" when neither
+// is known.
+func (a *app) tokenCacheDir() string {
+	if x := a.getenv("XDG_CACHE_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "bkash")
+	}
+	home := a.getenv("HOME")
+	if home == "" && runtime.GOOS == "windows" {
+		home = a.getenv("LOCALAPPDATA")
+	}
+	if home == "" {
+		return ""
+	}
+	return filepath.Join(home, ".cache", "bkash")
+}
+
+// tokenCacheOptions returns the options that make a client use the token
+// cache. With fresh, the cache is not read (a new token is granted) but the
+// new token is saved for the commands that follow.
+func (a *app) tokenCacheOptions(creds bkash.Credentials, fresh bool) ([]bkash.Option, error) {
+	dir := a.tokenCacheDir()
+	if a.g.noTokenCache || dir == "" {
+		return nil, nil
+	}
+	key := sha256.Sum256([]byte("bkash-cli token cache\x00" + string(creds.AppSecret) + "\x00" + string(creds.Password)))
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	base := a.g.baseURL
+	if base == "" {
+		base = a.environment().BaseURL()
+	}
+	store := &fileTokenStore{dir: dir, base: base, fresh: fresh}
+	return []bkash.Option{bkash.WithTokenStore(store), bkash.WithTokenEncryption(aead)}, nil
+}
+
+// fileTokenStore is a bkash.TokenStore in one file per key and base URL.
+type fileTokenStore struct {
+	dir   string
+	base  string // the API root: tokens of two servers never mix
+	fresh bool   // do not read
+}
+
+type tokenCacheFile struct {
+	Expires time.Time `json:"expires"`
+	Blob    []byte    `json:"blob"` // sealed by the SDK (WithTokenEncryption)
+}
+
+func (s *fileTokenStore) path(key string) string {
+	sum := sha256.Sum256([]byte(s.base + "\x00" + key))
+	return filepath.Join(s.dir, "token-"+hex.EncodeToString(sum[:12])+".json")
+}
+
+// Load implements bkash.TokenStore. A missing, expired, unreadable or
+// too-open file is a miss.
+func (s *fileTokenStore) Load(_ context.Context, key string) ([]byte, error) {
+	if s.fresh {
+		return nil, nil
+	}
+	f, err := os.Open(s.path(key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || (st.Mode().Perm()&0o077 != 0 && runtime.GOOS != "windows") {
+		return nil, nil
+	}
+	var c tokenCacheFile
+	if err := json.NewDecoder(f).Decode(&c); err != nil || !time.Now().Before(c.Expires) {
+		return nil, nil
+	}
+	return c.Blob, nil
+}
+
+// Save implements bkash.TokenStore: write a temporary file and rename it,
+// so that a concurrent run never reads half a file.
+func (s *fileTokenStore) Save(_ context.Context, key string, blob []byte, ttl time.Duration) error {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return err
+	}
+	b, err := json.Marshal(tokenCacheFile{Expires: time.Now().Add(ttl), Blob: blob})
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(s.dir, ".token-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
+	// CreateTemp makes the file 0600.
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), s.path(key))
+}

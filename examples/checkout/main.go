@@ -1,0 +1,225 @@
+// Command checkout is a small web shop that takes payments with bKash
+// Tokenized Checkout through the bkash-go SDK. It runs with one command and
+// no credentials:
+//
+//	go run ./examples/checkout
+//
+// and prints the URL to open (http://127.0.0.1:8080 by default).
+//
+// # Which bKash
+//
+// By default the shop talks to a fake bKash (package bkashtest) running in
+// the same process: it serves bKash's API and a hosted payment page where you
+// enter wallet 01770618575, verification code 123456 and PIN 12121. Nothing
+// leaves your machine.
+//
+// With BKASH_USERNAME, BKASH_PASSWORD, BKASH_APP_KEY and BKASH_APP_SECRET set,
+// it talks to bKash's sandbox (tokenized.sandbox.bka.sh) instead; set
+// BKASH_WEBHOOK_TOPIC_ARN as well to accept bKash's webhook (it must reach
+// the shop from the internet: see -public-url). A banner on every page says
+// which bKash the shop is using.
+//
+// # Flags
+//
+//	-addr        address to listen on (default 127.0.0.1:8080; use :0 for any free port)
+//	-data        directory of the order store (default: the user's config
+//	             directory + /bkash-go-shop, e.g. ~/.config/bkash-go-shop; ./shopdata
+//	             when there is none). Orders are kept in orders-fake.json or
+//	             orders-sandbox.json and survive restarts.
+//	-public-url  the shop's URL as browsers reach it (default http://<addr>),
+//	             used for bKash's callback
+//
+// The shop stops cleanly on Ctrl-C (SIGINT) or SIGTERM: it finishes the
+// requests in flight, stops its reconciler and the fake bKash.
+//
+// The code worth reading is in package shop (examples/checkout/shop).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/smartdairy/bkash-go"
+	"github.com/smartdairy/bkash-go/examples/checkout/shop"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opt, err := parseFlags(os.Args[1:], os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err == nil {
+		err = run(ctx, opt, os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "checkout:", err)
+		os.Exit(1)
+	}
+}
+
+// options is the shop's configuration from flags and environment.
+type options struct {
+	addr      string
+	dataDir   string
+	publicURL string
+	// sandbox is set when the BKASH_* credentials are; nil means the fake.
+	sandbox  *bkash.Credentials
+	topicARN string
+	// reconcileEvery and logger are for tests; zero values are fine.
+	reconcileEvery time.Duration
+	logger         *slog.Logger
+	// ready, when set, is called with the app once it serves (tests).
+	ready func(a *app, url string)
+}
+
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+	var opt options
+	fs := flag.NewFlagSet("checkout", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&opt.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&opt.dataDir, "data", defaultDataDir(), "directory of the order store")
+	fs.StringVar(&opt.publicURL, "public-url", "", "the shop's URL as browsers reach it (default http://<addr>)")
+	if err := fs.Parse(args); err != nil {
+		return opt, err
+	}
+	if fs.NArg() > 0 {
+		return opt, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	// Any BKASH_* credential variable selects the sandbox; then all four
+	// must be set (CredentialsFromEnv names the missing ones).
+	for _, k := range []string{"BKASH_USERNAME", "BKASH_PASSWORD", "BKASH_APP_KEY", "BKASH_APP_SECRET"} {
+		if getenv(k) != "" {
+			creds, err := bkash.CredentialsFromEnv()
+			if err != nil {
+				return opt, err
+			}
+			opt.sandbox = &creds
+			opt.topicARN = getenv("BKASH_WEBHOOK_TOPIC_ARN")
+			break
+		}
+	}
+	return opt, nil
+}
+
+// defaultDataDir is a per-user directory, or ./shopdata.
+func defaultDataDir() string {
+	if dir, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(dir, "bkash-go-shop")
+	}
+	return "shopdata"
+}
+
+// app is the shop with its bKash backend.
+type app struct {
+	backend *shop.Backend
+	shop    *shop.Shop
+}
+
+// newApp wires the shop for publicURL: the bKash backend (fake or sandbox),
+// the store, the handler and its reconciler.
+func newApp(publicURL string, opt options) (*app, error) {
+	var (
+		b   *shop.Backend
+		err error
+	)
+	if opt.sandbox != nil {
+		b, err = shop.NewSandboxBackend(*opt.sandbox, opt.topicARN)
+	} else {
+		b, err = shop.NewFakeBackend(publicURL)
+	}
+	if err != nil {
+		return nil, err
+	}
+	store, err := shop.OpenStore(filepath.Join(opt.dataDir, "orders-"+b.Name+".json"), nil)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	s, err := shop.New(shop.Config{
+		Client:         b.Client,
+		Store:          store,
+		PublicURL:      publicURL,
+		Verifier:       b.Verifier,
+		Banner:         b.Banner,
+		Sandbox:        b.Sandbox,
+		Logger:         opt.logger,
+		ReconcileEvery: opt.reconcileEvery,
+	})
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return &app{backend: b, shop: s}, nil
+}
+
+// Close stops the reconciler, then the fake bKash.
+func (a *app) Close() {
+	_ = a.shop.Close()
+	a.backend.Close()
+}
+
+// run serves the shop until ctx ends, then shuts down gracefully.
+func run(ctx context.Context, opt options, stdout io.Writer) error {
+	if opt.logger == nil {
+		opt.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	ln, err := net.Listen("tcp", opt.addr)
+	if err != nil {
+		return err
+	}
+	publicURL := strings.TrimRight(opt.publicURL, "/")
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	a, err := newApp(publicURL, opt)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer a.Close()
+
+	srv := &http.Server{
+		Handler:           a.shop.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	fmt.Fprintf(stdout, "Smart Dairy shop: open %s\n", publicURL)
+	fmt.Fprintf(stdout, "%s\n", a.backend.Banner)
+	fmt.Fprintf(stdout, "Orders are stored in %s. Stop with Ctrl-C.\n", a.shop.Store().Path())
+	if opt.ready != nil {
+		opt.ready(a, publicURL)
+	}
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Finish the requests in flight (a callback may be executing a
+	// payment), then stop the reconciler and the fake (deferred Close).
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	fmt.Fprintln(stdout, "Stopped.")
+	return nil
+}

@@ -1,0 +1,329 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// scriptRT plays one step per round trip. A step may read the body (the
+// request left the process) and answers with a status or an error.
+type scriptRT struct {
+	mu     sync.Mutex
+	steps  []step
+	trips  int
+	bodies []string
+	closed atomic.Int32
+}
+
+type step struct {
+	read       bool
+	status     int
+	retryAfter string
+	err        error
+}
+
+func (s *scriptRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := r.Context().Err(); err != nil {
+		return nil, err // as net/http's transport does, before dialing
+	}
+	s.mu.Lock()
+	st := s.steps[min(s.trips, len(s.steps)-1)]
+	s.trips++
+	s.mu.Unlock()
+	if st.read {
+		b, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.bodies = append(s.bodies, string(b))
+		s.mu.Unlock()
+	}
+	if st.err != nil {
+		return nil, st.err
+	}
+	h := http.Header{}
+	if st.retryAfter != "" {
+		h.Set("Retry-After", st.retryAfter)
+	}
+	return &http.Response{StatusCode: st.status, Header: h, Body: io.NopCloser(strings.NewReader(`{}`)), Request: r}, nil
+}
+
+func (s *scriptRT) CloseIdleConnections() { s.closed.Add(1) }
+
+var (
+	errDial  = errors.New("dial tcp: connect: connection refused")
+	errReset = errors.New("read: connection reset by peer")
+)
+
+func fast(n int) Policy {
+	return Policy{MaxAttempts: n, BaseDelay: time.Microsecond, MaxDelay: time.Microsecond}
+}
+
+func TestDoRetriesByClass(t *testing.T) {
+	t.Parallel()
+	ok := step{read: true, status: 200}
+	cases := []struct {
+		name      string
+		class     Class
+		steps     []step
+		trips     int
+		sent      bool
+		status    int // of the final response; 0 for none
+		wantErr   bool
+		wantSends int
+	}{
+		{"read: dial failures then success", Read, []step{{err: errDial}, {err: errDial}, ok}, 3, true, 200, false, 1},
+		{"read: reset after sending is retried", Read, []step{{read: true, err: errReset}, ok}, 2, true, 200, false, 2},
+		{"read: 503 until MaxAttempts", Read, []step{{read: true, status: 503}}, 3, true, 503, false, 3},
+		{"read: 429, 502, 504 are retried", Read, []step{{read: true, status: 429}, {read: true, status: 502}, {read: true, status: 504}}, 3, true, 504, false, 3},
+		{"read: 500 is final", Read, []step{{read: true, status: 500}}, 1, true, 500, false, 1},
+		{"cancel: reset after sending is retried", Cancel, []step{{read: true, err: errReset}, ok}, 2, true, 200, false, 2},
+		{"cancel: 503 retried", Cancel, []step{{read: true, status: 503}, ok}, 2, true, 200, false, 2},
+		{"create: dial failure retried", Create, []step{{err: errDial}, ok}, 2, true, 200, false, 1},
+		{"create: reset after sending is final", Create, []step{{read: true, err: errReset}, ok}, 1, true, 0, true, 1},
+		{"create: 503 without Retry-After is final", Create, []step{{read: true, status: 503}, ok}, 1, true, 503, false, 1},
+		{"create: 503 with Retry-After is retried", Create, []step{{read: true, status: 503, retryAfter: "0"}, ok}, 2, true, 200, false, 2},
+		{"create: 429 with Retry-After is retried", Create, []step{{read: true, status: 429, retryAfter: "0"}, ok}, 2, true, 200, false, 2},
+		{"create: 502 with Retry-After is final", Create, []step{{read: true, status: 502, retryAfter: "0"}, ok}, 1, true, 502, false, 1},
+		{"create: bad Retry-After is final", Create, []step{{read: true, status: 503, retryAfter: "soon"}, ok}, 1, true, 503, false, 1},
+		{"money: dial failures retried", Money, []step{{err: errDial}, {err: errDial}, ok}, 3, true, 200, false, 1},
+		{"money: reset after sending is final", Money, []step{{read: true, err: errReset}, ok}, 1, true, 0, true, 1},
+		{"money: 503 with Retry-After is final", Money, []step{{read: true, status: 503, retryAfter: "0"}, ok}, 1, true, 503, false, 1},
+		{"money: never sent", Money, []step{{err: errDial}}, 3, false, 0, true, 0},
+		{"money: dial failure, then reset after sending", Money, []step{{err: errDial}, {read: true, err: errReset}, ok}, 2, true, 0, true, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rt := &scriptRT{steps: tc.steps}
+			tr := New(&http.Client{Transport: rt}, fast(3))
+			res := tr.Do(context.Background(), tc.class, "https://bkash.example/x", http.Header{"X-Test": {"1"}}, []byte(`{"a":1}`), nil)
+			if res.Attempts != tc.trips || rt.trips != tc.trips {
+				t.Errorf("attempts = %d (round trips %d), want %d", res.Attempts, rt.trips, tc.trips)
+			}
+			if res.Sent != tc.sent {
+				t.Errorf("Sent = %v, want %v", res.Sent, tc.sent)
+			}
+			if (res.Err != nil) != tc.wantErr {
+				t.Errorf("Err = %v, want error %v", res.Err, tc.wantErr)
+			}
+			status := 0
+			if res.Resp != nil {
+				status = res.Resp.StatusCode
+				res.Resp.Body.Close()
+			}
+			if status != tc.status {
+				t.Errorf("final status = %d, want %d", status, tc.status)
+			}
+			if len(rt.bodies) != tc.wantSends {
+				t.Errorf("bodies sent = %d, want %d", len(rt.bodies), tc.wantSends)
+			}
+			for _, b := range rt.bodies {
+				if b != `{"a":1}` {
+					t.Errorf("body = %q: each attempt must send the whole body", b)
+				}
+			}
+			if rt.closed.Load() != 0 {
+				t.Error("go-retryablehttp closed the caller's idle connections")
+			}
+		})
+	}
+}
+
+func TestObserveSeesEveryAttempt(t *testing.T) {
+	t.Parallel()
+	rt := &scriptRT{steps: []step{{read: true, err: errReset}, {err: errDial}, {read: true, status: 200}}}
+	tr := New(&http.Client{Transport: rt}, fast(3))
+	var got []Attempt
+	res := tr.Do(context.Background(), Read, "https://bkash.example/x", http.Header{}, []byte(`{}`), func(a Attempt) {
+		a.Duration = 0
+		if a.Err != nil {
+			a.Err = errors.New("x")
+		}
+		got = append(got, a)
+	})
+	res.Resp.Body.Close()
+	want := []Attempt{
+		{Number: 1, Err: errors.New("x"), Sent: true},
+		{Number: 2, Err: errors.New("x"), Sent: false},
+		{Number: 3, Status: 200, Sent: true},
+	}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b error) bool { return (a == nil) == (b == nil) })); diff != "" {
+		t.Errorf("attempts (-want +got):\n%s", diff)
+	}
+}
+
+func TestRetryAfterIsWaitedFor(t *testing.T) {
+	t.Parallel()
+	rt := &scriptRT{steps: []step{{read: true, status: 503, retryAfter: "1"}, {read: true, status: 200}}}
+	tr := New(&http.Client{Transport: rt}, fast(3))
+	start := time.Now()
+	res := tr.Do(context.Background(), Read, "https://bkash.example/x", http.Header{}, nil, nil)
+	res.Resp.Body.Close()
+	if d := time.Since(start); d < 990*time.Millisecond || d > 1500*time.Millisecond {
+		t.Errorf("took %v, want about 1s", d)
+	}
+}
+
+func TestCancelledContextStopsRetries(t *testing.T) {
+	t.Parallel()
+	t.Run("before the attempt", func(t *testing.T) {
+		t.Parallel()
+		rt := &scriptRT{steps: []step{{read: true, status: 200}}}
+		tr := New(&http.Client{Transport: rt}, fast(3))
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		res := tr.Do(ctx, Read, "https://bkash.example/x", http.Header{}, nil, nil)
+		if !errors.Is(res.Err, context.Canceled) || res.Sent || res.Attempts != 1 || rt.trips != 0 {
+			t.Errorf("res = %+v, trips %d", res, rt.trips)
+		}
+	})
+	t.Run("during the wait", func(t *testing.T) {
+		t.Parallel()
+		rt := &scriptRT{steps: []step{{read: true, status: 503, retryAfter: "20"}}}
+		tr := New(&http.Client{Transport: rt}, fast(3))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		res := tr.Do(ctx, Read, "https://bkash.example/x", http.Header{}, nil, nil)
+		if !errors.Is(res.Err, context.DeadlineExceeded) || !res.Sent || res.Attempts != 1 {
+			t.Errorf("res = %+v", res)
+		}
+		if time.Since(start) > 2*time.Second {
+			t.Error("the wait ignored the context")
+		}
+	})
+}
+
+func TestLateBodyReadDoesNotMarkTheNextAttemptSent(t *testing.T) {
+	t.Parallel()
+	// The first attempt's body is read after its round trip returned, as
+	// net/http's write loop may do; the second attempt never sends.
+	var late sync.WaitGroup
+	trips := 0
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		trips++
+		if trips == 1 {
+			body := r.Body
+			late.Go(func() {
+				time.Sleep(20 * time.Millisecond)
+				_, _ = io.ReadAll(body)
+			})
+			return nil, errDial
+		}
+		time.Sleep(50 * time.Millisecond)
+		return nil, errDial
+	})
+	tr := New(&http.Client{Transport: rt}, Policy{MaxAttempts: 2})
+	var sent []bool
+	tr.Do(context.Background(), Money, "https://bkash.example/x", http.Header{}, []byte("{}"), func(a Attempt) { sent = append(sent, a.Sent) })
+	late.Wait()
+	if diff := cmp.Diff([]bool{false, false}, sent); diff != "" {
+		t.Errorf("sent per attempt (-want +got):\n%s", diff)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestNewCopiesTheClientAndClampsAttempts(t *testing.T) {
+	t.Parallel()
+	rt := &scriptRT{steps: []step{{err: errDial}}}
+	hc := &http.Client{Transport: rt, Timeout: time.Second}
+	tr := New(hc, Policy{MaxAttempts: 0})
+	if hc.Transport != rt {
+		t.Error("the caller's client was modified")
+	}
+	res := tr.Do(context.Background(), Read, "https://bkash.example/x", http.Header{}, nil, nil)
+	if res.Attempts != 1 {
+		t.Errorf("attempts = %d, want 1 (MaxAttempts clamped)", res.Attempts)
+	}
+	tr.CloseIdleConnections()
+	if rt.closed.Load() != 1 {
+		t.Error("CloseIdleConnections did not reach the transport")
+	}
+	// The default transport is used when the client has none.
+	if New(&http.Client{}, Policy{}).rc.HTTPClient.Transport.(noCloseIdle).rt != http.DefaultTransport {
+		t.Error("nil Transport not replaced by http.DefaultTransport")
+	}
+	if res := tr.Do(context.Background(), Read, "://bad", http.Header{}, nil, nil); res.Err == nil {
+		t.Error("a bad URL was accepted")
+	}
+}
+
+func TestBackoffStaysWithinItsBounds(t *testing.T) {
+	t.Parallel()
+	base, ceiling := 100*time.Millisecond, time.Second
+	for n := range 70 {
+		limit := ceiling
+		if n < 4 {
+			limit = base << n
+		}
+		for range 200 {
+			d := Backoff(base, ceiling, n)
+			if d < 0 || d > limit {
+				t.Fatalf("Backoff(n=%d) = %v, want within [0, %v]", n, d, limit)
+			}
+		}
+	}
+	if Backoff(0, time.Second, 3) != 0 {
+		t.Error("zero base must not wait")
+	}
+	if Backoff(time.Millisecond, 0, 3) != 0 {
+		t.Error("zero cap must not wait")
+	}
+}
+
+func TestRetryAfterParsing(t *testing.T) {
+	t.Parallel()
+	resp := func(v string) *http.Response {
+		h := http.Header{}
+		if v != "" {
+			h.Set("Retry-After", v)
+		}
+		return &http.Response{Header: h}
+	}
+	cases := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, false},
+		{"0", 0, true},
+		{"3", 3 * time.Second, true},
+		{"-1", 0, false},
+		{"soon", 0, false},
+		{"120", maxRetryAfter, true},
+		{time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat), 0, true},
+	}
+	for _, tc := range cases {
+		d, ok := retryAfter(resp(tc.in))
+		if d != tc.want || ok != tc.ok {
+			t.Errorf("retryAfter(%q) = %v, %v; want %v, %v", tc.in, d, ok, tc.want, tc.ok)
+		}
+	}
+	d, ok := retryAfter(resp(time.Now().Add(5 * time.Second).UTC().Format(http.TimeFormat)))
+	if !ok || d < 3*time.Second || d > 6*time.Second {
+		t.Errorf("HTTP date: %v, %v", d, ok)
+	}
+}
+
+func TestCheckRetryWithoutStateDoesNotRetry(t *testing.T) {
+	t.Parallel()
+	retry, err := checkRetry(context.Background(), nil, errReset)
+	if retry || err != errReset {
+		t.Errorf("checkRetry without state = %v, %v", retry, err)
+	}
+	resp, err := keepLastResponse(nil, errReset, 1)
+	if resp != nil || err != errReset {
+		t.Errorf("keepLastResponse = %v, %v", resp, err)
+	}
+}

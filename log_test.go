@@ -1,0 +1,49 @@
+package bkash
+
+import (
+	"testing"
+)
+
+func TestRedactBody(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, in, want string
+	}{
+		{"empty", ``, ``},
+		{"grant request", `{"app_key":"k1","app_secret":"s3cr3t"}`, `{"app_key":"k1","app_secret":"[REDACTED]"}`},
+		{"token answer", `{"id_token":"eyJa","refresh_token":"eyJb","expires_in":3600,"token_type":"Bearer"}`,
+			`{"expires_in":3600,"id_token":"[REDACTED]","refresh_token":"[REDACTED]","token_type":"Bearer"}`},
+		{"keys are matched without case", `{"ID_Token":"eyJa","Password":"p","Authorization":"x","Signature":"sig","token":"t"}`,
+			`{"Authorization":"[REDACTED]","ID_Token":"[REDACTED]","Password":"[REDACTED]","Signature":"[REDACTED]","token":"[REDACTED]"}`},
+		{"wallets masked", `{"customerMsisdn":"01770618575","payerReference":"01929918378","debitMSISDN":"8801770618575","amount":"12.50"}`,
+			`{"amount":"12.50","customerMsisdn":"017****8575","debitMSISDN":"880****8575","payerReference":"019****8378"}`},
+		{"nested and in arrays", `{"refundTransactions":[{"msisdn":"01770618575","password":"p"}],"x":{"app_secret":1}}`,
+			`{"refundTransactions":[{"msisdn":"017****8575","password":"[REDACTED]"}],"x":{"app_secret":"[REDACTED]"}}`},
+		{"array of secrets", `{"id_token":["a","b"]}`, `{"id_token":["[REDACTED]","[REDACTED]"]}`},
+		{"non-string secret", `{"password":12345678}`, `{"password":"[REDACTED]"}`},
+		{"short wallet", `{"wallet":"0177"}`, `{"wallet":"****"}`},
+		{"numbers kept exactly", `{"amount":1250.50,"big":12345678901234567890}`, `{"amount":1250.50,"big":12345678901234567890}`},
+		{"not JSON", `<html>id_token=eyJa</html>`, `[26 bytes, not JSON]`},
+		{"truncated", `{"id_token":"eyJa`, `[17 bytes, not JSON]`},
+	}
+	for _, tc := range cases {
+		if got := redactBody([]byte(tc.in)); got != tc.want {
+			t.Errorf("%s:\n got  %s\n want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestMaskMSISDN(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"01770618575":   "017****8575",
+		"8801770618575": "880****8575",
+		"12345678":      "123****5678",
+		"1234567":       "****",
+		"":              "****",
+	} {
+		if got := MaskMSISDN(in); got != want {
+			t.Errorf("MaskMSISDN(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

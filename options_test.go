@@ -1,0 +1,198 @@
+package bkash
+
+import (
+	"context"
+	"crypto/cipher"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// shortNonceAEAD is an AEAD whose nonce is too short for random nonces.
+type shortNonceAEAD struct{ cipher.AEAD }
+
+func (shortNonceAEAD) NonceSize() int { return 8 }
+
+func TestNewClientRefusesBadConfiguration(t *testing.T) {
+	t.Parallel()
+	noPassword := coreCreds
+	noPassword.Password = ""
+	blankUser := coreCreds
+	blankUser.Username = "  "
+	noKey := coreCreds
+	noKey.AppKey = ""
+	noSecret := coreCreds
+	noSecret.AppSecret = ""
+
+	cases := []struct {
+		name  string
+		env   Environment
+		creds Credentials
+		opts  []Option
+		want  string
+	}{
+		{"no environment", Environment{}, coreCreds, nil, "no environment"},
+		{"blank username", Sandbox, blankUser, nil, "invalid Credentials.Username: is empty"},
+		{"no password", Sandbox, noPassword, nil, "invalid Credentials.Password: is empty"},
+		{"no app key", Sandbox, noKey, nil, "invalid Credentials.AppKey: is empty"},
+		{"no app secret", Sandbox, noSecret, nil, "invalid Credentials.AppSecret: is empty"},
+		{"nil option", Sandbox, coreCreds, []Option{nil}, "nil Option"},
+		{"nil http client", Sandbox, coreCreds, []Option{WithHTTPClient(nil)}, "WithHTTPClient: nil"},
+		{"plain http to a remote host", Sandbox, coreCreds, []Option{WithBaseURL("http://bkash.example.com")}, "plain http is allowed only for loopback"},
+		{"plain http to a private address", Sandbox, coreCreds, []Option{WithBaseURL("http://10.0.0.7:8080")}, "loopback"},
+		{"not http", Sandbox, coreCreds, []Option{WithBaseURL("ftp://bkash.example.com")}, "not an absolute http(s) URL"},
+		{"relative", Sandbox, coreCreds, []Option{WithBaseURL("/v1.2.0-beta")}, "not an absolute http(s) URL"},
+		{"missing host", Sandbox, coreCreds, []Option{WithBaseURL("https://")}, "not an absolute http(s) URL"},
+		{"unparsable", Sandbox, coreCreds, []Option{WithBaseURL("https://[::1")}, "WithBaseURL"},
+		{"user info", Sandbox, coreCreds, []Option{WithBaseURL("https://user:pw@bkash.example.com")}, "must not carry user info"},
+		{"query", Sandbox, coreCreds, []Option{WithBaseURL("https://bkash.example.com/?x=1")}, "a query or a fragment"},
+		{"zero attempts", Sandbox, coreCreds, []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 0})}, "MaxAttempts 0 is outside 1-10"},
+		{"eleven attempts", Sandbox, coreCreds, []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 11})}, "outside 1-10"},
+		{"negative delay", Sandbox, coreCreds, []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 2, BaseDelay: -1})}, "negative delay"},
+		{"base above max", Sandbox, coreCreds, []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 2, BaseDelay: time.Second, MaxDelay: time.Millisecond})}, "BaseDelay is larger than MaxDelay"},
+		{"nil store", Sandbox, coreCreds, []Option{WithTokenStore(nil)}, "nil TokenStore"},
+		{"nil logger", Sandbox, coreCreds, []Option{WithLogger(nil)}, "nil *slog.Logger"},
+		{"nil observer", Sandbox, coreCreds, []Option{WithObserver(nil)}, "nil Observer"},
+		{"unknown refund API", Sandbox, coreCreds, []Option{WithRefundAPI(RefundAPI(3))}, "unknown RefundAPI(3)"},
+		{"zero refund API", Sandbox, coreCreds, []Option{WithRefundAPI(0)}, "unknown"},
+		{"empty user agent", Sandbox, coreCreds, []Option{WithUserAgent("")}, "empty or multi-line"},
+		{"multi-line user agent", Sandbox, coreCreds, []Option{WithUserAgent("shop\r\nX-Evil: 1")}, "empty or multi-line"},
+		{"zero budget", Sandbox, coreCreds, []Option{WithTokenRenewalBudget(0)}, "0 is outside 1-60"},
+		{"huge budget", Sandbox, coreCreds, []Option{WithTokenRenewalBudget(61)}, "outside 1-60"},
+		{"nil AEAD", Sandbox, coreCreds, []Option{WithTokenEncryption(nil)}, "nil cipher.AEAD"},
+		{"short nonce", Sandbox, coreCreds, []Option{WithTokenEncryption(shortNonceAEAD{})}, "nonce size 8 is too small"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := NewClient(tc.env, tc.creds, tc.opts...)
+			if err == nil || c != nil {
+				t.Fatalf("NewClient = %v, %v; want an error", c, err)
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "bkash: ") {
+				t.Errorf("err = %q, want it to contain %q", err, tc.want)
+			}
+			var ve *ValidationError
+			if strings.HasPrefix(tc.name, "no ") && tc.env != (Environment{}) && !errors.As(err, &ve) {
+				t.Errorf("credential error is %T, want *ValidationError", err)
+			}
+		})
+	}
+}
+
+func TestNewClientAcceptsGoodConfiguration(t *testing.T) {
+	t.Parallel()
+	for _, root := range []string{"http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "https://proxy.example.com/bkash/"} {
+		if _, err := NewClient(Sandbox, coreCreds, WithBaseURL(root)); err != nil {
+			t.Errorf("WithBaseURL(%q): %v", root, err)
+		}
+	}
+	all := []Option{
+		WithHTTPClient(&http.Client{}), WithTokenStore(NewMemoryTokenStore()), WithLogger(slog.New(slog.DiscardHandler)),
+		WithBodyLogging(), WithRetryPolicy(RetryPolicy{MaxAttempts: 10, MaxDelay: time.Second}), WithObserver(&coreObserver{}),
+		WithRefundAPI(RefundV2), WithUserAgent("shop/1"), WithTokenRenewalBudget(1),
+	}
+	c, err := NewClient(Production, coreCreds, all...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.refundAPI != RefundV2 || !c.logBodies || c.tokens.budget != 1 || c.observer == nil {
+		t.Errorf("options not applied: %+v", c)
+	}
+}
+
+func TestWithBaseURLKeepsThePrefixAndAppendsBkashsPaths(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	var got []string
+	m.mt.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+		got = append(got, r.URL.String())
+		if strings.HasSuffix(r.URL.Path, "/token/grant") {
+			return m.tokenAnswer(1, coreReq{})
+		}
+		return coreOK(1, coreReq{})
+	})
+	c, err := NewClient(Sandbox, coreCreds, WithHTTPClient(&http.Client{Transport: m.mt}), WithBaseURL("https://proxy.example.com/bkash/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := coreQuery(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"https://proxy.example.com/bkash/v1.2.0-beta/tokenized/checkout/token/grant",
+		"https://proxy.example.com/bkash/v1.2.0-beta/tokenized/checkout/payment/status",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("URLs = %q, want %q", got, want)
+	}
+}
+
+func TestWithHTTPClientCopiesTheCallersClient(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, func(int, coreReq) (*http.Response, error) {
+		return coreJSON(503, `{"message":"Service Unavailable"}`), nil
+	})
+	redirect := func(*http.Request, []*http.Request) error { return nil }
+	hc := &http.Client{Transport: m.mt, Timeout: 7 * time.Second, CheckRedirect: redirect}
+	before := fmt.Sprintf("%p %v %p", hc.Transport, hc.Timeout, hc.CheckRedirect)
+	c, err := NewClient(Sandbox, coreCreds, WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = coreQuery(context.Background(), c) // fails and retries: retryablehttp would close idle connections
+	after := fmt.Sprintf("%p %v %p", hc.Transport, hc.Timeout, hc.CheckRedirect)
+	if before != after || hc.Transport != m.mt || hc.Jar != nil {
+		t.Errorf("the caller's client was modified: %s -> %s", before, after)
+	}
+	if m.sent(epPaymentQuery) != 3 {
+		t.Errorf("the copy did not use the caller's transport")
+	}
+}
+
+func TestCredentialsFromEnv(t *testing.T) {
+	// t.Setenv: not parallel.
+	t.Setenv("BKASH_USERNAME", "merchantUser01")
+	t.Setenv("BKASH_PASSWORD", "pw-SECRET-7d1c")
+	t.Setenv("BKASH_APP_KEY", "appkey-0f3a")
+	t.Setenv("BKASH_APP_SECRET", "appsecret-SECRET-91be")
+	got, err := CredentialsFromEnv()
+	if err != nil || got != coreCreds {
+		t.Fatalf("CredentialsFromEnv = %v, %v", got, err)
+	}
+	t.Setenv("BKASH_PASSWORD", "")
+	t.Setenv("BKASH_APP_SECRET", "")
+	got, err = CredentialsFromEnv()
+	if err == nil || err.Error() != "bkash: CredentialsFromEnv: BKASH_PASSWORD, BKASH_APP_SECRET not set" {
+		t.Errorf("err = %v", err)
+	}
+	if got != (Credentials{}) {
+		t.Errorf("partial credentials returned: %v", got)
+	}
+}
+
+func TestRefundAPIString(t *testing.T) {
+	t.Parallel()
+	for api, want := range map[RefundAPI]string{RefundV1: "v1", RefundV2: "v2", 0: "RefundAPI(0)", 7: "RefundAPI(7)"} {
+		if got := api.String(); got != want {
+			t.Errorf("%d: %q, want %q", int(api), got, want)
+		}
+	}
+}
+
+func TestConfigPrintsNoContents(t *testing.T) {
+	t.Parallel()
+	cfg := config{store: NewMemoryTokenStore(), baseURL: "https://x.example", budget: 2}
+	want := `bkash.config{baseURL:"https://x.example", store:*bkash.MemoryTokenStore, logger:false, logBodies:false, retry:{MaxAttempts:0 BaseDelay:0s MaxDelay:0s}, observer:false, refundAPI:RefundAPI(0), userAgent:"", budget:2, tokenEncryption:false}`
+	for _, got := range []string{fmt.Sprint(cfg), fmt.Sprintf("%#v", &cfg), cfg.GoString()} {
+		if got != want {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+	}
+}

@@ -1,0 +1,282 @@
+package bkash_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	bkash "github.com/smartdairy/bkash-go"
+	"github.com/smartdairy/bkash-go/bkashtest"
+)
+
+// Integration tests of the payment flow against the fake bKash server.
+// Helper names carry a "payInt" prefix to stay clear of other test files.
+
+func payIntClient(t *testing.T) (*bkashtest.Server, *bkash.Client) {
+	t.Helper()
+	srv := bkashtest.NewServer()
+	t.Cleanup(srv.Close)
+	c, err := bkash.NewClient(bkash.Sandbox, srv.Credentials(), bkash.WithBaseURL(srv.URL),
+		bkash.WithRetryPolicy(bkash.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	return srv, c
+}
+
+func payIntCreate(t *testing.T, c *bkash.Client, intent bkash.Intent, amount bkash.Amount) *bkash.Payment {
+	t.Helper()
+	p, err := c.Payments.Create(context.Background(), &bkash.CreatePaymentParams{
+		Amount: amount, InvoiceNumber: "INT-" + t.Name(), PayerReference: "01770618575",
+		CallbackURL: "https://shop.example.com/bkash/callback?order=42", Intent: intent,
+	})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if p.PaymentID == "" || p.BkashURL == "" || p.Status != bkash.StatusInitiated || p.Mode != "0011" {
+		t.Fatalf("created payment = %+v; want an ID, a bkashURL, Initiated, mode 0011", p)
+	}
+	return p
+}
+
+func TestPaymentSaleFlowAgainstFake(t *testing.T) {
+	t.Parallel()
+	srv, c := payIntClient(t)
+	ctx := context.Background()
+	amount := bkash.Taka(1250) + bkash.Poisha(50)
+	wallet := bkashtest.PayingWallets[0]
+
+	created := payIntCreate(t, c, bkash.IntentSale, amount)
+	if created.Amount != amount || created.Intent != bkash.IntentSale || created.Currency != "BDT" {
+		t.Errorf("created = %+v; want amount %s, sale, BDT", created, amount)
+	}
+	if err := srv.Approve(created.PaymentID, wallet); err != nil {
+		t.Fatalf("Approve: %v", err)
+	}
+	done, err := c.Payments.Finalize(ctx, created.PaymentID)
+	if err != nil {
+		t.Fatalf("Finalize: %v", err)
+	}
+	if done.Status != bkash.StatusCompleted || done.TrxID == "" || done.Amount != amount ||
+		done.CustomerMSISDN != wallet || done.PaymentID != created.PaymentID || done.ExecutedAt.IsZero() {
+		t.Errorf("finalized = %+v; want Completed with a trxID, %s, wallet %s", done, amount, wallet)
+	}
+
+	q, err := c.Payments.Query(ctx, created.PaymentID)
+	if err != nil {
+		t.Fatalf("Query: %v", err)
+	}
+	if q.Status != bkash.StatusCompleted || q.TrxID != done.TrxID || q.InvoiceNumber != "INT-"+t.Name() ||
+		q.VerificationStatus != "Complete" || q.Amount != amount || q.Mode != "0011" {
+		t.Errorf("queried = %+v", q)
+	}
+
+	tx, err := c.Payments.Search(ctx, done.TrxID)
+	if err != nil {
+		t.Fatalf("Search: %v", err)
+	}
+	if tx.TrxID != done.TrxID || tx.Status != bkash.StatusCompleted || tx.Amount != amount ||
+		tx.CustomerMSISDN != wallet || tx.MaxRefundableAmount != amount || tx.CompletedAt.IsZero() {
+		t.Errorf("searched = %+v", tx)
+	}
+
+	// A repeated callback: the second Finalize meets 2117 and returns the
+	// truth, the same transaction, without moving money again.
+	again, err := c.Payments.Finalize(ctx, created.PaymentID)
+	if err != nil || again.Status != bkash.StatusCompleted || again.TrxID != done.TrxID {
+		t.Errorf("second Finalize = %+v, %v; want the same completed payment", again, err)
+	}
+	if n := srv.Applied("payment.execute"); n != 1 {
+		t.Errorf("executions applied = %d, want 1", n)
+	}
+}
+
+func TestPaymentAuthorizationCaptureAgainstFake(t *testing.T) {
+	t.Parallel()
+	srv, c := payIntClient(t)
+	ctx := context.Background()
+	p := payIntCreate(t, c, bkash.IntentAuthorization, bkash.Taka(480))
+	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[1]); err != nil {
+		t.Fatal(err)
+	}
+	held, err := c.Payments.Finalize(ctx, p.PaymentID)
+	if err != nil || held.Status != bkash.StatusAuthorized || held.Intent != bkash.IntentAuthorization {
+		t.Fatalf("Finalize = %+v, %v; want Authorized", held, err)
+	}
+	captured, err := c.Payments.Capture(ctx, p.PaymentID)
+	if err != nil {
+		t.Fatalf("Capture: %v", err)
+	}
+	if captured.Status != bkash.StatusCompleted || captured.TrxID != held.TrxID || captured.UpdatedAt.IsZero() || captured.CreatedAt.IsZero() {
+		t.Errorf("captured = %+v", captured)
+	}
+	for _, again := range []func(context.Context, string) (*bkash.Payment, error){c.Payments.Capture, c.Payments.Void} {
+		_, err = again(ctx, p.PaymentID)
+		var ae *bkash.APIError
+		if !errors.As(err, &ae) || ae.Code != bkash.CodeAuthorizationProcessed {
+			t.Errorf("after capture: err = %v, want *APIError 2119", err)
+		}
+	}
+	if q, err := c.Payments.Query(ctx, p.PaymentID); err != nil || q.Status != bkash.StatusCompleted {
+		t.Errorf("Query after capture = %+v, %v", q, err)
+	}
+	if n := srv.Received("payment.capture"); n != 2 {
+		t.Errorf("captures received = %d, want 2 (one each call, never re-sent)", n)
+	}
+}
+
+func TestPaymentAuthorizationVoidAgainstFake(t *testing.T) {
+	t.Parallel()
+	srv, c := payIntClient(t)
+	ctx := context.Background()
+	p := payIntCreate(t, c, bkash.IntentAuthorization, bkash.Taka(75))
+	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[2]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Payments.Execute(ctx, p.PaymentID); err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	voided, err := c.Payments.Void(ctx, p.PaymentID)
+	if err != nil || voided.Status != bkash.StatusCancelled || voided.PaymentID != p.PaymentID {
+		t.Fatalf("Void = %+v, %v; want Cancelled", voided, err)
+	}
+	if q, err := c.Payments.Query(ctx, p.PaymentID); err != nil || q.Status != bkash.StatusCancelled {
+		t.Errorf("Query after void = %+v, %v; want Cancelled", q, err)
+	}
+	if _, err := c.Payments.Capture(ctx, p.PaymentID); !errors.Is(err, bkash.CodeAuthorizationProcessed) {
+		t.Errorf("Capture after void: err = %v, want 2119", err)
+	}
+}
+
+func TestPaymentFinalizeRefusalsAgainstFake(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		customer func(srv *bkashtest.Server, paymentID string) error
+		want     bkash.ErrorCode
+	}{
+		{"customer cancelled", func(srv *bkashtest.Server, id string) error { return srv.Cancel(id) }, bkash.CodeInvalidPaymentState},
+		{"customer never approved", func(*bkashtest.Server, string) error { return nil }, bkash.CodeInvalidPaymentState},
+		{"insufficient balance", func(srv *bkashtest.Server, id string) error {
+			return srv.Approve(id, bkashtest.WalletInsufficientBalance)
+		}, bkash.CodeInsufficientBalance},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, c := payIntClient(t)
+			p := payIntCreate(t, c, bkash.IntentSale, bkash.Taka(100))
+			if err := tt.customer(srv, p.PaymentID); err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Payments.Finalize(context.Background(), p.PaymentID)
+			var ae *bkash.APIError
+			if got != nil || !errors.As(err, &ae) || ae.Code != tt.want || ae.Op != "payment.execute" {
+				t.Fatalf("Finalize = %+v, %v; want *APIError %s", got, err, tt.want)
+			}
+			if n := srv.Received("payment.query"); n != 0 {
+				t.Errorf("queries = %d, want 0: a definite refusal needs no reconciliation", n)
+			}
+			if st, _ := srv.Payment(p.PaymentID); st.Status != string(bkash.StatusInitiated) {
+				t.Errorf("fake's payment status = %q, want Initiated", st.Status)
+			}
+		})
+	}
+}
+
+func TestPaymentFinalizeReconcilesALostAnswerAgainstFake(t *testing.T) {
+	t.Parallel()
+	srv, c := payIntClient(t)
+	p := payIntCreate(t, c, bkash.IntentSale, bkash.Taka(300))
+	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[3]); err != nil {
+		t.Fatal(err)
+	}
+	// bKash executes, then the connection drops before the answer.
+	srv.Inject("payment.execute", bkashtest.Fault{Drop: true, AfterApply: true})
+	got, err := c.Payments.Finalize(context.Background(), p.PaymentID)
+	if err != nil || got.Status != bkash.StatusCompleted || got.TrxID == "" {
+		t.Fatalf("Finalize = %+v, %v; want the queried, completed payment", got, err)
+	}
+	if r, a := srv.Received("payment.execute"), srv.Applied("payment.execute"); r != 1 || a != 1 {
+		t.Errorf("execute received %d, applied %d; want exactly 1 and 1", r, a)
+	}
+	if n := srv.Received("payment.query"); n != 1 {
+		t.Errorf("queries = %d, want 1", n)
+	}
+}
+
+func TestPaymentFinalizeKeepsAnUnsettledOutcomeUnknownAgainstFake(t *testing.T) {
+	t.Parallel()
+	srv, c := payIntClient(t)
+	p := payIntCreate(t, c, bkash.IntentSale, bkash.Taka(300))
+	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[4]); err != nil {
+		t.Fatal(err)
+	}
+	// The connection drops before bKash executes anything.
+	srv.Inject("payment.execute", bkashtest.Fault{Drop: true})
+	got, err := c.Payments.Finalize(context.Background(), p.PaymentID)
+	var ou *bkash.OutcomeUnknownError
+	if got != nil || !errors.As(err, &ou) || ou.Op != "payment.execute" {
+		t.Fatalf("Finalize = %+v, %v; want the original *OutcomeUnknownError", got, err)
+	}
+	if r, a := srv.Received("payment.execute"), srv.Applied("payment.execute"); r != 1 || a != 0 {
+		t.Errorf("execute received %d, applied %d; want 1 and 0 (never re-sent)", r, a)
+	}
+	if n := srv.Received("payment.query"); n < 1 || n > 3 {
+		t.Errorf("queries = %d, want 1 to 3", n)
+	}
+	// The payment is still executable: the caller's next step after querying.
+	if done, err := c.Payments.Execute(context.Background(), p.PaymentID); err != nil || done.Status != bkash.StatusCompleted {
+		t.Errorf("Execute after reconciling = %+v, %v", done, err)
+	}
+}
+
+func TestPaymentSearchUnknownTrxIDAgainstFake(t *testing.T) {
+	t.Parallel()
+	_, c := payIntClient(t)
+	_, err := c.Payments.Search(context.Background(), "NOSUCHTRX1")
+	if !errors.Is(err, bkash.CodeTransactionNotFound) {
+		t.Errorf("Search: err = %v, want 2033", err)
+	}
+}
+
+func TestPaymentWithAgreementAgainstFake(t *testing.T) {
+	t.Parallel()
+	srv, c := payIntClient(t)
+	ctx := context.Background()
+	wallet := bkashtest.PayingWallets[5]
+
+	ag, err := c.Agreements.Create(ctx, &bkash.CreateAgreementParams{PayerReference: wallet,
+		CallbackURL: "https://shop.example.com/bkash/agreement"})
+	if err != nil {
+		t.Fatalf("Agreements.Create: %v", err)
+	}
+	if err := srv.Approve(ag.PaymentID, wallet); err != nil {
+		t.Fatal(err)
+	}
+	ag, err = c.Agreements.Execute(ctx, ag.PaymentID)
+	if err != nil || ag.AgreementID == "" {
+		t.Fatalf("Agreements.Execute = %+v, %v", ag, err)
+	}
+
+	p, err := c.Payments.Create(ctx, &bkash.CreatePaymentParams{Amount: bkash.Taka(99), InvoiceNumber: "INT-0001",
+		PayerReference: wallet, CallbackURL: "https://shop.example.com/bkash/callback", AgreementID: ag.AgreementID})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if p.Mode != "0001" || p.AgreementID != ag.AgreementID || p.Status != bkash.StatusInitiated {
+		t.Errorf("created = %+v; want mode 0001 with agreement %s", p, ag.AgreementID)
+	}
+	if err := srv.Approve(p.PaymentID, ""); err != nil { // PIN only, the agreement's wallet
+		t.Fatal(err)
+	}
+	done, err := c.Payments.Finalize(ctx, p.PaymentID)
+	if err != nil || done.Status != bkash.StatusCompleted || done.AgreementID != ag.AgreementID || done.CustomerMSISDN != wallet {
+		t.Fatalf("Finalize = %+v, %v", done, err)
+	}
+	q, err := c.Payments.Query(ctx, p.PaymentID)
+	if err != nil || q.Mode != "0001" || q.AgreementID != ag.AgreementID || q.TrxID != done.TrxID {
+		t.Errorf("Query = %+v, %v", q, err)
+	}
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package bkash_test
+
+const raceEnabled = true

@@ -1,0 +1,419 @@
+package bkash_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	bkash "github.com/smartdairy/bkash-go"
+	"github.com/smartdairy/bkash-go/bkashtest"
+)
+
+// The fault matrix: every call that moves money, under every fault the
+// network or bKash can produce. For each cell it asserts that
+//   - bKash applied the operation at most once and the SDK sent it at most
+//     once (twice only when the gateway refused the token: the refusal is
+//     not processing);
+//   - the SDK answered with success, an *APIError or an *OutcomeUnknownError,
+//     never anything else;
+//   - after the caller reconciles with a read, its view equals the server's.
+// RELIABILITY.md lists the matrix and the guarantee behind each cell.
+
+// subject is what one money operation acts on.
+type subject struct {
+	paymentID string
+	trxID     string
+}
+
+type moneyOp struct {
+	op string // the fake's operation name
+	// prepare brings a payment (or agreement request) to the state the
+	// operation needs.
+	prepare func(t *testing.T, srv *bkashtest.Server, c *bkash.Client) subject
+	call    func(ctx context.Context, c *bkash.Client, s subject) error
+	// view is the caller's view after reconciling with a read; truth is the
+	// server's. They must be equal.
+	view  func(ctx context.Context, c *bkash.Client, s subject) (string, error)
+	truth func(srv *bkashtest.Server, s subject) string
+	// doneCode is bKash's "already done" answer for this operation.
+	doneCode string
+}
+
+func approvedPayment(t *testing.T, srv *bkashtest.Server, c *bkash.Client, intent bkash.Intent) subject {
+	t.Helper()
+	p, err := c.Payments.Create(context.Background(), &bkash.CreatePaymentParams{
+		Amount: bkash.Taka(500), InvoiceNumber: "INV-" + strings.ReplaceAll(t.Name(), "/", "-"),
+		PayerReference: "01770618575", CallbackURL: "https://shop.example/cb", Intent: intent,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Approve(p.PaymentID, "01770618575"); err != nil {
+		t.Fatal(err)
+	}
+	return subject{paymentID: p.PaymentID}
+}
+
+func executedPayment(t *testing.T, srv *bkashtest.Server, c *bkash.Client, intent bkash.Intent) subject {
+	t.Helper()
+	s := approvedPayment(t, srv, c, intent)
+	p, err := c.Payments.Execute(context.Background(), s.paymentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.trxID = p.TrxID
+	return s
+}
+
+func paymentView(ctx context.Context, c *bkash.Client, s subject) (string, error) {
+	p, err := c.Payments.Query(ctx, s.paymentID)
+	if err != nil {
+		return "", err
+	}
+	return string(p.Status) + " " + p.TrxID, nil
+}
+
+func paymentTruth(srv *bkashtest.Server, s subject) string {
+	st, _ := srv.Payment(s.paymentID)
+	return st.Status + " " + st.TrxID
+}
+
+var moneyOps = []moneyOp{
+	{
+		op: "payment.execute", doneCode: "2117",
+		prepare: func(t *testing.T, srv *bkashtest.Server, c *bkash.Client) subject {
+			return approvedPayment(t, srv, c, bkash.IntentSale)
+		},
+		call: func(ctx context.Context, c *bkash.Client, s subject) error {
+			_, err := c.Payments.Execute(ctx, s.paymentID)
+			return err
+		},
+		view: paymentView, truth: paymentTruth,
+	},
+	{
+		op: "payment.capture", doneCode: "2119",
+		prepare: func(t *testing.T, srv *bkashtest.Server, c *bkash.Client) subject {
+			return executedPayment(t, srv, c, bkash.IntentAuthorization)
+		},
+		call: func(ctx context.Context, c *bkash.Client, s subject) error {
+			_, err := c.Payments.Capture(ctx, s.paymentID)
+			return err
+		},
+		view: paymentView, truth: paymentTruth,
+	},
+	{
+		op: "payment.void", doneCode: "2119",
+		prepare: func(t *testing.T, srv *bkashtest.Server, c *bkash.Client) subject {
+			return executedPayment(t, srv, c, bkash.IntentAuthorization)
+		},
+		call: func(ctx context.Context, c *bkash.Client, s subject) error {
+			_, err := c.Payments.Void(ctx, s.paymentID)
+			return err
+		},
+		view: paymentView, truth: paymentTruth,
+	},
+	{
+		op: "refund.create", doneCode: "2034",
+		prepare: func(t *testing.T, srv *bkashtest.Server, c *bkash.Client) subject {
+			return executedPayment(t, srv, c, bkash.IntentSale)
+		},
+		call: func(ctx context.Context, c *bkash.Client, s subject) error {
+			_, err := c.Refunds.Create(ctx, &bkash.RefundParams{PaymentID: s.paymentID, TrxID: s.trxID,
+				Amount: bkash.Taka(120), SKU: "SKU-1", Reason: "damaged"})
+			return err
+		},
+		view: func(ctx context.Context, c *bkash.Client, s subject) (string, error) {
+			st, err := c.Refunds.Status(ctx, s.paymentID, s.trxID)
+			if errors.Is(err, bkash.CodeInvalidPaymentID) {
+				return "", nil // v1 answers 2002 for a payment that has no refund
+			}
+			if err != nil {
+				return "", err
+			}
+			var out []string
+			for _, r := range st.Refunds {
+				out = append(out, r.RefundTrxID+" "+r.Amount.String())
+			}
+			sort.Strings(out)
+			return strings.Join(out, ","), nil
+		},
+		truth: func(srv *bkashtest.Server, s subject) string {
+			var out []string
+			for _, r := range srv.RefundsOf(s.trxID) {
+				out = append(out, r.RefundTrxID+" "+r.Amount.String())
+			}
+			sort.Strings(out)
+			return strings.Join(out, ",")
+		},
+	},
+	{
+		op: "agreement.execute", doneCode: "2116",
+		prepare: func(t *testing.T, srv *bkashtest.Server, c *bkash.Client) subject {
+			t.Helper()
+			ag, err := c.Agreements.Create(context.Background(), &bkash.CreateAgreementParams{
+				PayerReference: "01770618575", CallbackURL: "https://shop.example/agreement"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.Approve(ag.PaymentID, "01770618575"); err != nil {
+				t.Fatal(err)
+			}
+			return subject{paymentID: ag.PaymentID}
+		},
+		call: func(ctx context.Context, c *bkash.Client, s subject) error {
+			_, err := c.Agreements.Execute(ctx, s.paymentID)
+			return err
+		},
+		view: func(ctx context.Context, c *bkash.Client, s subject) (string, error) {
+			p, err := c.Payments.Query(ctx, s.paymentID)
+			if err != nil {
+				return "", err
+			}
+			return p.AgreementStatus + " " + p.AgreementID, nil
+		},
+		truth: func(srv *bkashtest.Server, s subject) string {
+			st, _ := srv.Payment(s.paymentID)
+			return st.Status + " " + st.AgreementID
+		},
+	},
+}
+
+type fault struct {
+	name    string
+	fault   bkashtest.Fault
+	timeout time.Duration // the caller's deadline, when the fault is a slow answer
+	expire  bool          // expire every token first instead of injecting
+	refuse  bool          // the first connection attempt fails before any byte is sent
+	done    bool          // answer the operation's "already done" code
+}
+
+var oversized = `{"statusCode":"0000","statusMessage":"Successful","padding":"` + strings.Repeat("x", 2<<20) + `"}`
+
+var faults = []fault{
+	{name: "connection refused before sending", refuse: true},
+	{name: "connection dropped before processing", fault: bkashtest.Fault{Drop: true}},
+	{name: "connection dropped after apply", fault: bkashtest.Fault{Drop: true, AfterApply: true}},
+	{name: "timeout after apply", fault: bkashtest.Fault{Delay: 400 * time.Millisecond, AfterApply: true}, timeout: 100 * time.Millisecond},
+	{name: "500 after apply", fault: bkashtest.Fault{HTTPStatus: http.StatusInternalServerError, AfterApply: true}},
+	{name: "503 with Retry-After", fault: bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable, RetryAfter: time.Second}},
+	{name: "expired token", expire: true},
+	{name: "already done", done: true},
+	{name: "malformed JSON after apply", fault: bkashtest.Fault{Body: `{"statusCode":"0000","trxID":"CL`, AfterApply: true}},
+	{name: "HTML error page from a proxy", fault: bkashtest.Fault{HTTPStatus: http.StatusBadGateway, Body: "<html><body><h1>502 Bad Gateway</h1></body></html>", AfterApply: true}},
+	{name: "oversized body after apply", fault: bkashtest.Fault{Body: oversized, AfterApply: true}},
+}
+
+// outcomeOf classifies an SDK answer; anything else fails the test.
+func outcomeOf(t *testing.T, err error) string {
+	t.Helper()
+	var ae *bkash.APIError
+	var ou *bkash.OutcomeUnknownError
+	switch {
+	case err == nil:
+		return "success"
+	case errors.As(err, &ou):
+		if !errors.Is(err, bkash.ErrOutcomeUnknown) {
+			t.Errorf("OutcomeUnknownError does not match ErrOutcomeUnknown: %v", err)
+		}
+		return "outcome unknown"
+	case errors.As(err, &ae):
+		return "APIError " + string(ae.Code)
+	}
+	t.Errorf("unexpected error type %T: %v", err, err)
+	return "unexpected"
+}
+
+func TestFaultMatrix(t *testing.T) {
+	t.Parallel()
+	for _, op := range moneyOps {
+		for _, f := range faults {
+			t.Run(op.op+"/"+strings.ReplaceAll(f.name, " ", "_"), func(t *testing.T) {
+				t.Parallel()
+				srv, c := newReconcileFixture(t)
+				s := op.prepare(t, srv, c)
+				if f.refuse {
+					c = refusingClient(t, srv)
+				}
+				receivedBefore := srv.Received(op.op)
+				switch {
+				case f.expire:
+					srv.ExpireTokens()
+				case f.done:
+					srv.Inject(op.op, bkashtest.Fault{Code: op.doneCode})
+				default:
+					srv.Inject(op.op, f.fault)
+				}
+				ctx := context.Background()
+				if f.timeout > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, f.timeout)
+					defer cancel()
+				}
+				err := op.call(ctx, c, s)
+				outcome := outcomeOf(t, err)
+
+				applied := srv.Applied(op.op)
+				sent := srv.Received(op.op) - receivedBefore
+				if applied > 1 {
+					t.Fatalf("%s applied %d times", op.op, applied)
+				}
+				wantSent := 1
+				if f.expire {
+					wantSent = 2 // refused at the gateway, then replayed once
+				}
+				if sent != wantSent {
+					t.Fatalf("%s sent %d times, want %d", op.op, sent, wantSent)
+				}
+				if err == nil && applied != 1 {
+					t.Fatalf("success reported but the server applied %d times", applied)
+				}
+
+				// Reconcile with a read, as the error tells the caller to.
+				view, verr := op.view(context.Background(), c, s)
+				if verr != nil {
+					t.Fatalf("reconciling read: %v", verr)
+				}
+				if diff := cmp.Diff(op.truth(srv, s), view); diff != "" {
+					t.Fatalf("caller's view differs from the server's truth (-server +caller):\n%s", diff)
+				}
+				t.Logf("matrix: %-17s | %-38s | %-16s | applied %d | sent %d", op.op, f.name, outcome, applied, sent)
+			})
+		}
+	}
+}
+
+// TestFinalizeReconcilesEveryExecuteFault checks the one-call path a
+// checkout uses: whatever the fault, Finalize returns bKash's truth or an
+// error that says the outcome is still open, and never executes twice.
+func TestFinalizeReconcilesEveryExecuteFault(t *testing.T) {
+	t.Parallel()
+	for _, f := range faults {
+		t.Run(strings.ReplaceAll(f.name, " ", "_"), func(t *testing.T) {
+			t.Parallel()
+			srv, c := newReconcileFixture(t)
+			s := approvedPayment(t, srv, c, bkash.IntentSale)
+			if f.refuse {
+				c = refusingClient(t, srv)
+			}
+			switch {
+			case f.expire:
+				srv.ExpireTokens()
+			case f.done:
+				srv.Inject("payment.execute", bkashtest.Fault{Code: "2117"})
+			default:
+				srv.Inject("payment.execute", f.fault)
+			}
+			p, err := c.Payments.Finalize(context.Background(), s.paymentID)
+			truth, _ := srv.Payment(s.paymentID)
+			if n := srv.Applied("payment.execute"); n > 1 {
+				t.Fatalf("executed %d times", n)
+			}
+			if err != nil {
+				outcomeOf(t, err)
+				// Finalize could not settle it: the truth must not be a
+				// completed payment that the caller was told nothing about.
+				if truth.Status == string(bkash.StatusCompleted) && !errors.Is(err, bkash.ErrOutcomeUnknown) {
+					t.Fatalf("Finalize = %v, but the payment completed", err)
+				}
+				return
+			}
+			if got := fmt.Sprintf("%s %s", p.Status, p.TrxID); got != truth.Status+" "+truth.TrxID {
+				t.Fatalf("Finalize = %q, server truth %q %q", got, truth.Status, truth.TrxID)
+			}
+		})
+	}
+}
+
+// refuseOnce fails its first round trip the way a refused connection does:
+// before reading the request body, so nothing can have reached the server.
+type refuseOnce struct {
+	mu      sync.Mutex
+	refused bool
+	rt      http.RoundTripper
+}
+
+func (r *refuseOnce) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	first := !r.refused
+	r.refused = true
+	r.mu.Unlock()
+	if first {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	}
+	return r.rt.RoundTrip(req)
+}
+
+// refusingClient is a client whose first connection attempt is refused.
+func refusingClient(t *testing.T, srv *bkashtest.Server) *bkash.Client {
+	t.Helper()
+	store := bkash.NewMemoryTokenStore()
+	c, err := bkash.NewClient(bkash.Sandbox, srv.Credentials(), bkash.WithBaseURL(srv.URL), bkash.WithTokenStore(store),
+		bkash.WithHTTPClient(&http.Client{Transport: &refuseOnce{rt: http.DefaultTransport}}),
+		bkash.WithRetryPolicy(bkash.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestNoGoroutinePerRequest: the SDK starts no goroutine of its own per
+// request. A sampler dumps every goroutine's stack while 200 calls run and
+// looks for any created by the SDK's package or by singleflight (token
+// renewals); net/http's own connection goroutines are not the SDK's doing.
+func TestNoGoroutinePerRequest(t *testing.T) {
+	srv, c := newReconcileFixture(t)
+	p := createPayment(t, c, "INV-GOROUTINES")
+	ctx := context.Background()
+	if _, err := c.Payments.Query(ctx, p.PaymentID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	found := make(chan string, 1)
+	samples := 0
+	go func() {
+		defer close(found)
+		buf := make([]byte, 1<<20)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			n := runtime.Stack(buf, true)
+			samples++
+			for _, line := range strings.Split(string(buf[:n]), "\n") {
+				if strings.HasPrefix(line, "created by github.com/smartdairy/bkash-go.") ||
+					strings.HasPrefix(line, "created by golang.org/x/sync/singleflight") {
+					found <- line
+					return
+				}
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	}()
+	for range 200 {
+		if _, err := c.Payments.Query(ctx, p.PaymentID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	if line, ok := <-found; ok {
+		t.Fatalf("a goroutine started by the SDK during plain calls: %s", line)
+	}
+	if samples < 10 {
+		t.Fatalf("only %d stack samples taken", samples)
+	}
+	if n := srv.Received("payment.query"); n != 201 {
+		t.Fatalf("server received %d queries, want 201", n)
+	}
+}
