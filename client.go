@@ -295,6 +295,14 @@ type flexString string
 
 func (f *flexString) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
+		if s, ok := plainJSONString(b); ok {
+			if string(s) == "0000" {
+				*f = "0000" // the success code of every answer: no allocation
+			} else {
+				*f = flexString(s)
+			}
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
