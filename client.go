@@ -374,8 +374,8 @@ func (cl *call) run(ctx context.Context, out any) error {
 		h["User-Agent"] = c.hUA
 		var tok *Token
 		if ep.noAuth {
-			h["username"] = c.hUser
-			h["password"] = c.hPass
+			h["Username"] = c.hUser
+			h["Password"] = c.hPass
 		} else {
 			t, err := c.tokens.token(ctx)
 			if err != nil {

@@ -35,8 +35,8 @@ func TestRequestHeadersAreExactlyBkashs(t *testing.T) {
 		"Content-Type": {"application/json"},
 		"Accept":       {"application/json"},
 		"User-Agent":   {wantUA},
-		"username":     {"merchantUser01"},
-		"password":     {"pw-SECRET-7d1c"},
+		"Username":     {"merchantUser01"},
+		"Password":     {"pw-SECRET-7d1c"},
 	}
 	if diff := cmp.Diff(wantGrant, grant); diff != "" {
 		t.Errorf("grant headers (-want +got):\n%s", diff)

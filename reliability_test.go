@@ -367,8 +367,9 @@ func refusingClient(t *testing.T, srv *bkashtest.Server) *bkash.Client {
 }
 
 // TestNoGoroutinePerRequest: the SDK starts no goroutine of its own per
-// request; only net/http's per-connection goroutines exist, and a reused
-// connection adds none.
+// request. A sampler dumps every goroutine's stack while 200 calls run and
+// looks for any created by the SDK's package or by singleflight (token
+// renewals); net/http's own connection goroutines are not the SDK's doing.
 func TestNoGoroutinePerRequest(t *testing.T) {
 	srv, c := newReconcileFixture(t)
 	p := createPayment(t, c, "INV-GOROUTINES")
@@ -376,16 +377,41 @@ func TestNoGoroutinePerRequest(t *testing.T) {
 	if _, err := c.Payments.Query(ctx, p.PaymentID); err != nil {
 		t.Fatal(err)
 	}
-	before := runtime.NumGoroutine()
-	peak := before
+	done := make(chan struct{})
+	found := make(chan string, 1)
+	samples := 0
+	go func() {
+		defer close(found)
+		buf := make([]byte, 1<<20)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			n := runtime.Stack(buf, true)
+			samples++
+			for _, line := range strings.Split(string(buf[:n]), "\n") {
+				if strings.HasPrefix(line, "created by github.com/smartdairy/bkash-go.") ||
+					strings.HasPrefix(line, "created by golang.org/x/sync/singleflight") {
+					found <- line
+					return
+				}
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	}()
 	for range 200 {
 		if _, err := c.Payments.Query(ctx, p.PaymentID); err != nil {
 			t.Fatal(err)
 		}
-		peak = max(peak, runtime.NumGoroutine())
 	}
-	if peak > before+1 { // +1: the fake's handler goroutine may still be finishing
-		t.Fatalf("goroutines grew from %d to %d over 200 sequential calls", before, peak)
+	close(done)
+	if line, ok := <-found; ok {
+		t.Fatalf("a goroutine started by the SDK during plain calls: %s", line)
+	}
+	if samples < 10 {
+		t.Fatalf("only %d stack samples taken", samples)
 	}
 	if n := srv.Received("payment.query"); n != 201 {
 		t.Fatalf("server received %d queries, want 201", n)

@@ -417,9 +417,12 @@ func (m *tokenManager) fetch(ctx context.Context, stored *Token) (*Token, error)
 	}
 	if base != nil && base.RefreshToken != "" && m.clock().Before(base.RefreshExpiresAt.Add(-refreshMargin)) {
 		t, err := m.call(ctx, epRefresh, base)
+		// Any definite refusal of the refresh (a bKash code, 9999 included,
+		// or a 401/403) falls back to a grant; the budget still bounds the
+		// calls. A network failure or a 5xx says nothing about the token.
 		var ae *APIError
-		if err == nil || !errors.As(err, &ae) || ae.HTTPStatus >= 500 || ae.Temporary() {
-			return t, err // success, or nothing that says the refresh_token is bad
+		if err == nil || !errors.As(err, &ae) || ae.HTTPStatus >= 500 {
+			return t, err
 		}
 	}
 	return m.call(ctx, epGrant, nil)

@@ -1010,3 +1010,25 @@ func BenchmarkHandler(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseNotification is the inner-message decoding alone.
+func BenchmarkParseNotification(b *testing.B) {
+	in := string(readFixture(b, "notification_regular.json"))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := bkash.ParseNotification(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseEnvelope is the SNS envelope decoding alone.
+func BenchmarkParseEnvelope(b *testing.B) {
+	body, _, _, _ := benchmarkBody(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := sns.Parse(string(body)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

