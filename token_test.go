@@ -165,7 +165,7 @@ func TestExpiredRefreshTokenMeansGrant(t *testing.T) {
 	}
 }
 
-func TestRefusedRefreshFallsBackToGrant(t *testing.T) {
+func TestRefreshRefusedWithACodeFallsBackToGrant(t *testing.T) {
 	t.Parallel()
 	m := newCoreMock(t)
 	m.onRefresh(func(int, coreReq) (*http.Response, error) {
