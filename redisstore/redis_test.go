@@ -14,8 +14,8 @@ import (
 
 // The tests run against a real Redis: BKASH_REDIS_ADDR, or 127.0.0.1:6379.
 // Without one they skip, unless BKASH_REQUIRE_REDIS is set (CI sets it), in
-// which case they fail. BKASH_REDIS_CLUSTER_ADDRS (comma-separated) adds a
-// run of the contract tests against a Redis Cluster.
+// which case they fail. TestStoreOnEveryTopology also runs against a
+// Cluster or Sentinel when told where they are.
 
 func redisAddr() string {
 	if a := os.Getenv("BKASH_REDIS_ADDR"); a != "" {

@@ -37,7 +37,11 @@ type Store struct {
 	id      string // this Store's identity, the prefix of its dedupe claims
 }
 
-var _ bkash.TokenStore = (*Store)(nil)
+var (
+	_ bkash.TokenStore  = (*Store)(nil)
+	_ bkash.TokenLocker = (*Store)(nil)
+	_ bkash.DedupeStore = (*Store)(nil)
+)
 
 // Option configures a Store.
 type Option func(*Store) error
@@ -63,10 +67,10 @@ func WithKeyPrefix(prefix string) Option {
 // binds each blob to its credential set: a blob copied to another key does
 // not decrypt. Every process sharing the keys must use the same AEAD key.
 //
-// If the SDK itself offers token encryption (bkash.WithTokenEncryption), use
-// either that or this option, not both: both work, but encrypting twice only
-// costs time. Lock values and dedupe claims are random identifiers and are
-// never encrypted.
+// bkash.WithTokenEncryption does the same inside the SDK, before the blob
+// reaches the store. Use one or the other: both together work, but the
+// second layer adds nothing. Lock values and dedupe claims are random
+// identifiers and are never encrypted.
 func WithEncryption(aead cipher.AEAD) Option {
 	return func(s *Store) error {
 		if aead == nil {

@@ -15,11 +15,6 @@ import (
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
-var (
-	_ bkash.TokenLocker = (*Store)(nil)
-	_ bkash.DedupeStore = (*Store)(nil)
-)
-
 // webhookReplica is one replica's webhook endpoint: a WebhookVerifier on its
 // own Store (own Redis connections) under the shared prefix.
 func webhookReplica(t *testing.T, signer *bkashtest.SNSSigner, prefix string, fn func(context.Context, *bkash.Notification) error) http.Handler {
