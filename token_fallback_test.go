@@ -3,6 +3,7 @@ package bkash_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	bkash "github.com/smartdairy/bkash-go"
 	"github.com/smartdairy/bkash-go/bkashtest"
@@ -48,5 +49,31 @@ func TestRefusedRefreshFallsBackToGrant(t *testing.T) {
 	}
 	if got := srv.Grants(); got != 1 {
 		t.Fatalf("grants = %d, want 1 (the fallback)", got)
+	}
+}
+
+// TestClientTokenIsACopy: what Client.Token returns cannot change the token
+// the client sends.
+func TestClientTokenIsACopy(t *testing.T) {
+	t.Parallel()
+	srv := bkashtest.NewServer()
+	defer srv.Close()
+	c, err := bkash.NewClient(bkash.Sandbox, srv.Credentials(), bkash.WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tok, err := c.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok.IDToken = "tampered"
+	tok.ExpiresAt = tok.ExpiresAt.Add(-48 * time.Hour)
+	if _, err := c.Payments.Create(ctx, &bkash.CreatePaymentParams{Amount: bkash.Taka(10), InvoiceNumber: "INV-COPY",
+		PayerReference: "01770618575", CallbackURL: "https://shop.example/cb"}); err != nil {
+		t.Fatalf("create after tampering with the returned token: %v", err)
+	}
+	if srv.Grants() != 1 || srv.Received("token.refresh") != 0 {
+		t.Fatalf("grants %d, refreshes %d: the client's token was changed", srv.Grants(), srv.Received("token.refresh"))
 	}
 }
