@@ -31,8 +31,12 @@
 // # Tokens
 //
 // bKash blocks an application that grants or refreshes tokens more than twice
-// an hour. The client caches its token, renews it once for all goroutines and,
-// through a [TokenStore], can share it across processes.
+// an hour. The client caches its token, renews it once for all goroutines
+// (with the refresh_token while it is valid) and never makes a third renewal
+// call within an hour: it returns [ErrTokenBudgetExceeded] instead. Through a
+// [TokenStore] (see [WithTokenStore]) several processes share one token; a
+// store that is also a [TokenLocker] serialises their renewals, and
+// [WithTokenEncryption] keeps the stored token encrypted.
 //
 // # Webhooks
 //

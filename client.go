@@ -21,6 +21,10 @@ import (
 // Version is the SDK's version, sent in the User-Agent.
 const Version = "0.1.0"
 
+// defaultAttemptTimeout is bKash's recommended API timeout (spec §8.6),
+// applied to each attempt when the caller brings no http.Client.
+const defaultAttemptTimeout = 30 * time.Second
+
 // maxResponseBody caps how much of a response is read. bKash's answers are a
 // few hundred bytes; anything larger is not a bKash answer.
 const maxResponseBody = 1 << 20
@@ -114,10 +118,9 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 		return nil, err
 	}
 	cfg := config{
-		httpClient: &http.Client{Timeout: 30 * time.Second},
-		retry:      DefaultRetryPolicy,
-		refundAPI:  RefundV1,
-		budget:     2,
+		retry:     DefaultRetryPolicy,
+		refundAPI: RefundV1,
+		budget:    2,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -129,6 +132,19 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 	}
 	if cfg.store == nil {
 		cfg.store = NewMemoryTokenStore()
+	}
+	policy := transport.Policy{
+		MaxAttempts: cfg.retry.MaxAttempts,
+		BaseDelay:   cfg.retry.BaseDelay,
+		MaxDelay:    cfg.retry.MaxDelay,
+	}
+	hc := cfg.httpClient
+	if hc == nil {
+		// bKash asks for a 30-second timeout on every call. It is applied
+		// per attempt by the transport rather than as http.Client.Timeout,
+		// which would cost two goroutines per request.
+		hc = &http.Client{}
+		policy.AttemptTimeout = defaultAttemptTimeout
 	}
 	root := env.root
 	if cfg.baseURL != "" {
@@ -146,16 +162,12 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 		logBodies: cfg.logBodies,
 		observer:  cfg.observer,
 		refundAPI: cfg.refundAPI,
-		tr: transport.New(cfg.httpClient, transport.Policy{
-			MaxAttempts: cfg.retry.MaxAttempts,
-			BaseDelay:   cfg.retry.BaseDelay,
-			MaxDelay:    cfg.retry.MaxDelay,
-		}),
-		hJSON:   []string{"application/json"},
-		hUA:     []string{ua},
-		hAppKey: []string{creds.AppKey},
-		hUser:   []string{creds.Username},
-		hPass:   []string{string(creds.Password)},
+		tr:        transport.New(hc, policy),
+		hJSON:     []string{"application/json"},
+		hUA:       []string{ua},
+		hAppKey:   []string{creds.AppKey},
+		hUser:     []string{creds.Username},
+		hPass:     []string{string(creds.Password)},
 	}
 	c.urls = make(map[*endpoint]string, len(allEndpoints))
 	for _, ep := range allEndpoints {

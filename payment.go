@@ -26,6 +26,11 @@ const (
 	StatusAuthorized TransactionStatus = "Authorized"
 	// StatusCancelled: an authorization was voided.
 	StatusCancelled TransactionStatus = "Cancelled"
+	// StatusExpired: not executed within PaymentExpiry (24 hours) of its
+	// creation; it can no longer be executed and no money moved. bKash's
+	// documents do not name this value; it is what the fake bKash reports,
+	// and a payment still reported Initiated past the expiry means the same.
+	StatusExpired TransactionStatus = "Expired"
 )
 
 // Intent is what executing a payment does: take the money (IntentSale) or
@@ -586,9 +591,12 @@ var finalizeQueryWaits = [...]time.Duration{300 * time.Millisecond, 700 * time.M
 //     value): the original Execute error is returned, unchanged. After an
 //     *OutcomeUnknownError that means the outcome is still unknown: query
 //     again later, and never execute again.
-//   - The query itself fails: the original Execute error is returned,
-//     wrapped with the query's failure in its text (errors.Is and errors.As
-//     see only the original).
+//   - The query itself fails (or ctx ends while waiting for it): the outcome
+//     is unknown, so the error matches ErrOutcomeUnknown. It is the original
+//     *OutcomeUnknownError, or, when Execute had answered with an
+//     already-done or transient code, an *OutcomeUnknownError wrapping that
+//     *APIError; either way the query's failure is added to its text. Test
+//     errors.Is(err, ErrOutcomeUnknown) before inspecting an *APIError.
 //   - Execute fails with any other error (2056 the customer did not approve,
 //     2023 insufficient balance, a *ValidationError, ...): it is returned
 //     as it is, and nothing is queried.
@@ -616,14 +624,25 @@ func (s *PaymentService) Finalize(ctx context.Context, paymentID string) (*Payme
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, err
+			return nil, unsettled(err, ctx.Err())
 		case <-t.C:
 		}
 	}
 	if qerr != nil {
-		return nil, &reconcileError{err: err, query: qerr}
+		return nil, unsettled(err, qerr)
 	}
 	return nil, err
+}
+
+// unsettled is Finalize's error when the reconciling query could not say
+// what happened: the outcome is unknown, whatever Execute had answered.
+func unsettled(execErr, queryErr error) error {
+	rerr := &reconcileError{err: execErr, query: queryErr}
+	var ae *APIError
+	if !errors.Is(execErr, ErrOutcomeUnknown) && errors.As(execErr, &ae) {
+		return &OutcomeUnknownError{Op: ae.Op, Attempts: ae.Attempts, Err: rerr}
+	}
+	return rerr
 }
 
 // needsReconcile reports whether an Execute error leaves the payment's state

@@ -801,6 +801,18 @@ func TestFinalize(t *testing.T) {
 			wantQueries: 1,
 		},
 		{
+			name:    "2117 and the query fails for good: outcome unknown, wrapping the 2117",
+			execute: []httpmock.Responder{payFixture(t, "execute_2117.json")},
+			query:   []httpmock.Responder{payFixture(t, "query_2002.json")},
+			wantErr: func(err error) bool {
+				var ou *OutcomeUnknownError
+				return errors.As(err, &ou) && ou.Op == "payment.execute" &&
+					errors.Is(err, ErrOutcomeUnknown) && errors.Is(err, CodeExecutionAlreadyCompleted) &&
+					strings.Contains(err.Error(), "reconciling query failed")
+			},
+			wantQueries: 1,
+		},
+		{
 			name:    "2023 insufficient balance: returned, nothing queried",
 			execute: []httpmock.Responder{payFixture(t, "execute_2023.json")},
 			wantErr: func(err error) bool {

@@ -91,11 +91,6 @@ type ReconcileResult struct {
 	Err       error    // the last error, for ReconcileAbandoned and ReconcileNotFound
 }
 
-// statusExpired is what bKash is expected to report for a payment left
-// unexecuted past PaymentExpiry (spec §12 lists it as unconfirmed); a payment
-// still reported Initiated after the expiry is treated the same way.
-const statusExpired TransactionStatus = "Expired"
-
 type reconcileItem struct {
 	id    string
 	due   time.Time
@@ -240,7 +235,7 @@ func (r *Reconciler) step(ctx context.Context, it *reconcileItem, now func() tim
 	if err == nil {
 		it.last, it.err = p, nil
 		switch {
-		case p.Status == statusExpired:
+		case p.Status == StatusExpired:
 			r.final(it, ReconcileExpired)
 			return
 		case p.Status != StatusInitiated:

@@ -165,7 +165,7 @@ func TestExpiredRefreshTokenMeansGrant(t *testing.T) {
 	}
 }
 
-func TestRefusedRefreshFallsBackToGrant(t *testing.T) {
+func TestRefreshRefusedWithACodeFallsBackToGrant(t *testing.T) {
 	t.Parallel()
 	m := newCoreMock(t)
 	m.onRefresh(func(int, coreReq) (*http.Response, error) {
@@ -1044,5 +1044,177 @@ func TestHarnessUsesAnIsolatedTransport(t *testing.T) {
 	t.Parallel()
 	if httpmock.DefaultTransport.NumResponders() != 0 {
 		t.Error("something registered on httpmock's global transport")
+	}
+}
+
+// lockHookStore runs hook when its lock is taken, and can fail the unlock.
+type lockHookStore struct {
+	*MemoryTokenStore
+	hook      func()
+	unlockErr error
+}
+
+func (s *lockHookStore) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
+	unlock, err := s.MemoryTokenStore.Lock(ctx, key, ttl)
+	if err != nil {
+		return nil, err
+	}
+	if s.hook != nil {
+		s.hook()
+	}
+	return func(ctx context.Context) error {
+		_ = unlock(ctx)
+		return s.unlockErr
+	}, nil
+}
+
+func TestTokenSavedJustBeforeTheLockIsTaken(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, coreOK)
+	inner := NewMemoryTokenStore()
+	other := m.client(WithTokenStore(struct{ TokenStore }{inner})) // a holder that does not lock
+	store := &lockHookStore{MemoryTokenStore: inner, unlockErr: errors.New("redis: unlock script failed")}
+	store.hook = func() { // the previous holder saved while we waited for the lock
+		if _, err := other.tokens.token(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}
+	log := &coreLog{}
+	obs := &coreObserver{}
+	c := m.client(WithTokenStore(store), WithLogger(log.logger()), WithObserver(obs))
+	if _, err := coreQuery(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.sent(epGrant); got != 1 {
+		t.Errorf("grants = %d, want 1 (the other holder's)", got)
+	}
+	if diff := cmp.Diff([]string{"store"}, obs.kinds()); diff != "" {
+		t.Errorf("renewals (-want +got):\n%s", diff)
+	}
+	if got := log.lines("unlock failed"); len(got) != 1 || !strings.Contains(got[0], "unlock script failed") {
+		t.Errorf("unlock failure not logged:\n%s", log)
+	}
+}
+
+func TestRenewalAfterAConcurrentFlightReturnsItsToken(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	c := m.client()
+	tok, err := c.tokens.token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A caller that missed the fast path just before the swap runs renew
+	// itself: it must reuse the fresh token, not renew again.
+	again, err := c.tokens.renew(context.Background())
+	if err != nil || again != tok {
+		t.Fatalf("renew = %v, %v; want the current token", again, err)
+	}
+	if got := m.sent(epGrant); got != 1 {
+		t.Errorf("grants = %d", got)
+	}
+}
+
+func TestRenewalWithAnEndedContextStopsPollingAndFails(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	store := &contendedStore{MemoryTokenStore: NewMemoryTokenStore(), lockError: ErrLockNotAcquired}
+	c := m.client(WithTokenStore(store))
+	c.tokens.lockWaits = []time.Duration{time.Hour, time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	_, err := c.tokens.renew(ctx)
+	if !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
+		t.Errorf("renew = %v after %v", err, time.Since(start))
+	}
+	if m.sent(epGrant) != 0 {
+		t.Error("granted with an ended context")
+	}
+}
+
+func TestRefreshUsesTheNewestRefreshTokenKnown(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	store := NewMemoryTokenStore()
+	c := m.client(WithTokenStore(store))
+	clk := newCoreClock()
+	c.tokens.now = clk.Now
+	now := clk.Now()
+	// This process knows an old refresh token; another process saved a
+	// newer one (with an expired id_token) in the store.
+	old := &Token{IDToken: "eyJ-old", RefreshToken: "eyJ-RF-old", ExpiresAt: now.Add(-time.Minute), RefreshExpiresAt: now.Add(24 * time.Hour), issuedAt: now.Add(-time.Hour)}
+	old.prepare(now)
+	c.tokens.swap(old)
+	newer := &Token{IDToken: "eyJ-newer", RefreshToken: "eyJ-RF-newer", ExpiresAt: now.Add(-time.Second), RefreshExpiresAt: now.Add(27 * 24 * time.Hour), issuedAt: now.Add(-time.Hour)}
+	c.tokens.save(context.Background(), newer)
+	if _, err := c.tokens.token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	refresh := m.requests(epRefresh)
+	if len(refresh) != 1 || !bytes.Contains(refresh[0].Body, []byte(`"refresh_token":"eyJ-RF-newer"`)) {
+		t.Errorf("refresh requests = %q", refresh)
+	}
+}
+
+func TestGrantWithoutRefreshTokenIsSavedForItsOwnLifetime(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.onGrant(func(int, coreReq) (*http.Response, error) {
+		return coreJSON(200, `{"statusCode":"0000","id_token":"eyJ-only","expires_in":600}`), nil
+	})
+	store := NewMemoryTokenStore()
+	clk := newCoreClock()
+	store.now = clk.Now
+	c := m.client(WithTokenStore(store))
+	c.tokens.now = clk.Now
+	tok, err := c.tokens.token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.RefreshToken != "" || !tok.RefreshExpiresAt.IsZero() {
+		t.Errorf("token = %v", tok)
+	}
+	store.mu.Lock()
+	exp := store.blobs[c.tokens.key].expires
+	store.mu.Unlock()
+	if want := clk.Now().Add(10 * time.Minute); !exp.Equal(want) {
+		t.Errorf("store TTL ends %v, want %v", exp, want)
+	}
+	// Without a refresh token, the next renewal is a grant.
+	clk.Advance(10 * time.Minute)
+	if _, err := c.tokens.token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if g, r := m.sent(epGrant), m.sent(epRefresh); g != 2 || r != 0 {
+		t.Errorf("grants, refreshes = %d, %d", g, r)
+	}
+}
+
+func TestFallbackNeverReturnsARejectedToken(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	c := m.client()
+	tok, err := c.tokens.token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.tokens.mu.Lock()
+	c.tokens.rejected = append(c.tokens.rejected, string(tok.IDToken)) // rejected, CAS not yet done
+	c.tokens.mu.Unlock()
+	boom := errors.New("renewal failed")
+	if got, err := c.tokens.fallback(context.Background(), boom); got != nil || err != boom {
+		t.Errorf("fallback = %v, %v", got, err)
+	}
+}
+
+func TestTruncatedEncryptedBlobIsRefused(t *testing.T) {
+	t.Parallel()
+	b, _ := aes.NewCipher(make([]byte, 32))
+	a, _ := cipher.NewGCM(b)
+	m := &tokenManager{aead: a, key: "k"}
+	if _, err := m.decode([]byte(sealedMagic + "short")); err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -43,6 +43,9 @@ type Policy struct {
 	MaxAttempts int           // attempts in total, counting the first
 	BaseDelay   time.Duration // first backoff step
 	MaxDelay    time.Duration // cap of one backoff wait
+	// AttemptTimeout bounds one attempt, from sending to closing the
+	// response body; 0 leaves it to the http.Client.
+	AttemptTimeout time.Duration
 }
 
 // maxRetryAfter caps how long a Retry-After header can make a call wait.
@@ -73,10 +76,42 @@ type Transport struct {
 
 // noCloseIdle hides CloseIdleConnections: go-retryablehttp calls it on the
 // HTTP client after a failure, which would tear down the idle connections the
-// caller's other code shares through the same transport.
-type noCloseIdle struct{ rt http.RoundTripper }
+// caller's other code shares through the same transport. It also applies
+// the per-attempt timeout, when there is one.
+type noCloseIdle struct {
+	rt      http.RoundTripper
+	timeout time.Duration
+}
 
-func (t noCloseIdle) RoundTrip(r *http.Request) (*http.Response, error) { return t.rt.RoundTrip(r) }
+// RoundTrip bounds the attempt with a context deadline, which net/http's
+// transport watches without a goroutine of its own; http.Client.Timeout
+// instead starts two goroutines per request. The deadline lasts until the
+// response body is closed, as Client.Timeout's does, and its error matches
+// context.DeadlineExceeded like Client.Timeout's.
+func (t noCloseIdle) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.timeout <= 0 {
+		return t.rt.RoundTrip(r)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), t.timeout)
+	resp, err := t.rt.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
 
 // New returns a Transport that sends through a copy of hc.
 func New(hc *http.Client, p Policy) *Transport {
@@ -88,7 +123,7 @@ func New(hc *http.Client, p Policy) *Transport {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	cp.Transport = noCloseIdle{rt}
+	cp.Transport = noCloseIdle{rt: rt, timeout: p.AttemptTimeout}
 	t := &Transport{policy: p}
 	t.rc = &retryablehttp.Client{
 		HTTPClient:     &cp,

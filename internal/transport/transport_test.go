@@ -327,3 +327,39 @@ func TestCheckRetryWithoutStateDoesNotRetry(t *testing.T) {
 		t.Errorf("keepLastResponse = %v, %v", resp, err)
 	}
 }
+
+func TestAttemptTimeoutBoundsEachAttempt(t *testing.T) {
+	t.Parallel()
+	var trips atomic.Int32
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		_, _ = io.ReadAll(r.Body)
+		if trips.Add(1) < 3 {
+			<-r.Context().Done() // bKash never answers
+			return nil, r.Context().Err()
+		}
+		return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(`{"ok":true}`)), Request: r}, nil
+	})
+	tr := New(&http.Client{Transport: rt}, Policy{MaxAttempts: 3, AttemptTimeout: 50 * time.Millisecond})
+	var errs []error
+	res := tr.Do(context.Background(), Read, "https://bkash.example/x", http.Header{}, []byte("{}"), func(a Attempt) { errs = append(errs, a.Err) })
+	if res.Err != nil || res.Resp == nil {
+		t.Fatalf("res = %+v", res)
+	}
+	// The deadline of the successful attempt lasts until the body is closed.
+	time.Sleep(80 * time.Millisecond)
+	b, err := io.ReadAll(res.Resp.Body)
+	if err != nil || string(b) != `{"ok":true}` {
+		t.Errorf("body = %q, %v", b, err)
+	}
+	res.Resp.Body.Close()
+	if len(errs) != 3 || !errors.Is(errs[0], context.DeadlineExceeded) || !errors.Is(errs[1], context.DeadlineExceeded) || errs[2] != nil {
+		t.Errorf("attempt errors = %v", errs)
+	}
+
+	// For a money call the timed-out attempt is final.
+	trips.Store(0)
+	res = tr.Do(context.Background(), Money, "https://bkash.example/x", http.Header{}, []byte("{}"), nil)
+	if !errors.Is(res.Err, context.DeadlineExceeded) || !res.Sent || res.Attempts != 1 {
+		t.Errorf("money: %+v", res)
+	}
+}
