@@ -50,6 +50,7 @@
 package bkash
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -143,15 +144,19 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 	}
 	s := b
 	if b[0] == '"' {
-		var str string
-		if err := json.Unmarshal(b, &str); err != nil {
-			return fmt.Errorf("bkash: amount: %w", err)
+		str, ok := plainJSONString(b) // no allocation for what bKash sends
+		if !ok {
+			var u string
+			if err := json.Unmarshal(b, &u); err != nil {
+				return fmt.Errorf("bkash: amount: %w", err)
+			}
+			str = []byte(u)
 		}
-		if str == "" { // bKash sends "" for absent amounts in some replies
+		if len(str) == 0 { // bKash sends "" for absent amounts in some replies
 			*a = 0
 			return nil
 		}
-		s = []byte(strings.TrimSpace(str))
+		s = bytes.TrimSpace(str)
 	}
 	v, err := parseAmount(s, true)
 	if err != nil {
@@ -369,8 +374,10 @@ func parseBkashTime(s string) (time.Time, error) {
 		}
 		return bad()
 	}
-	if t, err := time.Parse(time.RFC3339Nano, in); err == nil {
-		return t, nil
+	if maybeRFC3339(in[19:]) {
+		if t, err := time.Parse(time.RFC3339Nano, in); err == nil {
+			return t, nil
+		}
 	}
 	// Date and clock: 2006-01-02T15:04:05
 	clock, rest := in[:19], strings.TrimSpace(in[19:])
@@ -402,15 +409,43 @@ func parseBkashTime(s string) (time.Time, error) {
 		if !ok {
 			return bad()
 		}
-		if off == 0 {
+		switch off {
+		case 0:
 			loc = time.UTC
-		} else {
+		case gmtPlus6Offset:
+			loc = gmtPlus6
+		default:
 			loc = time.FixedZone("", off)
 		}
 	}
 	y, mo, d := base.Date()
 	h, mi, sec := base.Clock()
 	return time.Date(y, mo, d, h, mi, sec, nanos, loc), nil
+}
+
+// gmtPlus6 is the zone of bKash's "GMT+0600" suffix, made once: it is what
+// time.FixedZone("", gmtPlus6Offset) would return for every timestamp.
+const gmtPlus6Offset = 6 * 3600
+
+var gmtPlus6 = time.FixedZone("", gmtPlus6Offset)
+
+// maybeRFC3339 reports whether tail, the text after a timestamp's seconds,
+// could be accepted by time.Parse(time.RFC3339Nano): a fraction after '.'
+// or ',', then 'Z' or a numeric offset. bKash's own forms (":377",
+// " GMT+0600", no offset at all) cannot, and skipping the attempt saves
+// building the error time.Parse would return.
+func maybeRFC3339(tail string) bool {
+	if tail == "" || tail[0] == ':' {
+		return false
+	}
+	for i := 0; i < len(tail); i++ {
+		switch c := tail[i]; {
+		case c >= '0' && c <= '9', c == '.', c == ',', c == ':', c == '+', c == '-', c == 'Z', c == 'z':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // parseOffset reads "GMT+0600", "GMT+06:00", "GMT-0530", "+0600", "UTC", "Z".
@@ -485,8 +520,14 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("bkash: time: %w", err)
+	if plain, ok := plainJSONString(b); ok {
+		s = string(plain)
+	} else {
+		var u string // kept apart from s, which would otherwise escape
+		if err := json.Unmarshal(b, &u); err != nil {
+			return fmt.Errorf("bkash: time: %w", err)
+		}
+		s = u
 	}
 	if strings.TrimSpace(s) == "" {
 		*t = Time{}

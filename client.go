@@ -56,6 +56,8 @@ type Client struct {
 	hAppKey []string
 	hUser   []string
 	hPass   []string
+
+	urls map[*endpoint]string // absolute URL of every endpoint
 }
 
 // PaymentService is the payment half of the API: create, execute, query,
@@ -166,6 +168,10 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 		hAppKey:   []string{creds.AppKey},
 		hUser:     []string{creds.Username},
 		hPass:     []string{string(creds.Password)},
+	}
+	c.urls = make(map[*endpoint]string, len(allEndpoints))
+	for _, ep := range allEndpoints {
+		c.urls[ep] = root + ep.path
 	}
 	c.tokens = newTokenManager(c, &cfg)
 	c.Payments = &PaymentService{c}
@@ -307,6 +313,14 @@ type flexString string
 
 func (f *flexString) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
+		if s, ok := plainJSONString(b); ok {
+			if string(s) == "0000" {
+				*f = "0000" // the success code of every answer: no allocation
+			} else {
+				*f = flexString(s)
+			}
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
@@ -337,25 +351,58 @@ func (c *Client) do(ctx context.Context, ep *endpoint, in, out any) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
 	}
-	var body []byte
-	switch v := in.(type) {
-	case nil:
-		body = []byte("{}")
-	case []byte:
-		body = v
-	case jsonAppender:
-		body = v.appendJSON(make([]byte, 0, 256))
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("bkash: %s: encoding request: %w", ep.op, err)
-		}
-		body = b
+	body, err := encodeRequest(in)
+	if err != nil {
+		return fmt.Errorf("bkash: %s: encoding request: %w", ep.op, err)
 	}
-	cl := call{c: c, ep: ep, in: in, body: body, start: time.Now()}
-	err := cl.run(ctx, out)
+	if c.observer != nil || c.logger != nil {
+		return c.doObserved(ctx, ep, in, body, out)
+	}
+	cl := call{c: c, ep: ep, in: in, body: body}
+	return cl.run(ctx, out, nil)
+}
+
+// doObserved is do with attempt events and log lines. It is a function of
+// its own so that an unobserved call keeps its state on the stack: the
+// observer callback makes the state escape to the heap.
+func (c *Client) doObserved(ctx context.Context, ep *endpoint, in any, body []byte, out any) error {
+	cl := &call{c: c, ep: ep, in: in, body: body, start: time.Now()}
+	var observe func(transport.Attempt)
+	if c.observer != nil || c.debug(ctx) {
+		observe = cl.observeAttempt
+	}
+	err := cl.run(ctx, out, observe)
 	cl.log(ctx, err)
 	return err
+}
+
+// allEndpoints lists the endpoint table, for the URLs a client builds once.
+var allEndpoints = [...]*endpoint{
+	epGrant, epRefresh, epPaymentCreate, epPaymentExecute, epPaymentQuery, epPaymentSearch,
+	epPaymentCapture, epPaymentVoid, epAgreementCreate, epAgreementExecute, epAgreementQuery,
+	epAgreementCancel, epRefundV1, epRefundStatusV1, epRefundV2, epRefundStatusV2,
+}
+
+// url returns the absolute URL of ep, built once per client.
+func (c *Client) url(ep *endpoint) string {
+	if u, ok := c.urls[ep]; ok {
+		return u
+	}
+	return c.root + ep.path
+}
+
+// encodeRequest returns the JSON body of in: its hand encoder when it has
+// one, in itself when it is already []byte, "{}" for nil.
+func encodeRequest(in any) ([]byte, error) {
+	switch v := in.(type) {
+	case nil:
+		return []byte("{}"), nil
+	case []byte:
+		return v, nil
+	case jsonAppender:
+		return v.appendJSON(make([]byte, 0, 256)), nil
+	}
+	return json.Marshal(in)
 }
 
 // call is one logical call, across its attempts and a token replay.
@@ -373,12 +420,11 @@ type call struct {
 	respBody []byte
 }
 
-func (cl *call) run(ctx context.Context, out any) error {
+// run makes the call: one transport call, and a replay after a rejected
+// token. observe, if not nil, receives every attempt.
+func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt)) error {
 	c, ep := cl.c, cl.ep
-	var observe func(transport.Attempt)
-	if c.observer != nil || c.debug(ctx) {
-		observe = cl.observeAttempt
-	}
+	url := c.url(ep)
 	for replay := 0; ; replay++ {
 		h := make(http.Header, 6)
 		h["Content-Type"] = c.hJSON
@@ -398,7 +444,7 @@ func (cl *call) run(ctx context.Context, out any) error {
 			h["X-App-Key"] = c.hAppKey
 		}
 		cl.base = cl.attempts
-		res := c.tr.Do(ctx, ep.class, c.root+ep.path, h, cl.body, observe)
+		res := c.tr.Do(ctx, ep.class, url, h, cl.body, observe)
 		cl.attempts += res.Attempts
 		err, rejected := cl.finish(ctx, res, out)
 		if rejected && tok != nil && replay == 0 {

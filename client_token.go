@@ -7,7 +7,12 @@ import "context"
 // none that is still fresh. Retry class: read. Ordinary calls obtain their
 // token themselves; Token serves connection checks and monitoring (report
 // ExpiresAt, never the token). It counts against the renewal budget like any
-// renewal.
+// renewal. The Token is a copy: changing it does not change the client's.
 func (c *Client) Token(ctx context.Context) (*Token, error) {
-	return c.tokens.token(ctx)
+	t, err := c.tokens.token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cp := *t
+	return &cp, nil
 }

@@ -88,40 +88,28 @@ func paymentTruth(srv *bkashtest.Server, s subject) string {
 	return st.Status + " " + st.TrxID
 }
 
+// paymentOp is a money operation on a payment, reconciled by Payments.Query.
+func paymentOp(op, doneCode string, intent bkash.Intent, executed bool,
+	do func(*bkash.PaymentService, context.Context, string) (*bkash.Payment, error)) moneyOp {
+	return moneyOp{
+		op: op, doneCode: doneCode, view: paymentView, truth: paymentTruth,
+		prepare: func(t *testing.T, srv *bkashtest.Server, c *bkash.Client) subject {
+			if executed {
+				return executedPayment(t, srv, c, intent)
+			}
+			return approvedPayment(t, srv, c, intent)
+		},
+		call: func(ctx context.Context, c *bkash.Client, s subject) error {
+			_, err := do(c.Payments, ctx, s.paymentID)
+			return err
+		},
+	}
+}
+
 var moneyOps = []moneyOp{
-	{
-		op: "payment.execute", doneCode: "2117",
-		prepare: func(t *testing.T, srv *bkashtest.Server, c *bkash.Client) subject {
-			return approvedPayment(t, srv, c, bkash.IntentSale)
-		},
-		call: func(ctx context.Context, c *bkash.Client, s subject) error {
-			_, err := c.Payments.Execute(ctx, s.paymentID)
-			return err
-		},
-		view: paymentView, truth: paymentTruth,
-	},
-	{
-		op: "payment.capture", doneCode: "2119",
-		prepare: func(t *testing.T, srv *bkashtest.Server, c *bkash.Client) subject {
-			return executedPayment(t, srv, c, bkash.IntentAuthorization)
-		},
-		call: func(ctx context.Context, c *bkash.Client, s subject) error {
-			_, err := c.Payments.Capture(ctx, s.paymentID)
-			return err
-		},
-		view: paymentView, truth: paymentTruth,
-	},
-	{
-		op: "payment.void", doneCode: "2119",
-		prepare: func(t *testing.T, srv *bkashtest.Server, c *bkash.Client) subject {
-			return executedPayment(t, srv, c, bkash.IntentAuthorization)
-		},
-		call: func(ctx context.Context, c *bkash.Client, s subject) error {
-			_, err := c.Payments.Void(ctx, s.paymentID)
-			return err
-		},
-		view: paymentView, truth: paymentTruth,
-	},
+	paymentOp("payment.execute", "2117", bkash.IntentSale, false, (*bkash.PaymentService).Execute),
+	paymentOp("payment.capture", "2119", bkash.IntentAuthorization, true, (*bkash.PaymentService).Capture),
+	paymentOp("payment.void", "2119", bkash.IntentAuthorization, true, (*bkash.PaymentService).Void),
 	{
 		op: "refund.create", doneCode: "2034",
 		prepare: func(t *testing.T, srv *bkashtest.Server, c *bkash.Client) subject {

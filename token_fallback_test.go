@@ -3,6 +3,7 @@ package bkash_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	bkash "github.com/smartdairy/bkash-go"
 	"github.com/smartdairy/bkash-go/bkashtest"
@@ -48,5 +49,35 @@ func TestRefusedRefreshFallsBackToGrant(t *testing.T) {
 	}
 	if got := srv.Grants(); got != 1 {
 		t.Fatalf("grants = %d, want 1 (the fallback)", got)
+	}
+}
+
+// TestClientTokenIsACopy: changing what Client.Token returns does not change
+// the client's token.
+func TestClientTokenIsACopy(t *testing.T) {
+	t.Parallel()
+	srv := bkashtest.NewServer()
+	defer srv.Close()
+	c, err := bkash.NewClient(bkash.Sandbox, srv.Credentials(), bkash.WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	first, err := c.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued, expires := string(first.IDToken), first.ExpiresAt
+	first.IDToken = "tampered"
+	first.ExpiresAt = expires.Add(-48 * time.Hour)
+	again, err := c.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(again.IDToken) != issued || !again.ExpiresAt.Equal(expires) {
+		t.Fatal("the client's token changed when the caller changed the returned one")
+	}
+	if srv.Grants() != 1 {
+		t.Fatalf("grants = %d, want 1", srv.Grants())
 	}
 }

@@ -149,15 +149,58 @@ func (t *Transport) CloseIdleConnections() {
 type stateKey struct{}
 
 // state follows one logical call across its attempts. Only the caller's
-// goroutine touches it, except for the per-attempt sent flag.
+// goroutine touches it, except for the per-attempt sent flags.
+//
+// It is also the request's context: the caller's context with the state
+// attached, without the allocation of a context.WithValue. The hooks find it
+// again through ctx.Value(stateKey{}).
 type state struct {
+	context.Context
 	class    Class
 	attempts int
-	sent     *atomic.Bool // the current attempt's body was read by the transport
 	anySent  bool
+	probing  bool        // go-retryablehttp is measuring the body, not sending it
+	cur      *bodyReader // the body of the current attempt
+	first    bodyReader  // the first attempt's body, allocated with the state
 	start    time.Time
 	observe  func(Attempt)
 	body     []byte
+}
+
+// Value returns the state itself for stateKey{} and defers to the caller's
+// context for every other key.
+func (st *state) Value(key any) any {
+	if _, ok := key.(stateKey); ok {
+		return st
+	}
+	return st.Context.Value(key)
+}
+
+func stateOf(ctx context.Context) *state {
+	if st, ok := ctx.(*state); ok {
+		return st
+	}
+	st, _ := ctx.Value(stateKey{}).(*state)
+	return st
+}
+
+// nextBody is the request's body function. go-retryablehttp calls it once
+// when the request is built, to learn the length, and again before every
+// attempt; net/http may call it (through Request.GetBody) to rewind the
+// body when it resends on a fresh connection. Every call but the first
+// returns a new reader whose flag becomes the current one, exactly as if
+// each reader were allocated apart; the first attempt reuses the reader
+// embedded in the state, which nobody has read yet.
+func (st *state) nextBody() (io.Reader, error) {
+	if st.probing {
+		return &st.first, nil // only its length is asked for
+	}
+	if st.cur == nil && st.first.off == 0 && !st.first.sent.Load() {
+		st.cur = &st.first
+	} else {
+		st.cur = &bodyReader{body: st.body}
+	}
+	return st.cur, nil
 }
 
 // bodyReader marks its attempt as sent as soon as net/http starts reading
@@ -167,7 +210,7 @@ type state struct {
 // on its own goroutine after a response arrived, so the flag is atomic and
 // belongs to one attempt: a late read cannot mark the next attempt as sent.
 type bodyReader struct {
-	sent *atomic.Bool
+	sent atomic.Bool
 	body []byte
 	off  int
 }
@@ -184,18 +227,18 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 
 func (r *bodyReader) Len() int { return len(r.body) - r.off }
 
-// Do sends a POST of body to url with the given headers. observe, if not nil,
-// is called after every attempt.
+// Close lets the reader serve as the request body itself, without an
+// io.NopCloser around it.
+func (r *bodyReader) Close() error { return nil }
+
+// Do sends a POST of body to url with the given headers. observe, if not
+// nil, is called after every attempt.
 func (t *Transport) Do(ctx context.Context, class Class, url string, header http.Header, body []byte, observe func(Attempt)) Result {
-	st := &state{class: class, observe: observe, body: body, sent: new(atomic.Bool)}
-	ctx = context.WithValue(ctx, stateKey{}, st)
-	// go-retryablehttp calls the function once per attempt, before the
-	// request log hook: each attempt gets a fresh flag here.
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, url,
-		retryablehttp.ReaderFunc(func() (io.Reader, error) {
-			st.sent = new(atomic.Bool)
-			return &bodyReader{sent: st.sent, body: st.body}, nil
-		}))
+	st := &state{Context: ctx, class: class, observe: observe, body: body}
+	st.first.body = body
+	st.probing = true
+	req, err := retryablehttp.NewRequestWithContext(st, http.MethodPost, url, retryablehttp.ReaderFunc(st.nextBody))
+	st.probing = false
 	if err != nil {
 		return Result{Err: err}
 	}
@@ -205,19 +248,21 @@ func (t *Transport) Do(ctx context.Context, class Class, url string, header http
 }
 
 func startAttempt(_ retryablehttp.Logger, r *http.Request, _ int) {
-	if st, ok := r.Context().Value(stateKey{}).(*state); ok {
+	if st := stateOf(r.Context()); st != nil {
 		st.attempts++
-		st.start = time.Now()
+		if st.observe != nil {
+			st.start = time.Now() // only observers read the duration
+		}
 	}
 }
 
 // checkRetry decides per class. It runs after every attempt.
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	st, _ := ctx.Value(stateKey{}).(*state)
+	st := stateOf(ctx)
 	if st == nil {
 		return false, err
 	}
-	sent := st.sent.Load()
+	sent := st.cur != nil && st.cur.sent.Load()
 	if sent {
 		st.anySent = true
 	}

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package bkash_test
+
+import "time"
+
+// processCPU is not available on this platform.
+func processCPU() (time.Duration, bool) { return 0, false }
