@@ -92,7 +92,7 @@ func (s *AgreementService) Create(ctx context.Context, p *CreateAgreementParams)
 		return nil, err
 	}
 	if w.PaymentID == "" {
-		return nil, &OutcomeUnknownError{Op: epAgreementCreate.op, Attempts: 1, Err: errors.New("successful answer without paymentID")}
+		return nil, incompleteAnswer(epAgreementCreate, "paymentID")
 	}
 	return w.agreement(), nil
 }
@@ -119,7 +119,7 @@ func (s *AgreementService) Execute(ctx context.Context, paymentID string) (*Agre
 	if w.AgreementID == "" {
 		// The one thing the caller needs is missing: treat the answer as
 		// unreadable, so that the caller reconciles instead of guessing.
-		return nil, &OutcomeUnknownError{Op: epAgreementExecute.op, Attempts: 1, Err: errors.New("successful answer without agreementID")}
+		return nil, incompleteAnswer(epAgreementExecute, "agreementID")
 	}
 	return w.agreement(), nil
 }

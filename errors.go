@@ -71,6 +71,16 @@ func reconcileHint(op string) string {
 	return ""
 }
 
+// incompleteAnswer is the error of a call whose successful answer lacks the
+// field that says what happened (a create's paymentID, an execute's
+// transactionStatus, a refund's refundTrxID). Such an answer passes the
+// envelope checks (an empty or foreign JSON object, null) but tells nothing,
+// so the outcome is unknown and the caller reconciles. A call that was
+// answered was sent once.
+func incompleteAnswer(ep *endpoint, missing string) error {
+	return &OutcomeUnknownError{Op: ep.op, Attempts: 1, Err: errors.New("successful answer without " + missing)}
+}
+
 // Unwrap returns the underlying error.
 func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
 

@@ -441,7 +441,8 @@ func (r *transactionResponse) transaction() *Transaction {
 // Fields bKash does not echo (Mode always; Amount, Intent, Currency,
 // InvoiceNumber, PayerReference, CallbackURL and AgreementID when absent
 // from the answer) are filled from params, and an empty transactionStatus
-// reads as StatusInitiated, which a newly created payment always is.
+// reads as StatusInitiated, which a newly created payment always is. An
+// answer without a paymentID is not a success but an *OutcomeUnknownError.
 func (s *PaymentService) Create(ctx context.Context, params *CreatePaymentParams) (*Payment, error) {
 	req, err := params.request()
 	if err != nil {
@@ -450,6 +451,9 @@ func (s *PaymentService) Create(ctx context.Context, params *CreatePaymentParams
 	var r paymentResponse
 	if err := s.c.do(ctx, epPaymentCreate, req, &r); err != nil {
 		return nil, err
+	}
+	if r.PaymentID == "" && r.PaymentIDLower == "" {
+		return nil, incompleteAnswer(epPaymentCreate, "paymentID")
 	}
 	p := r.payment()
 	if p.Mode == "" {
@@ -494,7 +498,10 @@ func (s *PaymentService) Create(ctx context.Context, params *CreatePaymentParams
 // balance), 2062/2117 (already executed: Query for the result).
 //
 // A success answer is returned as it is, even when its Status is not
-// Completed or Authorized: check Status before delivering goods.
+// Completed or Authorized: check Status before delivering goods. An answer
+// without any transactionStatus (an empty or foreign JSON object) says
+// nothing about the money and is an *OutcomeUnknownError, as are such
+// answers to Capture and Void.
 func (s *PaymentService) Execute(ctx context.Context, paymentID string) (*Payment, error) {
 	return s.paymentCall(ctx, epPaymentExecute, paymentID)
 }
@@ -542,6 +549,12 @@ func (s *PaymentService) paymentCall(ctx context.Context, ep *endpoint, paymentI
 	var r paymentResponse
 	if err := s.c.do(ctx, ep, paymentIDRequest{paymentID}, &r); err != nil {
 		return nil, err
+	}
+	if ep.class == classMoney && r.TransactionStatus == "" {
+		// Execute, capture and void always report the payment's new state;
+		// an answer without it (an empty or foreign JSON object) does not
+		// say whether the money moved.
+		return nil, incompleteAnswer(ep, "transactionStatus")
 	}
 	return r.payment(), nil
 }

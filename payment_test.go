@@ -1107,6 +1107,77 @@ func TestCreateIsNotResentWhenTheConnectionDrops(t *testing.T) {
 	}
 }
 
+// An answer that passes the envelope checks but does not say what happened
+// (an empty or foreign JSON object, null, a bare status) is not a success: a
+// money call's outcome is then unknown, and so is a create's.
+func TestAnswersThatDoNotSayWhatHappenedAreUnknownOutcomes(t *testing.T) {
+	t.Parallel()
+	bodies := []string{`{}`, `null`, `{"foo":1}`, `{"statusCode":"0000","statusMessage":"Successful"}`,
+		`{"statusCode":"0000","statusMessage":"Successful","paymentID":"TR0011A"}`}
+	calls := []struct {
+		ep   *endpoint
+		call func(*PaymentService, context.Context, string) (*Payment, error)
+	}{
+		{epPaymentExecute, (*PaymentService).Execute},
+		{epPaymentCapture, (*PaymentService).Capture},
+		{epPaymentVoid, (*PaymentService).Void},
+	}
+	for _, body := range bodies {
+		for _, c := range calls {
+			t.Run(c.ep.op+" "+body, func(t *testing.T) {
+				t.Parallel()
+				h := newPayHarness(t)
+				h.on(c.ep, payBody(body))
+				p, err := c.call(h.c.Payments, context.Background(), "TR0011A")
+				var ou *OutcomeUnknownError
+				if p != nil || !errors.As(err, &ou) || ou.Op != c.ep.op || !strings.Contains(err.Error(), "transactionStatus") {
+					t.Fatalf("= %+v, %v; want an *OutcomeUnknownError for %s naming the missing transactionStatus", p, err, c.ep.op)
+				}
+				if n := len(h.sent(c.ep)); n != 1 {
+					t.Errorf("sent %d times, want 1", n)
+				}
+			})
+		}
+	}
+	for _, body := range bodies[:4] {
+		t.Run("payment.create "+body, func(t *testing.T) {
+			t.Parallel()
+			h := newPayHarness(t)
+			h.on(epPaymentCreate, payBody(body))
+			p, err := h.c.Payments.Create(context.Background(), &CreatePaymentParams{Amount: Taka(10),
+				InvoiceNumber: "INV-1", PayerReference: "01770618575", CallbackURL: "https://shop.example.com/cb"})
+			if p != nil || !errors.Is(err, ErrOutcomeUnknown) || !strings.Contains(err.Error(), "create a new one") {
+				t.Fatalf("Create = %+v, %v; want an unknown outcome telling to create a new one", p, err)
+			}
+		})
+	}
+	t.Run("query reports what it got", func(t *testing.T) {
+		t.Parallel()
+		// A read moves nothing: an agreement-creation paymentID, for one,
+		// is answered without a transactionStatus.
+		h := newPayHarness(t)
+		h.on(epPaymentQuery, payBody(`{"statusCode":"0000","paymentID":"TR0000A","mode":"0000","agreementStatus":"Completed"}`))
+		p, err := h.c.Payments.Query(context.Background(), "TR0000A")
+		if err != nil || p.PaymentID != "TR0000A" || p.AgreementStatus != "Completed" {
+			t.Fatalf("Query = %+v, %v; want the agreement fields", p, err)
+		}
+	})
+}
+
+func TestFinalizeQueriesAfterAnAnswerWithoutTransactionStatus(t *testing.T) {
+	t.Parallel()
+	h := newPayHarness(t)
+	h.on(epPaymentExecute, payBody(`{"statusCode":"0000","statusMessage":"Successful"}`))
+	h.on(epPaymentQuery, payBody(`{"statusCode":"0000","paymentID":"TR0011A","trxID":"CLA7K2M9QZ","transactionStatus":"Completed","amount":"10.00"}`))
+	p, err := h.c.Payments.Finalize(context.Background(), "TR0011A")
+	if err != nil || p.Status != StatusCompleted || p.TrxID != "CLA7K2M9QZ" {
+		t.Fatalf("Finalize = %+v, %v; want the queried, completed payment", p, err)
+	}
+	if n := len(h.sent(epPaymentExecute)); n != 1 {
+		t.Errorf("execute sent %d times, want 1", n)
+	}
+}
+
 func TestCreateReturnsBkashErrors(t *testing.T) {
 	t.Parallel()
 	h := newPayHarness(t)

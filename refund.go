@@ -1,9 +1,6 @@
 package bkash
 
-import (
-	"context"
-	"errors"
-)
+import "context"
 
 // RefundParams are the inputs of RefundService.Create.
 type RefundParams struct {
@@ -142,9 +139,8 @@ func (s *RefundService) Create(ctx context.Context, p *RefundParams) (*Refund, e
 	if w.RefundTrxID == "" {
 		// A v2 success has no statusCode, so an empty or foreign JSON object
 		// would pass as one. Without a refund id nothing says the money
-		// moved, nor that it did not. (Attempts: a money call that was
-		// answered was sent once.)
-		return nil, &OutcomeUnknownError{Op: ep.op, Attempts: 1, Err: errors.New("answer without refundTrxID")}
+		// moved, nor that it did not.
+		return nil, incompleteAnswer(ep, "refundTrxID")
 	}
 	r := refundFrom(&w.refundFields, "", 0, "")
 	if r.OriginalTrxID == "" {

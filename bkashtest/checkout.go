@@ -186,6 +186,32 @@ func (s *Server) formPageLocked(p *payment, errMsg string) page {
 	return pg
 }
 
+// lockSession locks s.mu and returns the payment a checkout page request is
+// about, still waiting for the customer. Otherwise it unlocks, answers the
+// browser itself (an unknown link; a session that is over; an expired one,
+// sent back to the merchant's failure callback) and returns nil.
+func (s *Server) lockSession(w http.ResponseWriter, r *http.Request, paymentID, hash string, now time.Time) *payment {
+	s.mu.Lock()
+	p := s.sessionLocked(paymentID, hash)
+	if p == nil {
+		s.mu.Unlock()
+		notice(w, http.StatusNotFound, "This payment link is not valid.")
+		return nil
+	}
+	if _, err := s.pendingLocked(p.id, now); err != nil {
+		expired := p.expired(now) && p.customer == ""
+		target := callbackURL(p, customerFailure, true)
+		s.mu.Unlock()
+		if expired {
+			http.Redirect(w, r, target, http.StatusSeeOther)
+		} else {
+			notice(w, http.StatusGone, "This payment session is over. You may close this page.")
+		}
+		return nil
+	}
+	return p
+}
+
 // sessionLocked finds the payment a checkout page request is about; the hash
 // must be the one in its bkashURL.
 func (s *Server) sessionLocked(paymentID, hash string) *payment {
@@ -200,22 +226,8 @@ func (s *Server) sessionLocked(paymentID, hash string) *payment {
 func (s *Server) checkoutPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	now := s.now()
-	s.mu.Lock()
-	p := s.sessionLocked(q.Get("paymentId"), q.Get("hash"))
+	p := s.lockSession(w, r, q.Get("paymentId"), q.Get("hash"), now)
 	if p == nil {
-		s.mu.Unlock()
-		notice(w, http.StatusNotFound, "This payment link is not valid.")
-		return
-	}
-	if _, err := s.pendingLocked(p.id, now); err != nil {
-		expired := p.expired(now) && p.customer == ""
-		target := callbackURL(p, customerFailure, true)
-		s.mu.Unlock()
-		if expired {
-			http.Redirect(w, r, target, http.StatusSeeOther)
-			return
-		}
-		notice(w, http.StatusGone, "This payment session is over. You may close this page.")
 		return
 	}
 	pg := s.formPageLocked(p, "")
@@ -231,22 +243,8 @@ func (s *Server) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	s.mu.Lock()
-	p := s.sessionLocked(r.PostForm.Get("paymentId"), r.PostForm.Get("hash"))
+	p := s.lockSession(w, r, r.PostForm.Get("paymentId"), r.PostForm.Get("hash"), now)
 	if p == nil {
-		s.mu.Unlock()
-		notice(w, http.StatusNotFound, "This payment link is not valid.")
-		return
-	}
-	if _, err := s.pendingLocked(p.id, now); err != nil {
-		expired := p.expired(now) && p.customer == ""
-		target := callbackURL(p, customerFailure, true)
-		s.mu.Unlock()
-		if expired {
-			http.Redirect(w, r, target, http.StatusSeeOther)
-			return
-		}
-		notice(w, http.StatusGone, "This payment session is over. You may close this page.")
 		return
 	}
 	if r.PostForm.Get("action") == "cancel" {
