@@ -90,40 +90,53 @@ func TestSequentialCallsShareOneConnection(t *testing.T) {
 	}
 }
 
+// TestConcurrentCallersOpenAtMostOneConnectionEach holds the first round of
+// calls in the server until every caller's request has arrived, so that
+// each caller needs a connection of its own at the same moment; after that
+// the pool serves free-running callers without a new connection.
 func TestConcurrentCallersOpenAtMostOneConnectionEach(t *testing.T) {
 	t.Parallel()
 	const callers, calls = 32, 25
-	srv := newConnServer(t, answerQuery)
+	var arrived sync.WaitGroup
+	arrived.Add(callers)
+	released := make(chan struct{})
+	go func() {
+		arrived.Wait()
+		close(released)
+	}()
+	srv := newConnServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n >= 2 && n <= callers+1 { // the first round, after the warm-up call
+			arrived.Done()
+			select {
+			case <-released:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		answerQuery(w, r, n)
+	})
 	c := connClient(t, srv.URL)
 	ctx := context.Background()
-	start := make(chan struct{})
+	if _, err := c.Payments.Query(ctx, benchPaymentID); err != nil {
+		t.Fatal(err) // grants the token on the connection the first round reuses
+	}
+	round := func() {
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Go(func() {
+				if _, err := c.Payments.Query(ctx, benchPaymentID); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	round()
+	if got := srv.conns.Load(); got != callers {
+		t.Fatalf("connections for %d simultaneous callers = %d, want %d", callers, got, callers)
+	}
 	var wg sync.WaitGroup
-	errs := make(chan error, callers)
 	for range callers {
 		wg.Go(func() {
-			<-start
-			for range calls {
-				if _, err := c.Payments.Query(ctx, benchPaymentID); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	close(start) // all callers at once, on a cold client: one grant first
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	if got := srv.conns.Load(); got < 1 || got > callers {
-		t.Errorf("connections for %d callers x %d calls = %d, want 1 to %d", callers, calls, got, callers)
-	}
-	// The pool is warm now: the same load opens nothing new.
-	before := srv.conns.Load()
-	var wg2 sync.WaitGroup
-	for range callers {
-		wg2.Go(func() {
 			for range calls {
 				if _, err := c.Payments.Query(ctx, benchPaymentID); err != nil {
 					t.Error(err)
@@ -132,9 +145,9 @@ func TestConcurrentCallersOpenAtMostOneConnectionEach(t *testing.T) {
 			}
 		})
 	}
-	wg2.Wait()
-	if got := srv.conns.Load() - before; got != 0 {
-		t.Errorf("a second round of %d callers opened %d new connections, want 0", callers, got)
+	wg.Wait()
+	if got := srv.conns.Load() - callers; got != 0 {
+		t.Errorf("%d callers x %d calls on a warm pool opened %d new connections, want 0", callers, calls, got)
 	}
 }
 
