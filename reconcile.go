@@ -68,6 +68,7 @@ const (
 	ReconcileAbandoned
 )
 
+// String returns "settled", "expired", "not-found" or "abandoned".
 func (o ReconcileOutcome) String() string {
 	switch o {
 	case ReconcileSettled:
