@@ -143,7 +143,7 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 		// bKash asks for a 30-second timeout on every call. It is applied
 		// per attempt by the transport rather than as http.Client.Timeout,
 		// which would cost two goroutines per request.
-		hc = &http.Client{}
+		hc = &http.Client{Transport: defaultTransport()}
 		policy.AttemptTimeout = defaultAttemptTimeout
 	}
 	root := env.root
@@ -178,6 +178,26 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 	c.Agreements = &AgreementService{c}
 	c.Refunds = &RefundService{c}
 	return c, nil
+}
+
+// defaultIdleConnsPerHost is how many idle connections to bKash the default
+// HTTP client keeps: enough for one per concurrent caller of a busy shop.
+// net/http keeps 2 per host, so a third concurrent call would open (and TLS
+// handshake) a new connection and a fourth would close one on return.
+const defaultIdleConnsPerHost = 64
+
+// defaultTransport is the transport of the default HTTP client: a copy of
+// net/http's default transport that keeps more idle connections to bKash.
+// When the program has replaced http.DefaultTransport (a proxy, a
+// recorder), that transport is used as it is.
+func defaultTransport() http.RoundTripper {
+	dt, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return http.DefaultTransport
+	}
+	t := dt.Clone()
+	t.MaxIdleConnsPerHost = defaultIdleConnsPerHost
+	return t
 }
 
 // CredentialsFromEnv reads BKASH_USERNAME, BKASH_PASSWORD, BKASH_APP_KEY and

@@ -40,8 +40,9 @@ const PaymentExpiry = 24 * time.Hour
 // Run queries each payment with backoff until it is final: Completed,
 // Authorized or Cancelled (or any other status bKash reports that is not
 // Initiated), Expired, or NotFound. Each result is reported exactly once
-// through Report. A Reconciler is a plain value; configure it before Run and
-// do not change it while Run is running.
+// through Report. Serve is the long-running form for a server: it
+// reconciles whatever Add gives it until its context ends. Configure the
+// exported fields before Run or Serve and do not change them afterwards.
 type Reconciler struct {
 	// Payments is the service used to query and finalize. Required.
 	Payments *PaymentService
@@ -58,6 +59,10 @@ type Reconciler struct {
 	Concurrency int
 	// Now is the clock used for the 24-hour expiry (default time.Now).
 	Now func() time.Time
+
+	mu     sync.Mutex
+	queued []string      // given to Add, not yet taken by the scheduler
+	wake   chan struct{} // tells the scheduler that queued is not empty
 }
 
 // ReconcileOutcome says how a reconciled payment ended.
@@ -135,9 +140,55 @@ func (q *reconcileQueue) Pop() any {
 // Run reconciles the given payments and returns when every one of them was
 // reported, or when ctx ends (the rest are then reported as
 // ReconcileAbandoned and Run returns ctx's error). Duplicate IDs are
-// reconciled once. Run starts at most Concurrency goroutines and stops them
+// reconciled once. Payments passed to Add while Run runs are reconciled too
+// before it returns. Run starts at most Concurrency goroutines and stops them
 // all before it returns.
 func (r *Reconciler) Run(ctx context.Context, paymentIDs ...string) error {
+	return r.loop(ctx, paymentIDs, false)
+}
+
+// Serve reconciles the payments given to Add, for as long as ctx lasts: the
+// long-running form of Run for a server, which calls Add whenever a payment's
+// outcome is unknown or its callback is overdue. When ctx ends, the payments
+// not yet final are reported as ReconcileAbandoned and Serve returns ctx's
+// error. Run one Serve (or Run) at a time per Reconciler.
+func (r *Reconciler) Serve(ctx context.Context) error {
+	return r.loop(ctx, nil, true)
+}
+
+// Add queues payments for the running Serve or Run, or for the next one to
+// start. It never blocks. A payment already being reconciled is not added
+// twice; once reported, the same ID can be added again.
+func (r *Reconciler) Add(paymentIDs ...string) {
+	r.mu.Lock()
+	r.queued = append(r.queued, paymentIDs...)
+	wake := r.wakeLocked()
+	r.mu.Unlock()
+	select {
+	case wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+func (r *Reconciler) wakeLocked() chan struct{} {
+	if r.wake == nil {
+		r.wake = make(chan struct{}, 1)
+	}
+	return r.wake
+}
+
+// takeQueued returns and clears the IDs given to Add.
+func (r *Reconciler) takeQueued() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := r.queued
+	r.queued = nil
+	return ids
+}
+
+// loop is the scheduler of Run and Serve: a heap of payments ordered by
+// their next read, served by a fixed pool of workers.
+func (r *Reconciler) loop(ctx context.Context, initial []string, serve bool) error {
 	if r.Payments == nil || r.Report == nil {
 		return errors.New("bkash: Reconciler needs Payments and Report")
 	}
@@ -149,25 +200,30 @@ func (r *Reconciler) Run(ctx context.Context, paymentIDs ...string) error {
 	if now == nil {
 		now = time.Now
 	}
+	r.mu.Lock()
+	wake := r.wakeLocked()
+	r.mu.Unlock()
 
-	q := make(reconcileQueue, 0, len(paymentIDs))
-	seen := make(map[string]bool, len(paymentIDs))
-	for _, id := range paymentIDs {
-		if id == "" || seen[id] {
-			continue
+	var q reconcileQueue
+	active := map[string]bool{} // queued or in flight, not yet reported
+	add := func(ids []string) {
+		for _, id := range ids {
+			if id != "" && !active[id] {
+				active[id] = true
+				heap.Push(&q, &reconcileItem{id: id})
+			}
 		}
-		seen[id] = true
-		heap.Push(&q, &reconcileItem{id: id})
 	}
-	pending := q.Len()
-	if pending == 0 {
+	add(initial)
+	add(r.takeQueued())
+	if len(active) == 0 && !serve {
 		return nil
 	}
 
 	work := make(chan *reconcileItem)
 	done := make(chan *reconcileItem)
 	var wg sync.WaitGroup
-	for range min(workers, pending) {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -177,6 +233,8 @@ func (r *Reconciler) Run(ctx context.Context, paymentIDs ...string) error {
 			}
 		}()
 	}
+	defer wg.Wait()
+	defer close(work)
 
 	abandon := func(it *reconcileItem) {
 		err := it.err
@@ -192,7 +250,7 @@ func (r *Reconciler) Run(ctx context.Context, paymentIDs ...string) error {
 	inFlight := 0
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for pending > 0 {
+	for serve || len(active) > 0 {
 		var next *reconcileItem
 		if q.Len() > 0 && inFlight < workers {
 			next = q[0]
@@ -211,33 +269,31 @@ func (r *Reconciler) Run(ctx context.Context, paymentIDs ...string) error {
 			inFlight++
 		case it := <-done:
 			inFlight--
-			if it.due.IsZero() { // final
-				pending--
+			if it.due.IsZero() { // reported
+				delete(active, it.id)
 				continue
 			}
 			heap.Push(&q, it)
+		case <-wake:
+			add(r.takeQueued())
 		case <-timer.C:
 		case <-ctx.Done():
-			close(work)
-			for inFlight > 0 {
-				it := <-done
-				inFlight--
-				if it.due.IsZero() {
-					pending--
-					continue
+			for ; inFlight > 0; inFlight-- {
+				if it := <-done; !it.due.IsZero() {
+					abandon(it)
 				}
-				abandon(it)
-				pending--
 			}
 			for q.Len() > 0 {
 				abandon(heap.Pop(&q).(*reconcileItem))
 			}
-			wg.Wait()
+			for _, id := range r.takeQueued() {
+				if id != "" && !active[id] {
+					abandon(&reconcileItem{id: id})
+				}
+			}
 			return ctx.Err()
 		}
 	}
-	close(work)
-	wg.Wait()
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -209,14 +210,14 @@ func TestReconcilerReportsUnknownPaymentAsNotFound(t *testing.T) {
 	}
 }
 
+// Not parallel: it counts the Reconciler's goroutines, which other tests'
+// reconcilers would add to.
 func TestReconcilerStopsOnContextAndReportsTheRestAbandoned(t *testing.T) {
-	t.Parallel()
 	_, c := newReconcileFixture(t)
 	ids := make([]string, 12)
 	for i := range ids {
 		ids[i] = createPayment(t, c, "INV-ABANDON-"+string(rune('a'+i))).PaymentID
 	}
-	before := runtime.NumGoroutine()
 	var res collect
 	r := &bkash.Reconciler{Payments: c.Payments, Report: res.report, Concurrency: 3,
 		MinInterval: 20 * time.Millisecond, MaxInterval: 40 * time.Millisecond}
@@ -234,14 +235,23 @@ func TestReconcilerStopsOnContextAndReportsTheRestAbandoned(t *testing.T) {
 			t.Fatalf("%s: %+v, want abandoned", id, got)
 		}
 	}
-	// Run's workers are gone (allow net/http's own idle-connection goroutines).
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	// Run's workers are gone when it returns.
+	if left := goroutinesCreatedBy("github.com/smartdairy/bkash-go.(*Reconciler)"); len(left) > 0 {
+		t.Fatalf("%d Reconciler goroutines left after Run:\n%s", len(left), strings.Join(left, "\n"))
 	}
-	if n := runtime.NumGoroutine(); n > before+2 {
-		t.Fatalf("%d goroutines after Run, %d before", n, before)
+}
+
+// goroutinesCreatedBy lists the live goroutines whose "created by" frame
+// starts with prefix.
+func goroutinesCreatedBy(prefix string) []string {
+	buf := make([]byte, 1<<20)
+	var found []string
+	for _, line := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n") {
+		if strings.HasPrefix(line, "created by "+prefix) {
+			found = append(found, line)
+		}
 	}
+	return found
 }
 
 func TestReconcilerNeedsPaymentsAndReport(t *testing.T) {
@@ -251,5 +261,62 @@ func TestReconcilerNeedsPaymentsAndReport(t *testing.T) {
 	}
 	if err := (&bkash.Reconciler{Payments: &bkash.PaymentService{}, Report: func(bkash.ReconcileResult) {}}).Run(context.Background()); err != nil {
 		t.Fatalf("Run with no IDs = %v, want nil", err)
+	}
+}
+
+func TestReconcilerServeReconcilesWhatIsAddedUntilCancelled(t *testing.T) {
+	t.Parallel()
+	srv, c := newReconcileFixture(t)
+	results := make(chan bkash.ReconcileResult, 8)
+	r := &bkash.Reconciler{Payments: c.Payments, FinalizeApproved: true,
+		MinInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond,
+		Report: func(res bkash.ReconcileResult) { results <- res }}
+
+	early := createPayment(t, c, "INV-SERVE-EARLY")
+	if err := srv.Approve(early.PaymentID, "01770618575"); err != nil {
+		t.Fatal(err)
+	}
+	r.Add(early.PaymentID) // before Serve starts: kept for it
+
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- r.Serve(ctx) }()
+
+	got := <-results
+	if got.PaymentID != early.PaymentID || got.Outcome != bkash.ReconcileSettled || got.Payment.Status != bkash.StatusCompleted {
+		t.Fatalf("first result = %+v, want %s settled Completed", got, early.PaymentID)
+	}
+
+	late := createPayment(t, c, "INV-SERVE-LATE")
+	if err := srv.Approve(late.PaymentID, "01770618575"); err != nil {
+		t.Fatal(err)
+	}
+	r.Add(late.PaymentID, late.PaymentID, "") // duplicates and empty IDs are ignored
+	got = <-results
+	if got.PaymentID != late.PaymentID || got.Outcome != bkash.ReconcileSettled {
+		t.Fatalf("second result = %+v, want %s settled", got, late.PaymentID)
+	}
+
+	// Never approved: stays Initiated until Serve is stopped.
+	open := createPayment(t, c, "INV-SERVE-OPEN")
+	r.Add(open.PaymentID)
+	for srv.Received("payment.query") < 6 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-served; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Serve = %v, want context.Canceled", err)
+	}
+	got = <-results
+	if got.PaymentID != open.PaymentID || got.Outcome != bkash.ReconcileAbandoned {
+		t.Fatalf("last result = %+v, want %s abandoned", got, open.PaymentID)
+	}
+	select {
+	case extra := <-results:
+		t.Fatalf("unexpected extra result %+v", extra)
+	default:
+	}
+	if n := srv.Applied("payment.execute"); n != 2 {
+		t.Fatalf("executed %d payments, want 2", n)
 	}
 }
