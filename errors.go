@@ -25,6 +25,7 @@ type ValidationError struct {
 	Reason string // what is wrong with it
 }
 
+// Error returns "bkash: invalid <Field>: <Reason>".
 func (e *ValidationError) Error() string {
 	return "bkash: invalid " + e.Field + ": " + e.Reason
 }
@@ -40,6 +41,7 @@ type OutcomeUnknownError struct {
 	Err      error  // the network, context or decoding error
 }
 
+// Error names the operation, says how to reconcile it and gives the cause.
 func (e *OutcomeUnknownError) Error() string {
 	var b strings.Builder
 	b.WriteString("bkash: ")
@@ -99,6 +101,8 @@ type APIError struct {
 	Attempts   int       // how many times the request was sent
 }
 
+// Error returns, for example, "bkash: payment.execute: 2023 Insufficient
+// Balance (http 200)": bKash's code and message, never request data.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.Grow(64)
@@ -176,6 +180,7 @@ const (
 var classNames = [...]string{"unknown", "customer", "validation", "state", "already-done",
 	"transient", "auth", "refund", "permission", "not-found"}
 
+// String returns the class's name, e.g. "already-done".
 func (c ErrorClass) String() string {
 	if int(c) < len(classNames) {
 		return classNames[c]

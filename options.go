@@ -39,6 +39,7 @@ const (
 	RefundV2
 )
 
+// String returns "v1" or "v2".
 func (r RefundAPI) String() string {
 	switch r {
 	case RefundV1:

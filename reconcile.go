@@ -30,6 +30,13 @@ const PaymentExpiry = 24 * time.Hour
 //     (verificationStatus "Complete"), exactly as the callback handler would
 //     have; without it, it only reports them when they expire.
 //
+// A Run sends at most one execute per payment: after one whose outcome is
+// unknown it only reads the payment. It cannot know about executes sent
+// before Run: give a Reconciler with FinalizeApproved the payments that were
+// never executed, and reconcile those whose Execute outcome is unknown
+// without it (or accept that one that still reads Initiated and approved is
+// executed once more; bKash answers 2117 to a repeat it has processed).
+//
 // Run queries each payment with backoff until it is final: Completed,
 // Authorized or Cancelled (or any other status bKash reports that is not
 // Initiated), Expired, or NotFound. Each result is reported exactly once
@@ -73,6 +80,7 @@ const (
 	ReconcileAbandoned
 )
 
+// String returns "settled", "expired", "not-found" or "abandoned".
 func (o ReconcileOutcome) String() string {
 	switch o {
 	case ReconcileSettled:
@@ -93,17 +101,22 @@ type ReconcileResult struct {
 	Outcome   ReconcileOutcome
 	Payment   *Payment // the last state read from bKash; nil if none was read
 	Reads     int      // how many times the payment was queried
-	Err       error    // the last error, for ReconcileAbandoned and ReconcileNotFound
+	// Err is the last error, for ReconcileAbandoned and ReconcileNotFound.
+	// For an abandoned payment whose execute (sent by this Run) had an
+	// unknown outcome, it is that execute's error, matching ErrOutcomeUnknown.
+	Err error
 }
 
 type reconcileItem struct {
-	id    string
-	due   time.Time
-	tries int
-	reads int
-	last  *Payment
-	err   error
-	index int
+	id       string
+	due      time.Time
+	tries    int
+	reads    int
+	last     *Payment
+	err      error
+	index    int
+	executed bool  // an execute of this Run may have reached bKash
+	execErr  error // its error when its outcome is unknown
 }
 
 type reconcileQueue []*reconcileItem
@@ -225,6 +238,9 @@ func (r *Reconciler) loop(ctx context.Context, initial []string, serve bool) err
 
 	abandon := func(it *reconcileItem) {
 		err := it.err
+		if it.execErr != nil {
+			err = it.execErr // what the caller must know: an execute may be in flight
+		}
 		if err == nil {
 			err = ctx.Err()
 		}
@@ -300,13 +316,21 @@ func (r *Reconciler) step(ctx context.Context, it *reconcileItem, now func() tim
 		case !p.CreatedAt.IsZero() && now().After(p.CreatedAt.Add(PaymentExpiry)):
 			r.final(it, ReconcileExpired)
 			return
-		case r.FinalizeApproved && p.VerificationStatus == "Complete":
+		case r.FinalizeApproved && p.VerificationStatus == "Complete" && !it.executed:
 			fp, ferr := r.Payments.Finalize(ctx, it.id)
 			if ferr == nil && fp != nil && fp.Status != StatusInitiated {
 				it.last = fp
 				r.final(it, ReconcileSettled)
 				return
 			}
+			// Once an execute may have reached bKash it is never sent
+			// again, as Finalize's own rule says: the payment is only read
+			// from now on. A definite refusal, or a failure before sending,
+			// leaves it to be tried again.
+			if errors.Is(ferr, ErrOutcomeUnknown) {
+				it.execErr = ferr
+			}
+			it.executed = ferr == nil || it.execErr != nil
 			it.err = ferr
 		}
 	} else {

@@ -169,6 +169,33 @@ func TestReconcilerSettlesUnknownExecuteWithoutResending(t *testing.T) {
 	}
 }
 
+func TestReconcilerExecutesAPaymentAtMostOnce(t *testing.T) {
+	t.Parallel()
+	srv, c := newReconcileFixture(t)
+	p := createPayment(t, c, "INV-EXEC-ONCE")
+	if err := srv.Approve(p.PaymentID, "01770618575"); err != nil {
+		t.Fatal(err)
+	}
+	// The callback never arrived, and the reconciler's own execute is lost
+	// on its way: bKash still reports the payment Initiated and approved,
+	// but the execute may yet arrive. It must not be sent again.
+	srv.Inject("payment.execute", bkashtest.Fault{Drop: true, Times: 100})
+	var res collect
+	r := &bkash.Reconciler{Payments: c.Payments, Report: res.report, FinalizeApproved: true,
+		MinInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}
+	// Finalize's own reconciling queries take about a second.
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	_ = r.Run(ctx, p.PaymentID)
+	if n := srv.Received("payment.execute"); n != 1 {
+		t.Fatalf("execute received %d times, want exactly 1", n)
+	}
+	got := res.got[p.PaymentID]
+	if got.Outcome != bkash.ReconcileAbandoned || !errors.Is(got.Err, bkash.ErrOutcomeUnknown) || got.Reads < 2 {
+		t.Fatalf("result = %+v, want abandoned with the unknown outcome after reading on", got)
+	}
+}
+
 func TestReconcilerReportsUnknownPaymentAsNotFound(t *testing.T) {
 	t.Parallel()
 	_, c := newReconcileFixture(t)

@@ -529,8 +529,11 @@ func TestWalletLinkWithUnknownOutcomeIsSettledByReconciler(t *testing.T) {
 	t.Parallel()
 	ts := startShop(t, "")
 	agreementPage := ts.post("/wallets", url.Values{"msisdn": {"01877722345"}})
-	// bKash binds the wallet but the answer to execute is lost.
+	// bKash binds the wallet but the answer to execute is lost, and the
+	// reconciler's first reads fail too: it is woken right away and must not
+	// settle the wallet before the browser has landed.
 	ts.fake.Inject("agreement.execute", bkashtest.Fault{Drop: true, AfterApply: true})
+	ts.fake.Inject("payment.query", bkashtest.Fault{Code: "9999", Times: 6})
 	landing := ts.submitBkashPage(agreementPage, map[string]string{"wallet": "01877722345", "otp": bkashtest.OTP, "pin": bkashtest.PIN}, "confirm")
 	if landing.url.Path != "/wallets" || !landing.has(`class="status linking"`) {
 		t.Fatalf("landed on %s, want the wallet shown as linking:\n%s", landing.url, landing.body)

@@ -147,16 +147,15 @@ func (c *CertCache) Len() int {
 // ErrCertFetch. The fetch runs with its own timeout and is not cancelled by
 // ctx (other requests may be waiting for it); ctx only stops the wait.
 func (c *CertCache) Key(ctx context.Context, certURL string) (*rsa.PublicKey, error) {
-	c.mu.Lock()
-	if el, ok := c.entries[certURL]; ok {
-		c.lru.MoveToFront(el)
-		key := el.Value.(*cacheEntry).key
-		c.mu.Unlock()
+	if key := c.cached(certURL); key != nil {
 		return key, nil
 	}
-	c.mu.Unlock()
-
 	ch := c.group.DoChan(certURL, func() (any, error) {
+		// A flight that ended between the lookup above and this one has
+		// cached the key: look again rather than fetch a second time.
+		if key := c.cached(certURL); key != nil {
+			return key, nil
+		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
 		defer cancel()
 		cert, err := c.fetch(fctx, certURL)
@@ -182,6 +181,17 @@ func (c *CertCache) Key(ctx context.Context, certURL string) (*rsa.PublicKey, er
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: %.200s: %w", ErrCertFetch, certURL, context.Cause(ctx))
 	}
+}
+
+// cached returns the cached key of certURL, or nil.
+func (c *CertCache) cached(certURL string) *rsa.PublicKey {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[certURL]; ok {
+		c.lru.MoveToFront(el)
+		return el.Value.(*cacheEntry).key
+	}
+	return nil
 }
 
 func (c *CertCache) add(certURL string, key *rsa.PublicKey) {

@@ -62,6 +62,7 @@ type SyntaxError struct {
 	deep   bool
 }
 
+// Error gives the offset and what was wrong there.
 func (e *SyntaxError) Error() string {
 	return "invalid JSON at offset " + itoa(e.Offset) + ": " + e.Reason
 }
