@@ -8,10 +8,12 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -72,6 +74,7 @@ type Result struct {
 type Transport struct {
 	rc     *retryablehttp.Client
 	policy Policy
+	traced bool // sending is detected through httptrace (net/http's transport)
 }
 
 // noCloseIdle hides CloseIdleConnections: go-retryablehttp calls it on the
@@ -125,6 +128,17 @@ func New(hc *http.Client, p Policy) *Transport {
 	}
 	cp.Transport = noCloseIdle{rt: rt, timeout: p.AttemptTimeout}
 	t := &Transport{policy: p}
+	// net/http's own transport reports, through httptrace, that it wrote a
+	// request's headers, on HTTP/1 and HTTP/2 alike, before it reads the
+	// body. That is the earlier, and so the safer, moment to count a request
+	// as sent, and it lets the body be a plain in-memory reader, which
+	// net/http writes with the headers in one packet instead of flushing the
+	// headers first (two writes and often two wake-ups of the server).
+	// Any other RoundTripper (a mock, a recorder, a wrapper) may fire no
+	// trace events: there the body reader itself tells when it is read.
+	if _, ok := rt.(*http.Transport); ok {
+		t.traced = true
+	}
 	t.rc = &retryablehttp.Client{
 		HTTPClient:     &cp,
 		Logger:         nil, // the SDK logs itself, redacted
@@ -159,9 +173,11 @@ type state struct {
 	class    Class
 	attempts int
 	anySent  bool
-	probing  bool        // go-retryablehttp is measuring the body, not sending it
-	cur      *bodyReader // the body of the current attempt
-	first    bodyReader  // the first attempt's body, allocated with the state
+	probing  bool                       // go-retryablehttp is measuring the body, not sending it
+	traced   bool                       // sent is set by the WroteHeaders trace, not by reading
+	cur      atomic.Pointer[bodyReader] // the current attempt's sent flag (and body, untraced)
+	first    bodyReader                 // the first attempt's, allocated with the state
+	trace    httptrace.ClientTrace
 	start    time.Time
 	observe  func(Attempt)
 	body     []byte
@@ -193,14 +209,31 @@ func stateOf(ctx context.Context) *state {
 // embedded in the state, which nobody has read yet.
 func (st *state) nextBody() (io.Reader, error) {
 	if st.probing {
+		if st.traced {
+			return bytes.NewReader(st.body), nil
+		}
 		return &st.first, nil // only its length is asked for
 	}
-	if st.cur == nil && st.first.off == 0 && !st.first.sent.Load() {
-		st.cur = &st.first
+	cur := st.cur.Load()
+	if cur == nil && st.first.off == 0 && !st.first.sent.Load() {
+		cur = &st.first
 	} else {
-		st.cur = &bodyReader{body: st.body}
+		cur = &bodyReader{body: st.body}
 	}
-	return st.cur, nil
+	st.cur.Store(cur)
+	if st.traced {
+		// Known to net/http as in-memory: written with the headers.
+		return bytes.NewReader(st.body), nil
+	}
+	return cur, nil
+}
+
+// wroteHeaders marks the current attempt as sent: net/http is about to
+// read the body and write the request.
+func (st *state) wroteHeaders() {
+	if cur := st.cur.Load(); cur != nil {
+		cur.sent.Store(true)
+	}
 }
 
 // bodyReader marks its attempt as sent as soon as net/http starts reading
@@ -234,10 +267,15 @@ func (r *bodyReader) Close() error { return nil }
 // Do sends a POST of body to url with the given headers. observe, if not
 // nil, is called after every attempt.
 func (t *Transport) Do(ctx context.Context, class Class, url string, header http.Header, body []byte, observe func(Attempt)) Result {
-	st := &state{Context: ctx, class: class, observe: observe, body: body}
+	st := &state{Context: ctx, class: class, observe: observe, body: body, traced: t.traced}
 	st.first.body = body
+	reqCtx := context.Context(st)
+	if st.traced {
+		st.trace.WroteHeaders = st.wroteHeaders
+		reqCtx = httptrace.WithClientTrace(st, &st.trace)
+	}
 	st.probing = true
-	req, err := retryablehttp.NewRequestWithContext(st, http.MethodPost, url, retryablehttp.ReaderFunc(st.nextBody))
+	req, err := retryablehttp.NewRequestWithContext(reqCtx, http.MethodPost, url, retryablehttp.ReaderFunc(st.nextBody))
 	st.probing = false
 	if err != nil {
 		return Result{Err: err}
@@ -262,7 +300,8 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	if st == nil {
 		return false, err
 	}
-	sent := st.cur != nil && st.cur.sent.Load()
+	cur := st.cur.Load()
+	sent := cur != nil && cur.sent.Load()
 	if sent {
 		st.anySent = true
 	}
