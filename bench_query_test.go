@@ -132,6 +132,7 @@ func BenchmarkQuery(b *testing.B) {
 		bs := newBenchServer(b)
 		hc := benchHTTPClient()
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		for b.Loop() {
 			if err := rawQuery(hc, bs.URL, benchToken); err != nil {
 				b.Fatal(err)
@@ -143,6 +144,7 @@ func BenchmarkQuery(b *testing.B) {
 		c := newBenchClient(b, bs.URL, benchHTTPClient())
 		ctx := context.Background()
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		for b.Loop() {
 			if _, err := c.Payments.Query(ctx, "TR0011Hk2Lm9P1735713000456"); err != nil {
 				b.Fatal(err)
@@ -154,6 +156,7 @@ func BenchmarkQuery(b *testing.B) {
 		hc := benchHTTPClient()
 		b.SetParallelism(par64()) // 64 goroutines in all
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if err := rawQuery(hc, bs.URL, benchToken); err != nil {
@@ -169,6 +172,7 @@ func BenchmarkQuery(b *testing.B) {
 		ctx := context.Background()
 		b.SetParallelism(par64())
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if _, err := c.Payments.Query(ctx, "TR0011Hk2Lm9P1735713000456"); err != nil {
