@@ -185,8 +185,7 @@ func (r agreementCreateRequest) appendJSON(b []byte) []byte {
 type agreementExecuteRequest struct{ paymentID string }
 
 func (r agreementExecuteRequest) appendJSON(b []byte) []byte {
-	b = appendJSONStringMember(append(b, '{'), "paymentID", r.paymentID)
-	return append(b, '}')
+	return paymentIDRequest{r.paymentID}.appendJSON(b)
 }
 
 func (r agreementExecuteRequest) logRef() (string, string) { return "paymentID", r.paymentID }
