@@ -573,7 +573,7 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 // envelope (one decode) or not (the envelope is decoded first).
 func decodeInto(data []byte, out any) (*envelope, error) {
 	if e, ok := out.(enveloper); ok {
-		if err := json.Unmarshal(data, out); err != nil {
+		if err := unmarshalWire(data, out); err != nil {
 			// The payload did not fit; still read the status, which decides
 			// whether this was an answer at all.
 			var env envelope
@@ -585,15 +585,23 @@ func decodeInto(data []byte, out any) (*envelope, error) {
 		return e.env(), nil
 	}
 	var env envelope
-	if err := json.Unmarshal(data, &env); err != nil {
+	if err := unmarshalWire(data, &env); err != nil {
 		return nil, err
 	}
 	if out != nil && env.apiError() == nil {
-		if err := json.Unmarshal(data, out); err != nil {
+		if err := unmarshalWire(data, out); err != nil {
 			return &env, err
 		}
 	}
 	return &env, nil
+}
+
+// unmarshalWire is json.Unmarshal through the fast path of decodeWire.
+func unmarshalWire(data []byte, out any) error {
+	if decodeWire(data, out) {
+		return nil
+	}
+	return json.Unmarshal(data, out)
 }
 
 func (c *Client) debug(ctx context.Context) bool {
