@@ -230,7 +230,7 @@ type tokenManager struct {
 	hot      atomic.Pointer[Token]
 	hotMu    sync.Mutex
 	hotTimer *time.Timer
-	sf  singleflight.Group
+	sf       singleflight.Group
 
 	mu       sync.Mutex
 	latest   *Token      // newest token known, even rejected or expired: its refresh_token
