@@ -30,12 +30,13 @@ const PaymentExpiry = 24 * time.Hour
 //     (verificationStatus "Complete"), exactly as the callback handler would
 //     have; without it, it only reports them when they expire.
 //
-// A Run sends at most one execute per payment: after one whose outcome is
-// unknown it only reads the payment. It cannot know about executes sent
-// before Run: give a Reconciler with FinalizeApproved the payments that were
-// never executed, and reconcile those whose Execute outcome is unknown
-// without it (or accept that one that still reads Initiated and approved is
-// executed once more; bKash answers 2117 to a repeat it has processed).
+// The Reconciler sends at most one execute per payment it is reconciling:
+// after one whose outcome is unknown it only reads the payment. It cannot
+// know about executes sent before the payment was given to it: give a
+// Reconciler with FinalizeApproved the payments that were never executed,
+// and reconcile those whose Execute outcome is unknown without it (or accept
+// that one that still reads Initiated and approved is executed once more;
+// bKash answers 2117 to a repeat it has processed).
 //
 // Run queries each payment with backoff until it is final: Completed,
 // Authorized or Cancelled (or any other status bKash reports that is not
