@@ -111,12 +111,11 @@ type ReconcileResult struct {
 type reconcileItem struct {
 	id       string
 	due      time.Time
-	tries    int
-	reads    int
+	reads    int // queries made; also the backoff step
 	last     *Payment
 	err      error
 	index    int
-	executed bool  // an execute of this Run may have reached bKash
+	executed bool  // an execute sent by the Reconciler may have reached bKash
 	execErr  error // its error when its outcome is unknown
 }
 
@@ -302,7 +301,6 @@ func (r *Reconciler) loop(ctx context.Context, initial []string, serve bool) err
 // schedules its next read.
 func (r *Reconciler) step(ctx context.Context, it *reconcileItem, now func() time.Time) {
 	minI, maxI := r.intervals()
-	it.tries++
 	p, err := r.Payments.Query(ctx, it.id)
 	it.reads++
 	if err == nil {
@@ -342,7 +340,7 @@ func (r *Reconciler) step(ctx context.Context, it *reconcileItem, now func() tim
 			return
 		}
 	}
-	wait := transport.Backoff(minI, maxI, it.tries-1)
+	wait := transport.Backoff(minI, maxI, it.reads-1)
 	if wait < minI/2 {
 		wait = minI / 2 // keep a floor: a payment is never polled in a tight loop
 	}
