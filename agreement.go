@@ -34,10 +34,10 @@ func (p *CreateAgreementParams) validate() error {
 	if p == nil {
 		return &ValidationError{Field: "CreateAgreementParams", Reason: "is nil"}
 	}
-	if err := checkText("CreateAgreementParams.PayerReference", p.PayerReference, true); err != nil {
-		return err
-	}
-	return checkCallbackURL("CreateAgreementParams.CallbackURL", p.CallbackURL)
+	return firstError(
+		checkText("CreateAgreementParams.PayerReference", p.PayerReference, true),
+		checkCallbackURL("CreateAgreementParams.CallbackURL", p.CallbackURL),
+	)
 }
 
 // Agreement is a binding between a customer's wallet and the merchant

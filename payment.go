@@ -85,19 +85,13 @@ func (p *CreatePaymentParams) request() (*createPaymentRequest, error) {
 	if p == nil {
 		return nil, &ValidationError{Field: "CreatePaymentParams", Reason: "is nil"}
 	}
-	if err := checkAmount(ty+"Amount", p.Amount); err != nil {
-		return nil, err
-	}
-	if err := checkText(ty+"InvoiceNumber", p.InvoiceNumber, true); err != nil {
-		return nil, err
-	}
-	if err := checkText(ty+"PayerReference", p.PayerReference, true); err != nil {
-		return nil, err
-	}
-	if err := checkCallbackURL(ty+"CallbackURL", p.CallbackURL); err != nil {
-		return nil, err
-	}
-	if err := checkText(ty+"MerchantAssociationInfo", p.MerchantAssociationInfo, false); err != nil {
+	if err := firstError(
+		checkAmount(ty+"Amount", p.Amount),
+		checkText(ty+"InvoiceNumber", p.InvoiceNumber, true),
+		checkText(ty+"PayerReference", p.PayerReference, true),
+		checkCallbackURL(ty+"CallbackURL", p.CallbackURL),
+		checkText(ty+"MerchantAssociationInfo", p.MerchantAssociationInfo, false),
+	); err != nil {
 		return nil, err
 	}
 	mode := modeWithoutAgreement
