@@ -227,7 +227,7 @@ func TestFaultMatrix(t *testing.T) {
 		for _, f := range faults {
 			t.Run(op.op+"/"+strings.ReplaceAll(f.name, " ", "_"), func(t *testing.T) {
 				t.Parallel()
-				srv, c := newReconcileFixture(t)
+				srv, c := newIntegration(t, nil)
 				s := op.prepare(t, srv, c)
 				if f.refuse {
 					c = refusingClient(t, srv)
@@ -288,7 +288,7 @@ func TestFinalizeReconcilesEveryExecuteFault(t *testing.T) {
 	for _, f := range faults {
 		t.Run(strings.ReplaceAll(f.name, " ", "_"), func(t *testing.T) {
 			t.Parallel()
-			srv, c := newReconcileFixture(t)
+			srv, c := newIntegration(t, nil)
 			s := approvedPayment(t, srv, c, bkash.IntentSale)
 			if f.refuse {
 				c = refusingClient(t, srv)
@@ -359,7 +359,7 @@ func refusingClient(t *testing.T, srv *bkashtest.Server) *bkash.Client {
 // looks for any created by the SDK's package or by singleflight (token
 // renewals); net/http's own connection goroutines are not the SDK's doing.
 func TestNoGoroutinePerRequest(t *testing.T) {
-	srv, c := newReconcileFixture(t)
+	srv, c := newIntegration(t, nil)
 	p := createPayment(t, c, "INV-GOROUTINES")
 	ctx := context.Background()
 	if _, err := c.Payments.Query(ctx, p.PaymentID); err != nil {
