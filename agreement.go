@@ -34,10 +34,10 @@ func (p *CreateAgreementParams) validate() error {
 	if p == nil {
 		return &ValidationError{Field: "CreateAgreementParams", Reason: "is nil"}
 	}
-	if err := checkText("CreateAgreementParams.PayerReference", p.PayerReference, true); err != nil {
-		return err
-	}
-	return checkCallbackURL("CreateAgreementParams.CallbackURL", p.CallbackURL)
+	return firstError(
+		checkText("CreateAgreementParams.PayerReference", p.PayerReference, true),
+		checkCallbackURL("CreateAgreementParams.CallbackURL", p.CallbackURL),
+	)
 }
 
 // Agreement is a binding between a customer's wallet and the merchant
@@ -185,8 +185,7 @@ func (r agreementCreateRequest) appendJSON(b []byte) []byte {
 type agreementExecuteRequest struct{ paymentID string }
 
 func (r agreementExecuteRequest) appendJSON(b []byte) []byte {
-	b = appendJSONStringMember(append(b, '{'), "paymentID", r.paymentID)
-	return append(b, '}')
+	return paymentIDRequest{r.paymentID}.appendJSON(b)
 }
 
 func (r agreementExecuteRequest) logRef() (string, string) { return "paymentID", r.paymentID }

@@ -9,23 +9,11 @@ import (
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
-// fakeClient returns a client of the fake bKash srv.
-func fakeClient(t *testing.T, srv *bkashtest.Server, opts ...bkash.Option) *bkash.Client {
-	t.Helper()
-	c, err := bkash.NewClient(bkash.Sandbox, srv.Credentials(), append([]bkash.Option{bkash.WithBaseURL(srv.URL)}, opts...)...)
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
-	return c
-}
-
 const fakeWallet = "01770618575"
 
 func TestAgreementLifecycleAgainstFake(t *testing.T) {
 	t.Parallel()
-	srv := bkashtest.NewServer()
-	defer srv.Close()
-	client := fakeClient(t, srv)
+	srv, client := newIntegration(t, nil)
 	ctx := context.Background()
 
 	created, err := client.Agreements.Create(ctx, &bkash.CreateAgreementParams{PayerReference: fakeWallet, CallbackURL: "https://dairy.example.com/bkash/agreement"})
@@ -110,9 +98,7 @@ func TestAgreementLifecycleAgainstFake(t *testing.T) {
 
 func TestAgreementExecuteWithLostAnswerIsReconciledByPaymentQuery(t *testing.T) {
 	t.Parallel()
-	srv := bkashtest.NewServer()
-	defer srv.Close()
-	client := fakeClient(t, srv)
+	srv, client := newIntegration(t, nil)
 	ctx := context.Background()
 
 	created, err := client.Agreements.Create(ctx, &bkash.CreateAgreementParams{PayerReference: fakeWallet, CallbackURL: "https://dairy.example.com/bkash/agreement"})

@@ -162,7 +162,7 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 		logBodies: cfg.logBodies,
 		observer:  cfg.observer,
 		refundAPI: cfg.refundAPI,
-		tr:        transport.New(hc, policy),
+		tr:        transport.New(noRedirects(hc), policy),
 		hJSON:     []string{"application/json"},
 		hUA:       []string{ua},
 		hAppKey:   []string{creds.AppKey},
@@ -198,6 +198,17 @@ func defaultTransport() http.RoundTripper {
 	t := dt.Clone()
 	t.MaxIdleConnsPerHost = defaultIdleConnsPerHost
 	return t
+}
+
+// noRedirects returns a copy of hc that never follows a redirect. bKash
+// answers every call itself; following a 307 or 308 would re-send the POST,
+// body and all, which for a call that moves money is a second send, and any
+// redirect carries the credential headers (Username, Password, X-App-Key)
+// to the host the Location names. The redirect comes back as the answer.
+func noRedirects(hc *http.Client) *http.Client {
+	cp := *hc
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
 }
 
 // CredentialsFromEnv reads BKASH_USERNAME, BKASH_PASSWORD, BKASH_APP_KEY and

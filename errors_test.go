@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -71,8 +72,22 @@ func TestAPIErrorClass(t *testing.T) {
 
 func TestEveryPublishedCodeHasAMessageAndAClass(t *testing.T) {
 	t.Parallel()
-	if len(codeInfo) < 80 {
-		t.Fatalf("only %d codes", len(codeInfo))
+	// The spec's table (§7.1): 2001-2069, 2071-2082, 2116-2119, 2127,
+	// 9999, 503 and 0000.
+	var published []ErrorCode
+	for _, r := range [][2]int{{2001, 2069}, {2071, 2082}, {2116, 2119}, {2127, 2127}, {9999, 9999}, {503, 503}} {
+		for n := r[0]; n <= r[1]; n++ {
+			published = append(published, ErrorCode(strconv.Itoa(n)))
+		}
+	}
+	published = append(published, CodeSuccessful)
+	for _, code := range published {
+		if _, ok := codeInfo[code]; !ok {
+			t.Errorf("published code %s is missing", code)
+		}
+	}
+	if len(codeInfo) != len(published) {
+		t.Errorf("%d codes known, %d published", len(codeInfo), len(published))
 	}
 	for code, info := range codeInfo {
 		if info.msg == "" {

@@ -1,10 +1,9 @@
 package bkash
 
 import (
-	"bytes"
-	"encoding/json"
 	"strconv"
-	"strings"
+
+	"github.com/smartdairy/bkash-go/internal/redact"
 )
 
 // secretKeys are body fields that never reach a log line.
@@ -19,51 +18,30 @@ var msisdnKeys = map[string]bool{
 	"payeraccount": true, "msisdn": true, "receivermsisdn": true, "wallet": true,
 }
 
-// redactBody renders a JSON body for a log line with secrets replaced by
-// [REDACTED] and wallet numbers masked. A body that is not JSON is not shown.
+// logRules redact the bodies of debug logs: secrets become [REDACTED],
+// wallet numbers are masked.
+var logRules = redact.Rules{
+	Secret: secretKeys,
+	Mask: func(key, v string) (string, bool) {
+		if msisdnKeys[key] {
+			return MaskMSISDN(v), true
+		}
+		return "", false
+	},
+}
+
+// redactBody renders a JSON body for a log line, in its own key order, with
+// everything below a secret key replaced by [REDACTED] and wallet numbers
+// masked. A body that is not JSON is not shown.
 func redactBody(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	out, ok := redact.JSON(b, logRules)
+	if !ok {
 		return "[" + strconv.Itoa(len(b)) + " bytes, not JSON]"
 	}
-	out, err := json.Marshal(redactValue("", v))
-	if err != nil {
-		return "[" + strconv.Itoa(len(b)) + " bytes]"
-	}
 	return string(out)
-}
-
-func redactValue(key string, v any) any {
-	k := strings.ToLower(key)
-	switch x := v.(type) {
-	case map[string]any:
-		for kk, vv := range x {
-			x[kk] = redactValue(kk, vv)
-		}
-		return x
-	case []any:
-		for i := range x {
-			x[i] = redactValue(key, x[i])
-		}
-		return x
-	case string:
-		if secretKeys[k] {
-			return redacted
-		}
-		if msisdnKeys[k] {
-			return MaskMSISDN(x)
-		}
-		return x
-	}
-	if secretKeys[k] {
-		return redacted
-	}
-	return v
 }
 
 // MaskMSISDN masks the middle of a wallet number for logs: "01770618575"

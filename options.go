@@ -104,7 +104,8 @@ func (c config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String(
 
 // WithHTTPClient sends requests through a copy of hc (hc itself is never
 // modified). Set its Transport for proxies or TLS settings and keep its
-// Timeout at or below bKash's recommended 30 seconds.
+// Timeout at or below bKash's recommended 30 seconds. Its CheckRedirect is
+// not used: the client never follows a redirect.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {

@@ -85,19 +85,13 @@ func (p *CreatePaymentParams) request() (*createPaymentRequest, error) {
 	if p == nil {
 		return nil, &ValidationError{Field: "CreatePaymentParams", Reason: "is nil"}
 	}
-	if err := checkAmount(ty+"Amount", p.Amount); err != nil {
-		return nil, err
-	}
-	if err := checkText(ty+"InvoiceNumber", p.InvoiceNumber, true); err != nil {
-		return nil, err
-	}
-	if err := checkText(ty+"PayerReference", p.PayerReference, true); err != nil {
-		return nil, err
-	}
-	if err := checkCallbackURL(ty+"CallbackURL", p.CallbackURL); err != nil {
-		return nil, err
-	}
-	if err := checkText(ty+"MerchantAssociationInfo", p.MerchantAssociationInfo, false); err != nil {
+	if err := firstError(
+		checkAmount(ty+"Amount", p.Amount),
+		checkText(ty+"InvoiceNumber", p.InvoiceNumber, true),
+		checkText(ty+"PayerReference", p.PayerReference, true),
+		checkCallbackURL(ty+"CallbackURL", p.CallbackURL),
+		checkText(ty+"MerchantAssociationInfo", p.MerchantAssociationInfo, false),
+	); err != nil {
 		return nil, err
 	}
 	mode := modeWithoutAgreement
@@ -140,25 +134,18 @@ type createPaymentRequest struct {
 }
 
 func (r *createPaymentRequest) appendJSON(b []byte) []byte {
-	b = append(b, `{"mode":`...)
-	b = appendJSONString(b, r.mode)
-	b = append(b, `,"payerReference":`...)
-	b = appendJSONString(b, r.payerRef)
-	b = append(b, `,"callbackURL":`...)
-	b = appendJSONString(b, r.callbackURL)
+	b = appendJSONStringMember(append(b, '{'), "mode", r.mode)
+	b = appendJSONStringMember(b, "payerReference", r.payerRef)
+	b = appendJSONStringMember(b, "callbackURL", r.callbackURL)
 	if r.mode == modeWithAgreement {
-		b = append(b, `,"agreementID":`...)
-		b = appendJSONString(b, r.agreementID)
+		b = appendJSONStringMember(b, "agreementID", r.agreementID)
 	}
-	b = append(b, `,"amount":"`...)
-	b = r.amount.AppendText(b)
-	b = append(b, `","currency":"BDT","intent":`...)
-	b = appendJSONString(b, string(r.intent))
-	b = append(b, `,"merchantInvoiceNumber":`...)
-	b = appendJSONString(b, r.invoice)
+	b = appendJSONAmountMember(b, "amount", r.amount)
+	b = appendJSONStringMember(b, "currency", "BDT")
+	b = appendJSONStringMember(b, "intent", string(r.intent))
+	b = appendJSONStringMember(b, "merchantInvoiceNumber", r.invoice)
 	if r.assocInfo != "" {
-		b = append(b, `,"merchantAssociationInfo":`...)
-		b = appendJSONString(b, r.assocInfo)
+		b = appendJSONStringMember(b, "merchantAssociationInfo", r.assocInfo)
 	}
 	return append(b, '}')
 }
@@ -172,9 +159,7 @@ func (r *createPaymentRequest) logRef() (key, value string) {
 type paymentIDRequest struct{ id string }
 
 func (r paymentIDRequest) appendJSON(b []byte) []byte {
-	b = append(b, `{"paymentID":`...)
-	b = appendJSONString(b, r.id)
-	return append(b, '}')
+	return append(appendJSONStringMember(append(b, '{'), "paymentID", r.id), '}')
 }
 
 func (r paymentIDRequest) logRef() (key, value string) { return "paymentID", r.id }
@@ -183,9 +168,7 @@ func (r paymentIDRequest) logRef() (key, value string) { return "paymentID", r.i
 type trxIDRequest struct{ id string }
 
 func (r trxIDRequest) appendJSON(b []byte) []byte {
-	b = append(b, `{"trxID":`...)
-	b = appendJSONString(b, r.id)
-	return append(b, '}')
+	return append(appendJSONStringMember(append(b, '{'), "trxID", r.id), '}')
 }
 
 func (r trxIDRequest) logRef() (key, value string) { return "trxID", r.id }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	bkash "github.com/smartdairy/bkash-go"
 	"github.com/smartdairy/bkash-go/bkashtest"
@@ -12,18 +11,6 @@ import (
 
 // Integration tests of the payment flow against the fake bKash server.
 // Helper names carry a "payInt" prefix to stay clear of other test files.
-
-func payIntClient(t *testing.T) (*bkashtest.Server, *bkash.Client) {
-	t.Helper()
-	srv := bkashtest.NewServer()
-	t.Cleanup(srv.Close)
-	c, err := bkash.NewClient(bkash.Sandbox, srv.Credentials(), bkash.WithBaseURL(srv.URL),
-		bkash.WithRetryPolicy(bkash.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
-	return srv, c
-}
 
 func payIntCreate(t *testing.T, c *bkash.Client, intent bkash.Intent, amount bkash.Amount) *bkash.Payment {
 	t.Helper()
@@ -42,7 +29,7 @@ func payIntCreate(t *testing.T, c *bkash.Client, intent bkash.Intent, amount bka
 
 func TestPaymentSaleFlowAgainstFake(t *testing.T) {
 	t.Parallel()
-	srv, c := payIntClient(t)
+	srv, c := newIntegration(t, nil)
 	ctx := context.Background()
 	amount := bkash.Taka(1250) + bkash.Poisha(50)
 	wallet := bkashtest.PayingWallets[0]
@@ -94,7 +81,7 @@ func TestPaymentSaleFlowAgainstFake(t *testing.T) {
 
 func TestPaymentAuthorizationCaptureAgainstFake(t *testing.T) {
 	t.Parallel()
-	srv, c := payIntClient(t)
+	srv, c := newIntegration(t, nil)
 	ctx := context.Background()
 	p := payIntCreate(t, c, bkash.IntentAuthorization, bkash.Taka(480))
 	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[1]); err != nil {
@@ -128,7 +115,7 @@ func TestPaymentAuthorizationCaptureAgainstFake(t *testing.T) {
 
 func TestPaymentAuthorizationVoidAgainstFake(t *testing.T) {
 	t.Parallel()
-	srv, c := payIntClient(t)
+	srv, c := newIntegration(t, nil)
 	ctx := context.Background()
 	p := payIntCreate(t, c, bkash.IntentAuthorization, bkash.Taka(75))
 	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[2]); err != nil {
@@ -165,7 +152,7 @@ func TestPaymentFinalizeRefusalsAgainstFake(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv, c := payIntClient(t)
+			srv, c := newIntegration(t, nil)
 			p := payIntCreate(t, c, bkash.IntentSale, bkash.Taka(100))
 			if err := tt.customer(srv, p.PaymentID); err != nil {
 				t.Fatal(err)
@@ -187,7 +174,7 @@ func TestPaymentFinalizeRefusalsAgainstFake(t *testing.T) {
 
 func TestPaymentFinalizeReconcilesALostAnswerAgainstFake(t *testing.T) {
 	t.Parallel()
-	srv, c := payIntClient(t)
+	srv, c := newIntegration(t, nil)
 	p := payIntCreate(t, c, bkash.IntentSale, bkash.Taka(300))
 	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[3]); err != nil {
 		t.Fatal(err)
@@ -208,7 +195,7 @@ func TestPaymentFinalizeReconcilesALostAnswerAgainstFake(t *testing.T) {
 
 func TestPaymentFinalizeKeepsAnUnsettledOutcomeUnknownAgainstFake(t *testing.T) {
 	t.Parallel()
-	srv, c := payIntClient(t)
+	srv, c := newIntegration(t, nil)
 	p := payIntCreate(t, c, bkash.IntentSale, bkash.Taka(300))
 	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[4]); err != nil {
 		t.Fatal(err)
@@ -234,7 +221,7 @@ func TestPaymentFinalizeKeepsAnUnsettledOutcomeUnknownAgainstFake(t *testing.T) 
 
 func TestPaymentSearchUnknownTrxIDAgainstFake(t *testing.T) {
 	t.Parallel()
-	_, c := payIntClient(t)
+	_, c := newIntegration(t, nil)
 	_, err := c.Payments.Search(context.Background(), "NOSUCHTRX1")
 	if !errors.Is(err, bkash.CodeTransactionNotFound) {
 		t.Errorf("Search: err = %v, want 2033", err)
@@ -243,7 +230,7 @@ func TestPaymentSearchUnknownTrxIDAgainstFake(t *testing.T) {
 
 func TestPaymentWithAgreementAgainstFake(t *testing.T) {
 	t.Parallel()
-	srv, c := payIntClient(t)
+	srv, c := newIntegration(t, nil)
 	ctx := context.Background()
 	wallet := bkashtest.PayingWallets[5]
 

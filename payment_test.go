@@ -1,15 +1,16 @@
 package bkash
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,96 +18,38 @@ import (
 	"github.com/jarcoal/httpmock"
 )
 
-// The payment tests run the real pipeline against an isolated httpmock
-// transport per test. Names here carry a "pay" prefix so that they cannot
-// collide with the other files' test helpers in package bkash.
+// The payment tests run the real pipeline on the isolated httpmock
+// transport of the core harness (coreMock, harness_core_test.go). Names here
+// carry a "pay" prefix so that they cannot collide with the other files'
+// test helpers in package bkash.
 
-const (
-	payRoot    = "https://bkash.payments.test"
-	payIDToken = "eyJraWQiOiJwYXltZW50LXRlc3QifQ.payment-test-id-token.sig"
-	payAppKey  = "payment-test-app-key"
-)
-
-var payCreds = Credentials{
-	Username:  "payment-test-user",
-	Password:  Secret("payment-test-password"),
-	AppKey:    payAppKey,
-	AppSecret: Secret("payment-test-app-secret"),
-}
+// payIDToken is the id_token every payment test's grant issues.
+const payIDToken = "eyJraWQiOiJwYXltZW50LXRlc3QifQ.payment-test-id-token.sig"
 
 const payGrantBody = `{"statusCode":"0000","statusMessage":"Successful","id_token":"` + payIDToken +
 	`","token_type":"Bearer","expires_in":3600,"refresh_token":"payment-test-refresh-token"}`
 
-// payRecorded is one request that reached the transport.
-type payRecorded struct {
-	path   string
-	header http.Header
-	body   []byte
-}
-
-// payHarness is a Client whose transport is an httpmock.MockTransport that
-// records every request.
+// payHarness is a Client on a coreMock, which records every request.
 type payHarness struct {
-	t  *testing.T
-	mt *httpmock.MockTransport
-	c  *Client
-
-	mu   sync.Mutex
-	reqs []payRecorded
+	*coreMock
+	c *Client
 }
 
 func newPayHarness(t *testing.T, opts ...Option) *payHarness {
 	t.Helper()
-	h := &payHarness{t: t, mt: httpmock.NewMockTransport()}
-	h.on(epGrant, payBody(payGrantBody))
-	base := []Option{
-		WithHTTPClient(&http.Client{Transport: h.mt}),
-		WithBaseURL(payRoot),
-		WithRetryPolicy(RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}),
-	}
-	c, err := NewClient(Sandbox, payCreds, append(base, opts...)...)
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
-	h.c = c
-	return h
+	m := newCoreMock(t)
+	m.onGrant(func(int, coreReq) (*http.Response, error) { return coreJSON(http.StatusOK, payGrantBody), nil })
+	return &payHarness{coreMock: m, c: m.client(opts...)}
 }
 
 // on answers requests to ep with the responders in turn; the last one
 // answers every further request.
 func (h *payHarness) on(ep *endpoint, rs ...httpmock.Responder) {
-	var (
-		mu sync.Mutex
-		n  int
-	)
-	h.mt.RegisterResponder(http.MethodPost, payRoot+ep.path, func(req *http.Request) (*http.Response, error) {
-		body, err := io.ReadAll(req.Body)
-		if err != nil {
-			return nil, err
-		}
-		h.mu.Lock()
-		h.reqs = append(h.reqs, payRecorded{path: req.URL.Path, header: req.Header.Clone(), body: body})
-		h.mu.Unlock()
-		mu.Lock()
-		r := rs[min(n, len(rs)-1)]
-		n++
-		mu.Unlock()
-		return r(req)
+	h.coreMock.on(ep, func(n int, r coreReq) (*http.Response, error) {
+		req := httptest.NewRequest(http.MethodPost, coreRoot+r.Path, bytes.NewReader(r.Body))
+		req.Header = r.Header
+		return rs[min(n, len(rs))-1](req)
 	})
-}
-
-// sent returns the requests made to ep (token grants excluded unless ep is
-// epGrant).
-func (h *payHarness) sent(ep *endpoint) []payRecorded {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []payRecorded
-	for _, r := range h.reqs {
-		if r.path == ep.path {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // total is the number of requests that reached the transport at all.
@@ -159,7 +102,7 @@ func payCheckHeaders(t *testing.T, h http.Header) {
 	t.Helper()
 	want := map[string]string{
 		"Authorization": payIDToken, // the bare id_token, no "Bearer"
-		"X-App-Key":     payAppKey,
+		"X-App-Key":     coreCreds.AppKey,
 		"Content-Type":  "application/json",
 		"Accept":        "application/json",
 	}
@@ -220,15 +163,15 @@ func TestCreatePaymentSendsGoldenRequest(t *testing.T) {
 			if _, err := h.c.Payments.Create(context.Background(), &tt.params); err != nil {
 				t.Fatalf("Create: %v", err)
 			}
-			reqs := h.sent(epPaymentCreate)
+			reqs := h.requests(epPaymentCreate)
 			if len(reqs) != 1 {
 				t.Fatalf("create requests = %d, want 1", len(reqs))
 			}
-			if reqs[0].path != "/v1.2.0-beta/tokenized/checkout/create" {
-				t.Errorf("path = %s", reqs[0].path)
+			if reqs[0].Path != "/v1.2.0-beta/tokenized/checkout/create" {
+				t.Errorf("path = %s", reqs[0].Path)
 			}
-			payCheckHeaders(t, reqs[0].header)
-			if d := payJSONDiff(t, reqs[0].body, tt.golden); d != "" {
+			payCheckHeaders(t, reqs[0].Header)
+			if d := payJSONDiff(t, reqs[0].Body, tt.golden); d != "" {
 				t.Errorf("body (-golden +sent):\n%s", d)
 			}
 		})
@@ -296,15 +239,15 @@ func TestPaymentIDCallsSendGoldenRequests(t *testing.T) {
 			if err := tt.call(context.Background(), h.c.Payments); err != nil {
 				t.Fatalf("%s: %v", tt.name, err)
 			}
-			reqs := h.sent(tt.ep)
+			reqs := h.requests(tt.ep)
 			if len(reqs) != 1 {
 				t.Fatalf("requests = %d, want 1", len(reqs))
 			}
-			if reqs[0].path != tt.path {
-				t.Errorf("path = %s, want %s", reqs[0].path, tt.path)
+			if reqs[0].Path != tt.path {
+				t.Errorf("path = %s, want %s", reqs[0].Path, tt.path)
 			}
-			payCheckHeaders(t, reqs[0].header)
-			if d := payJSONDiff(t, reqs[0].body, tt.golden); d != "" {
+			payCheckHeaders(t, reqs[0].Header)
+			if d := payJSONDiff(t, reqs[0].Body, tt.golden); d != "" {
 				t.Errorf("body (-golden +sent):\n%s", d)
 			}
 		})
@@ -663,7 +606,7 @@ func TestPaymentCallsReturnBkashErrors(t *testing.T) {
 			if !errors.Is(err, tt.want.Code) {
 				t.Errorf("errors.Is(err, %s) = false", tt.want.Code)
 			}
-			if n := len(h.sent(tt.ep)); n != 1 {
+			if n := h.sent(tt.ep); n != 1 {
 				t.Errorf("requests = %d, want 1 (a bKash answer is never retried)", n)
 			}
 		})
@@ -700,7 +643,7 @@ func TestMoneyCallsAreSentOnceWhenTheConnectionDrops(t *testing.T) {
 			if !errors.Is(err, ErrOutcomeUnknown) {
 				t.Error("errors.Is(err, ErrOutcomeUnknown) = false")
 			}
-			if n := len(h.sent(tt.ep)); n != 1 {
+			if n := h.sent(tt.ep); n != 1 {
 				t.Errorf("%s sent %d times, want exactly 1", tt.name, n)
 			}
 		})
@@ -854,10 +797,10 @@ func TestFinalize(t *testing.T) {
 					t.Errorf("Payment = %+v with an error, want nil", p)
 				}
 			}
-			if n := len(h.sent(epPaymentExecute)); n != 1 {
+			if n := h.sent(epPaymentExecute); n != 1 {
 				t.Errorf("execute sent %d times, want exactly 1", n)
 			}
-			if n := len(h.sent(epPaymentQuery)); n != tt.wantQueries {
+			if n := h.sent(epPaymentQuery); n != tt.wantQueries {
 				t.Errorf("queries = %d, want %d", n, tt.wantQueries)
 			}
 		})
@@ -879,7 +822,7 @@ func TestFinalizeStopsWaitingWhenTheContextEnds(t *testing.T) {
 	if d := time.Since(start); d > finalizeQueryWaits[0]+finalizeQueryWaits[1] {
 		t.Errorf("Finalize took %v after its context ended", d)
 	}
-	if n := len(h.sent(epPaymentExecute)); n != 1 {
+	if n := h.sent(epPaymentExecute); n != 1 {
 		t.Errorf("execute sent %d times, want 1", n)
 	}
 }
@@ -1102,7 +1045,7 @@ func TestCreateIsNotResentWhenTheConnectionDrops(t *testing.T) {
 	if !errors.As(err, &ou) || ou.Op != "payment.create" {
 		t.Fatalf("err = %v (%T), want *OutcomeUnknownError for payment.create", err, err)
 	}
-	if n := len(h.sent(epPaymentCreate)); n != 1 {
+	if n := h.sent(epPaymentCreate); n != 1 {
 		t.Errorf("create sent %d times, want 1", n)
 	}
 }
@@ -1133,7 +1076,7 @@ func TestAnswersThatDoNotSayWhatHappenedAreUnknownOutcomes(t *testing.T) {
 				if p != nil || !errors.As(err, &ou) || ou.Op != c.ep.op || !strings.Contains(err.Error(), "transactionStatus") {
 					t.Fatalf("= %+v, %v; want an *OutcomeUnknownError for %s naming the missing transactionStatus", p, err, c.ep.op)
 				}
-				if n := len(h.sent(c.ep)); n != 1 {
+				if n := h.sent(c.ep); n != 1 {
 					t.Errorf("sent %d times, want 1", n)
 				}
 			})
@@ -1173,7 +1116,7 @@ func TestFinalizeQueriesAfterAnAnswerWithoutTransactionStatus(t *testing.T) {
 	if err != nil || p.Status != StatusCompleted || p.TrxID != "CLA7K2M9QZ" {
 		t.Fatalf("Finalize = %+v, %v; want the queried, completed payment", p, err)
 	}
-	if n := len(h.sent(epPaymentExecute)); n != 1 {
+	if n := h.sent(epPaymentExecute); n != 1 {
 		t.Errorf("execute sent %d times, want 1", n)
 	}
 }

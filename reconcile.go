@@ -30,12 +30,13 @@ const PaymentExpiry = 24 * time.Hour
 //     (verificationStatus "Complete"), exactly as the callback handler would
 //     have; without it, it only reports them when they expire.
 //
-// A Run sends at most one execute per payment: after one whose outcome is
-// unknown it only reads the payment. It cannot know about executes sent
-// before Run: give a Reconciler with FinalizeApproved the payments that were
-// never executed, and reconcile those whose Execute outcome is unknown
-// without it (or accept that one that still reads Initiated and approved is
-// executed once more; bKash answers 2117 to a repeat it has processed).
+// The Reconciler sends at most one execute per payment it is reconciling:
+// after one whose outcome is unknown it only reads the payment. It cannot
+// know about executes sent before the payment was given to it: give a
+// Reconciler with FinalizeApproved the payments that were never executed,
+// and reconcile those whose Execute outcome is unknown without it (or accept
+// that one that still reads Initiated and approved is executed once more;
+// bKash answers 2117 to a repeat it has processed).
 //
 // Run queries each payment with backoff until it is final: Completed,
 // Authorized or Cancelled (or any other status bKash reports that is not
@@ -110,12 +111,11 @@ type ReconcileResult struct {
 type reconcileItem struct {
 	id       string
 	due      time.Time
-	tries    int
-	reads    int
+	reads    int // queries made; also the backoff step
 	last     *Payment
 	err      error
 	index    int
-	executed bool  // an execute of this Run may have reached bKash
+	executed bool  // an execute sent by the Reconciler may have reached bKash
 	execErr  error // its error when its outcome is unknown
 }
 
@@ -301,7 +301,6 @@ func (r *Reconciler) loop(ctx context.Context, initial []string, serve bool) err
 // schedules its next read.
 func (r *Reconciler) step(ctx context.Context, it *reconcileItem, now func() time.Time) {
 	minI, maxI := r.intervals()
-	it.tries++
 	p, err := r.Payments.Query(ctx, it.id)
 	it.reads++
 	if err == nil {
@@ -341,7 +340,7 @@ func (r *Reconciler) step(ctx context.Context, it *reconcileItem, now func() tim
 			return
 		}
 	}
-	wait := transport.Backoff(minI, maxI, it.tries-1)
+	wait := transport.Backoff(minI, maxI, it.reads-1)
 	if wait < minI/2 {
 		wait = minI / 2 // keep a floor: a payment is never polled in a tight loop
 	}

@@ -28,18 +28,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func newReconcileFixture(t *testing.T, opts ...bkashtest.Option) (*bkashtest.Server, *bkash.Client) {
-	t.Helper()
-	srv := bkashtest.NewServer(opts...)
-	t.Cleanup(srv.Close)
-	c, err := bkash.NewClient(bkash.Sandbox, srv.Credentials(), bkash.WithBaseURL(srv.URL),
-		bkash.WithRetryPolicy(bkash.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, c
-}
-
 func createPayment(t *testing.T, c *bkash.Client, invoice string) *bkash.Payment {
 	t.Helper()
 	p, err := c.Payments.Create(context.Background(), &bkash.CreatePaymentParams{
@@ -74,7 +62,7 @@ func (c *collect) report(r bkash.ReconcileResult) {
 
 func TestReconcilerExecutesApprovedPaymentWhoseCallbackNeverArrived(t *testing.T) {
 	t.Parallel()
-	srv, c := newReconcileFixture(t)
+	srv, c := newIntegration(t, nil)
 	p := createPayment(t, c, "INV-CB-LOST")
 	if err := srv.Approve(p.PaymentID, "01770618575"); err != nil {
 		t.Fatal(err)
@@ -101,7 +89,7 @@ func TestReconcilerExecutesApprovedPaymentWhoseCallbackNeverArrived(t *testing.T
 func TestReconcilerWithoutFinalizeApprovedOnlyWatches(t *testing.T) {
 	t.Parallel()
 	clock := &fakeClock{now: time.Now()}
-	srv, c := newReconcileFixture(t, bkashtest.WithClock(clock.Now))
+	srv, c := newIntegration(t, []bkashtest.Option{bkashtest.WithClock(clock.Now)})
 	p := createPayment(t, c, "INV-WATCH")
 	if err := srv.Approve(p.PaymentID, "01770618575"); err != nil {
 		t.Fatal(err)
@@ -136,7 +124,7 @@ func TestReconcilerWithoutFinalizeApprovedOnlyWatches(t *testing.T) {
 
 func TestReconcilerSettlesUnknownExecuteWithoutResending(t *testing.T) {
 	t.Parallel()
-	srv, c := newReconcileFixture(t)
+	srv, c := newIntegration(t, nil)
 	p := createPayment(t, c, "INV-DROP")
 	if err := srv.Approve(p.PaymentID, "01770618575"); err != nil {
 		t.Fatal(err)
@@ -171,7 +159,7 @@ func TestReconcilerSettlesUnknownExecuteWithoutResending(t *testing.T) {
 
 func TestReconcilerExecutesAPaymentAtMostOnce(t *testing.T) {
 	t.Parallel()
-	srv, c := newReconcileFixture(t)
+	srv, c := newIntegration(t, nil)
 	p := createPayment(t, c, "INV-EXEC-ONCE")
 	if err := srv.Approve(p.PaymentID, "01770618575"); err != nil {
 		t.Fatal(err)
@@ -198,7 +186,7 @@ func TestReconcilerExecutesAPaymentAtMostOnce(t *testing.T) {
 
 func TestReconcilerReportsUnknownPaymentAsNotFound(t *testing.T) {
 	t.Parallel()
-	_, c := newReconcileFixture(t)
+	_, c := newIntegration(t, nil)
 	var res collect
 	r := &bkash.Reconciler{Payments: c.Payments, Report: res.report, MinInterval: time.Millisecond}
 	if err := r.Run(context.Background(), "TR0011NoSuchPayment"); err != nil {
@@ -213,7 +201,7 @@ func TestReconcilerReportsUnknownPaymentAsNotFound(t *testing.T) {
 // Not parallel: it counts the Reconciler's goroutines, which other tests'
 // reconcilers would add to.
 func TestReconcilerStopsOnContextAndReportsTheRestAbandoned(t *testing.T) {
-	_, c := newReconcileFixture(t)
+	_, c := newIntegration(t, nil)
 	ids := make([]string, 12)
 	for i := range ids {
 		ids[i] = createPayment(t, c, "INV-ABANDON-"+string(rune('a'+i))).PaymentID
@@ -266,7 +254,7 @@ func TestReconcilerNeedsPaymentsAndReport(t *testing.T) {
 
 func TestReconcilerServeReconcilesWhatIsAddedUntilCancelled(t *testing.T) {
 	t.Parallel()
-	srv, c := newReconcileFixture(t)
+	srv, c := newIntegration(t, nil)
 	results := make(chan bkash.ReconcileResult, 8)
 	r := &bkash.Reconciler{Payments: c.Payments, FinalizeApproved: true,
 		MinInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond,

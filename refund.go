@@ -23,18 +23,13 @@ func (p *RefundParams) validate() error {
 	if p == nil {
 		return &ValidationError{Field: "RefundParams", Reason: "is nil"}
 	}
-	for _, err := range [...]error{
+	return firstError(
 		checkID("RefundParams.PaymentID", p.PaymentID),
 		checkID("RefundParams.TrxID", p.TrxID),
 		checkAmount("RefundParams.Amount", p.Amount),
 		checkText("RefundParams.SKU", p.SKU, true),
 		checkText("RefundParams.Reason", p.Reason, true),
-	} {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	)
 }
 
 // Refund is one refund of a payment. Both refund APIs decode into it; a

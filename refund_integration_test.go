@@ -36,9 +36,7 @@ func TestTwoPartialRefundsThenStatusAgainstFake(t *testing.T) {
 	for _, api := range refundAPIs {
 		t.Run(api.String(), func(t *testing.T) {
 			t.Parallel()
-			srv := bkashtest.NewServer()
-			defer srv.Close()
-			client := fakeClient(t, srv, bkash.WithRefundAPI(api))
+			srv, client := newIntegration(t, nil, bkash.WithRefundAPI(api))
 			ctx := context.Background()
 			p := fakePaidPayment(t, client, srv, bkash.Taka(1250)+50)
 
@@ -99,9 +97,7 @@ func TestRefundExceedingWhatIsLeftIsATypedRefusal(t *testing.T) {
 	for _, api := range refundAPIs {
 		t.Run(api.String(), func(t *testing.T) {
 			t.Parallel()
-			srv := bkashtest.NewServer()
-			defer srv.Close()
-			client := fakeClient(t, srv, bkash.WithRefundAPI(api))
+			srv, client := newIntegration(t, nil, bkash.WithRefundAPI(api))
 			ctx := context.Background()
 			p := fakePaidPayment(t, client, srv, bkash.Taka(100))
 			if _, err := client.Refunds.Create(ctx, &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: bkash.Taka(60), SKU: "S1", Reason: "r"}); err != nil {
@@ -127,9 +123,7 @@ func TestRefundWithLostAnswerIsSentOnceAndFoundByStatus(t *testing.T) {
 	for _, api := range refundAPIs {
 		t.Run(api.String(), func(t *testing.T) {
 			t.Parallel()
-			srv := bkashtest.NewServer()
-			defer srv.Close()
-			client := fakeClient(t, srv, bkash.WithRefundAPI(api))
+			srv, client := newIntegration(t, nil, bkash.WithRefundAPI(api))
 			ctx := context.Background()
 			p := fakePaidPayment(t, client, srv, bkash.Taka(500))
 			params := &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: bkash.Taka(120), SKU: "GHEE-250G", Reason: "damaged jar"}
@@ -159,9 +153,7 @@ func TestRefundDroppedBeforeProcessingIsNotFoundAndMayBeSentAgain(t *testing.T) 
 	for _, api := range refundAPIs {
 		t.Run(api.String(), func(t *testing.T) {
 			t.Parallel()
-			srv := bkashtest.NewServer()
-			defer srv.Close()
-			client := fakeClient(t, srv, bkash.WithRefundAPI(api))
+			srv, client := newIntegration(t, nil, bkash.WithRefundAPI(api))
 			ctx := context.Background()
 			p := fakePaidPayment(t, client, srv, bkash.Taka(500))
 			params := &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: bkash.Taka(120), SKU: "GHEE-250G", Reason: "damaged jar"}

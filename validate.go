@@ -10,6 +10,17 @@ import (
 // reasons and merchantAssociationInfo.
 const maxTextLen = 255
 
+// firstError returns the first non-nil error of a params type's field
+// checks, given in field order: the first bad field is the one reported.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // checkText applies bKash's rule for free-text fields: at most 255
 // characters and none of '<', '>', '&'. required rejects the empty string.
 func checkText(field, v string, required bool) error {

@@ -559,7 +559,8 @@ func (n *Notification) set(f notificationField, s string) error {
 //   - Notification: calls fn once per MessageId (SNS delivers at least
 //     once). 200 when fn returns nil or the MessageId was already claimed
 //     (fn is not called again); 500 when fn fails, after releasing the
-//     claim, so that SNS's retry is processed.
+//     claim, so that SNS's retry is processed, and 500 when the
+//     DedupeStore fails (fn is not called).
 //   - SubscriptionConfirmation: with WithSubscriptionConfirmation(true),
 //     visits the checked SubscribeURL (500 if that fails); 200.
 //   - UnsubscribeConfirmation: 200, nothing else.

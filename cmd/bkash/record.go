@@ -8,10 +8,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/smartdairy/bkash-go/internal/redact"
 )
 
 // redactedText replaces secrets and tokens in a recording.
-const redactedText = "[REDACTED]"
+const redactedText = redact.Redacted
 
 // secretHeaders are request headers whose values never reach a report:
 // bKash's grant credentials, the token and the app key.
@@ -196,92 +198,17 @@ func redactHeaders(h http.Header) map[string]string {
 	return out
 }
 
-// redactBody returns a JSON body with the values of secretFields replaced,
-// keeping the key order bKash used; or, for a body that is not JSON, its
-// text with every known secret replaced.
+// redactBody returns a JSON body with everything below secretFields
+// replaced, keeping the key order bKash used; or, for a body that is not
+// JSON, its text with every known secret replaced.
 func redactBody(b []byte, secrets []string) (json.RawMessage, string) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, ""
 	}
-	var buf bytes.Buffer
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := redactValue(dec, &buf, false); err == nil {
-		if _, err := dec.Token(); err == io.EOF {
-			return json.RawMessage(scrub(buf.String(), secrets)), ""
-		}
+	if out, ok := redact.JSON(b, redact.Rules{Secret: secretFields}); ok {
+		return json.RawMessage(scrub(string(out), secrets)), ""
 	}
 	return nil, scrub(string(b), secrets)
-}
-
-// redactValue copies one JSON value from dec to buf, replacing every scalar
-// under a secret field (or, with redact, every scalar) by [REDACTED].
-func redactValue(dec *json.Decoder, buf *bytes.Buffer, redact bool) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		open, close := byte(t), byte('}')
-		if open == '[' {
-			close = ']'
-		}
-		buf.WriteByte(open)
-		for i := 0; dec.More(); i++ {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			secret := redact
-			if open == '{' {
-				k, err := dec.Token()
-				if err != nil {
-					return err
-				}
-				key, _ := k.(string)
-				writeJSONString(buf, key)
-				buf.WriteByte(':')
-				secret = secret || secretFields[strings.ToLower(key)]
-			}
-			if err := redactValue(dec, buf, secret); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return err
-		}
-		buf.WriteByte(close)
-		return nil
-	case string:
-		if redact {
-			t = redactedText
-		}
-		writeJSONString(buf, t)
-	case json.Number:
-		if redact {
-			writeJSONString(buf, redactedText)
-		} else {
-			buf.WriteString(t.String())
-		}
-	case bool:
-		if redact {
-			writeJSONString(buf, redactedText)
-		} else if t {
-			buf.WriteString("true")
-		} else {
-			buf.WriteString("false")
-		}
-	case nil:
-		buf.WriteString("null")
-	}
-	return nil
-}
-
-func writeJSONString(buf *bytes.Buffer, s string) {
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	buf.Truncate(buf.Len() - 1) // Encode's newline
 }
 
 // scrub replaces every known secret in s: a second line of defence for text

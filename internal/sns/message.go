@@ -254,7 +254,9 @@ const maxSignatureLen = 1368
 // VerifyMessage checks m's signature with the certificate's RSA key. m must
 // have passed Check.
 func VerifyMessage(m *Message, pub *rsa.PublicKey) error {
-	var sigBuf [1024]byte
+	// Room for what the longest accepted text can decode to: unpadded,
+	// 1368 characters are 1026 bytes, and Decode panics on a shorter buffer.
+	var sigBuf [maxSignatureLen / 4 * 3]byte
 	sigText := m.Signature()
 	if len(sigText) > maxSignatureLen {
 		return fmt.Errorf("%w: signature too long", ErrBadSignature)

@@ -260,6 +260,9 @@ func TestVerifyMessage(t *testing.T) {
 	for name, sig := range map[string]string{
 		"not base64": "!!!", "empty after decode": "", "truncated": "QUJD",
 		"too long": strings.Repeat("A", 2000),
+		// The longest accepted text, unpadded: it decodes to 1026 bytes.
+		"longest, unpadded": strings.Repeat("A", 1368),
+		"longest, padded":   strings.Repeat("A", 1364) + "AA==",
 	} {
 		m := sign("1", func(m *bkashtest.SNSMessage) { m.Signature = sig })
 		if err := sns.VerifyMessage(m, pub(s)); !errors.Is(err, sns.ErrBadSignature) {
