@@ -518,11 +518,19 @@ func TestNoRetryAfterTheContextIsCancelled(t *testing.T) {
 		m := newCoreMock(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		m.on(epPaymentQuery, func(int, coreReq) (*http.Response, error) {
-			cancel()
 			return coreJSON(503, `{"message":"Service Unavailable"}`), nil
 		})
+		// Cancel once the answer is in hand, in the caller's transport: httpmock
+		// itself races a cancelled context against its responder.
+		cancelling := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := m.mt.RoundTrip(r)
+			if r.URL.Path == epPaymentQuery.path {
+				cancel()
+			}
+			return resp, err
+		})
 		// The answer arrived, so it is returned; it is not retried.
-		_, err := coreQuery(ctx, m.client())
+		_, err := coreQuery(ctx, m.client(WithHTTPClient(&http.Client{Transport: cancelling})))
 		var ae *APIError
 		if !errors.As(err, &ae) || ae.HTTPStatus != 503 || ae.Attempts != 1 {
 			t.Errorf("err = %v, want the 503 of the only attempt", err)
@@ -886,3 +894,8 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		}
 	})
 }
+
+// roundTripFunc adapts a function to http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
