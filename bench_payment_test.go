@@ -102,9 +102,15 @@ type rawPaymentAnswer struct {
 	MerchantInvoiceNumber string `json:"merchantInvoiceNumber"`
 }
 
+// rawAnswer is a baseline's answer type: it reports bKash's statusCode.
+type rawAnswer interface{ code() string }
+
+func (a *rawPaymentAnswer) code() string { return a.StatusCode }
+func (a *rawQueryAnswer) code() string   { return a.StatusCode }
+
 // rawPost is the baseline call: marshal, POST with bKash's headers, read
-// the whole answer, unmarshal, check the status code.
-func rawPost(hc *http.Client, url, token string, in any) error {
+// the whole answer, unmarshal into out, check the status code.
+func rawPost(hc *http.Client, url, token string, in any, out rawAnswer) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
@@ -126,12 +132,11 @@ func rawPost(hc *http.Client, url, token string, in any) error {
 	if err != nil {
 		return err
 	}
-	var out rawPaymentAnswer
-	if err := json.Unmarshal(data, &out); err != nil {
+	if err := json.Unmarshal(data, out); err != nil {
 		return err
 	}
-	if out.StatusCode != "0000" {
-		return errors.New("bkash error " + out.StatusCode)
+	if c := out.code(); c != "0000" {
+		return errors.New("bkash error " + c)
 	}
 	return nil
 }
@@ -233,7 +238,7 @@ func BenchmarkCreate(b *testing.B) {
 				Currency:              "BDT",
 				Intent:                "sale",
 				MerchantInvoiceNumber: params.InvoiceNumber,
-			})
+			}, &rawPaymentAnswer{})
 		},
 		sdk: func(ctx context.Context, c *bkash.Client) error {
 			_, err := c.Payments.Create(ctx, params)
@@ -245,7 +250,7 @@ func BenchmarkCreate(b *testing.B) {
 func BenchmarkExecute(b *testing.B) {
 	runCallPair(b, benchCall{
 		raw: func(hc *http.Client, root string) error {
-			return rawPost(hc, root+"/v1.2.0-beta/tokenized/checkout/execute", benchToken, &rawPaymentIDRequest{PaymentID: benchPaymentID})
+			return rawPost(hc, root+"/v1.2.0-beta/tokenized/checkout/execute", benchToken, &rawPaymentIDRequest{PaymentID: benchPaymentID}, &rawPaymentAnswer{})
 		},
 		sdk: func(ctx context.Context, c *bkash.Client) error {
 			_, err := c.Payments.Execute(ctx, benchPaymentID)

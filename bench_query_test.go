@@ -1,9 +1,7 @@
 package bkash_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -94,35 +92,8 @@ type rawQueryAnswer struct {
 // rawQuery is the baseline: the same request, headers and decoding, written
 // by hand with net/http and encoding/json.
 func rawQuery(hc *http.Client, url, token string) error {
-	body, err := json.Marshal(map[string]string{"paymentID": "TR0011Hk2Lm9P1735713000456"})
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequest(http.MethodPost, url+"/v1.2.0-beta/tokenized/checkout/payment/status", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Authorization", token)
-	req.Header.Set("X-App-Key", "app-key")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	var out rawQueryAnswer
-	if err := json.Unmarshal(data, &out); err != nil {
-		return err
-	}
-	if out.StatusCode != "0000" {
-		return io.ErrUnexpectedEOF
-	}
-	return nil
+	return rawPost(hc, url+"/v1.2.0-beta/tokenized/checkout/payment/status", token,
+		map[string]string{"paymentID": "TR0011Hk2Lm9P1735713000456"}, &rawQueryAnswer{})
 }
 
 const benchToken = "eyJraWQiOiJFWEFNUExFIiwiYWxnIjoiUlMyNTYifQ.eyJzdWIiOiJleGFtcGxlIn0.c2lnbmF0dXJl"
