@@ -2,6 +2,7 @@ package bkash
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -507,25 +508,12 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 		return &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: res.Err}, false
 	}
 	resp := res.Resp
-	cl.status = resp.StatusCode
-	bp := bodyPool.Get().(*[]byte)
-	buf := bytes.NewBuffer((*bp)[:0])
-	_, readErr := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody+1))
-	resp.Body.Close()
-	data := buf.Bytes()
-	defer func() {
-		// Keep only ordinary-sized buffers: one oversized answer must not
-		// pin a megabyte for the life of the process.
-		if cap(data) <= 64<<10 {
-			*bp = data[:0]
-			bodyPool.Put(bp)
-		}
-	}()
+	status := resp.StatusCode
+	cl.status = status
+	data, bp, readErr := readBody(resp)
+	defer releaseBody(bp, data)
 	if cl.c.logBodies {
 		cl.respBody = append([]byte(nil), data...)
-	}
-	if readErr == nil && len(data) > maxResponseBody {
-		readErr = fmt.Errorf("response body larger than %d bytes", maxResponseBody)
 	}
 
 	var env *envelope
@@ -535,49 +523,69 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 	}
 	if env != nil {
 		if ae := env.apiError(); ae != nil {
-			ae.Op, ae.HTTPStatus, ae.Attempts = ep.op, resp.StatusCode, cl.attempts
+			ae.Op, ae.HTTPStatus, ae.Attempts = ep.op, status, cl.attempts
 			cl.flushAttempt(ae.Code)
 			return ae, ae.Code == CodeInvalidAppToken
 		}
 	}
 	cl.flushAttempt("")
-	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-		msg := http.StatusText(resp.StatusCode)
-		if env != nil && env.Message != "" {
-			msg = env.Message
-		}
-		return &APIError{Op: ep.op, HTTPStatus: resp.StatusCode, Message: msg, Attempts: cl.attempts}, true
-	}
-	if resp.StatusCode == http.StatusOK && env != nil && decodeErr == nil && !env.gatewayOnly() {
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return cl.gatewayError(status, env), true
+	case status == http.StatusOK && env != nil && decodeErr == nil && !env.gatewayOnly():
 		return nil, false
 	}
 	// Not a definite bKash answer: a 5xx, an HTML page, a gateway message,
 	// malformed or truncated JSON.
-	why := readErr
-	if why == nil {
-		why = decodeErr
-	}
-	if why == nil {
-		msg := http.StatusText(resp.StatusCode)
-		if env != nil && env.Message != "" {
-			msg = env.Message
-		}
-		why = fmt.Errorf("http %d: %s", resp.StatusCode, msg)
+	var why error
+	if unreadable := cmp.Or(readErr, decodeErr); unreadable != nil {
+		why = fmt.Errorf("http %d: unreadable answer: %w", status, unreadable)
 	} else {
-		why = fmt.Errorf("http %d: unreadable answer: %w", resp.StatusCode, why)
-	}
-	if ep.class == classRead && resp.StatusCode != http.StatusOK && readErr == nil && decodeErr == nil {
-		msg := http.StatusText(resp.StatusCode)
-		if env != nil && env.Message != "" {
-			msg = env.Message
+		ge := cl.gatewayError(status, env)
+		if ep.class == classRead && status != http.StatusOK {
+			return ge, false
 		}
-		return &APIError{Op: ep.op, HTTPStatus: resp.StatusCode, Message: msg, Attempts: cl.attempts}, false
+		why = fmt.Errorf("http %d: %s", status, ge.Message)
 	}
 	if ep.class == classRead {
 		// A read changed nothing: there is no outcome to be unsure of.
 		return fmt.Errorf("bkash: %s: %d attempt(s): %w", ep.op, cl.attempts, why), false
 	}
 	return &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: why}, false
+}
+
+// gatewayError is the *APIError of an answer that carries no bKash code:
+// the gateway's {"message": ...}, or the HTTP status text.
+func (cl *call) gatewayError(status int, env *envelope) *APIError {
+	msg := http.StatusText(status)
+	if env != nil && env.Message != "" {
+		msg = env.Message
+	}
+	return &APIError{Op: cl.ep.op, HTTPStatus: status, Message: msg, Attempts: cl.attempts}
+}
+
+// readBody reads at most maxResponseBody bytes of resp's body into a pooled
+// buffer and closes it. Give data back with releaseBody once done with it.
+func readBody(resp *http.Response) (data []byte, bp *[]byte, err error) {
+	bp = bodyPool.Get().(*[]byte)
+	buf := bytes.NewBuffer((*bp)[:0])
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody+1))
+	resp.Body.Close()
+	data = buf.Bytes()
+	if err == nil && len(data) > maxResponseBody {
+		err = fmt.Errorf("response body larger than %d bytes", maxResponseBody)
+	}
+	return data, bp, err
+}
+
+// releaseBody returns readBody's buffer to the pool. Only ordinary-sized
+// buffers are kept: one oversized answer must not pin a megabyte for the
+// life of the process.
+func releaseBody(bp *[]byte, data []byte) {
+	if cap(data) <= 64<<10 {
+		*bp = data[:0]
+		bodyPool.Put(bp)
+	}
 }
 
 // decodeInto decodes data into out and returns the envelope. out may embed
