@@ -2,12 +2,8 @@ package bkash_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
-	"sync/atomic"
 	"testing"
 
 	bkash "github.com/smartdairy/bkash-go"
@@ -20,36 +16,6 @@ import (
 const benchQueryAnswer = `{"paymentID":"TR0011Hk2Lm9P1735713000456","mode":"0011","paymentCreateTime":"2025-01-01T12:30:00:456 GMT+0600","paymentExecuteTime":"2025-01-01T12:31:10:222 GMT+0600","amount":"150.50","currency":"BDT","intent":"sale","merchantInvoice":"A-1001-1","trxID":"CLA7K2M9QZ","transactionStatus":"Completed","verificationStatus":"Complete","statusCode":"0000","statusMessage":"Successful","payerReference":"01770618575"}`
 
 const benchGrantAnswer = `{"statusCode":"0000","statusMessage":"Successful","id_token":"eyJraWQiOiJFWEFNUExFIiwiYWxnIjoiUlMyNTYifQ.eyJzdWIiOiJleGFtcGxlIn0.c2lnbmF0dXJl","token_type":"Bearer","expires_in":3600,"refresh_token":"eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.ZXhhbXBsZQ.aXY.Y2lwaGVy.dGFn"}`
-
-// benchServer answers grant and payment/status with fixed bodies and counts
-// the TCP connections it accepts.
-type benchServer struct {
-	*httptest.Server
-	conns atomic.Int64
-}
-
-func newBenchServer(tb testing.TB) *benchServer {
-	tb.Helper()
-	bs := &benchServer{}
-	query, grant := []byte(benchQueryAnswer), []byte(benchGrantAnswer)
-	bs.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		if r.URL.Path == "/v1.2.0-beta/tokenized/checkout/token/grant" {
-			_, _ = w.Write(grant)
-			return
-		}
-		_, _ = w.Write(query)
-	}))
-	bs.Server.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			bs.conns.Add(1)
-		}
-	}
-	bs.Start()
-	tb.Cleanup(bs.Close)
-	return bs
-}
 
 func benchHTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -99,59 +65,13 @@ func rawQuery(hc *http.Client, url, token string) error {
 const benchToken = "eyJraWQiOiJFWEFNUExFIiwiYWxnIjoiUlMyNTYifQ.eyJzdWIiOiJleGFtcGxlIn0.c2lnbmF0dXJl"
 
 func BenchmarkQuery(b *testing.B) {
-	b.Run("raw/seq", func(b *testing.B) {
-		bs := newBenchServer(b)
-		hc := benchHTTPClient()
-		b.ReportAllocs()
-		defer reportCPU(b)()
-		for b.Loop() {
-			if err := rawQuery(hc, bs.URL, benchToken); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("sdk/seq", func(b *testing.B) {
-		bs := newBenchServer(b)
-		c := newBenchClient(b, bs.URL, benchHTTPClient())
-		ctx := context.Background()
-		b.ReportAllocs()
-		defer reportCPU(b)()
-		for b.Loop() {
-			if _, err := c.Payments.Query(ctx, "TR0011Hk2Lm9P1735713000456"); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("raw/par64", func(b *testing.B) {
-		bs := newBenchServer(b)
-		hc := benchHTTPClient()
-		b.SetParallelism(par64()) // 64 goroutines in all
-		b.ReportAllocs()
-		defer reportCPU(b)()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if err := rawQuery(hc, bs.URL, benchToken); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
-	b.Run("sdk/par64", func(b *testing.B) {
-		bs := newBenchServer(b)
-		c := newBenchClient(b, bs.URL, benchHTTPClient())
-		ctx := context.Background()
-		b.SetParallelism(par64())
-		b.ReportAllocs()
-		defer reportCPU(b)()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := c.Payments.Query(ctx, "TR0011Hk2Lm9P1735713000456"); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
+	const id = "TR0011Hk2Lm9P1735713000456"
+	runCallPair(b, benchCall{
+		raw: func(hc *http.Client, root string) error { return rawQuery(hc, root, benchToken) },
+		sdk: func(ctx context.Context, c *bkash.Client) error {
+			_, err := c.Payments.Query(ctx, id)
+			return err
+		},
 	})
 }
 

@@ -347,6 +347,14 @@ func TestCreatePaymentDecodesEveryField(t *testing.T) {
 }
 
 func TestPaymentAnswersDecodeEveryField(t *testing.T) {
+	// capture_ok.json and capture_lower_d.json (paymentId spelled with a
+	// lower-case d) must decode to the same payment.
+	captured := Payment{
+		PaymentID: "TR0001Pa5Sd6F1735715000111", TrxID: "CLB2N4P6RS", Status: StatusCompleted,
+		CreatedAt:     payTime("2025-01-01T13:03:20:111 GMT+0600", 2025, 1, 1, 13, 3, 20, 111),
+		UpdatedAt:     payTime("2025-01-02T10:00:05:333 GMT+0600", 2025, 1, 2, 10, 0, 5, 333),
+		StatusMessage: "Successful",
+	}
 	t.Parallel()
 	execTime := payTime("2025-01-01T12:31:10:222 GMT+0600", 2025, 1, 1, 12, 31, 10, 222)
 	tests := []struct {
@@ -433,22 +441,12 @@ func TestPaymentAnswersDecodeEveryField(t *testing.T) {
 		{
 			name: "capture", ep: epPaymentCapture, fixture: "capture_ok.json",
 			call: (*PaymentService).Capture,
-			want: Payment{
-				PaymentID: "TR0001Pa5Sd6F1735715000111", TrxID: "CLB2N4P6RS", Status: StatusCompleted,
-				CreatedAt:     payTime("2025-01-01T13:03:20:111 GMT+0600", 2025, 1, 1, 13, 3, 20, 111),
-				UpdatedAt:     payTime("2025-01-02T10:00:05:333 GMT+0600", 2025, 1, 2, 10, 0, 5, 333),
-				StatusMessage: "Successful",
-			},
+			want: captured,
 		},
 		{
 			name: "capture answer spelling paymentId", ep: epPaymentCapture, fixture: "capture_lower_d.json",
 			call: (*PaymentService).Capture,
-			want: Payment{
-				PaymentID: "TR0001Pa5Sd6F1735715000111", TrxID: "CLB2N4P6RS", Status: StatusCompleted,
-				CreatedAt:     payTime("2025-01-01T13:03:20:111 GMT+0600", 2025, 1, 1, 13, 3, 20, 111),
-				UpdatedAt:     payTime("2025-01-02T10:00:05:333 GMT+0600", 2025, 1, 2, 10, 0, 5, 333),
-				StatusMessage: "Successful",
-			},
+			want: captured,
 		},
 		{
 			name: "void", ep: epPaymentVoid, fixture: "void_ok.json",

@@ -70,12 +70,11 @@ if [ -n "${KEEP:-}" ]; then
 fi
 
 # Give every benchmark key=value sub-names, so that benchstat can set an SDK
-# result beside its baseline (-col /impl): BenchmarkQuery/raw/seq becomes
-# BenchmarkQuery/mode=seq/impl=raw, and the two webhook benchmarks become
-# BenchmarkVerify/impl=sdk and BenchmarkVerify/impl=rsa.
+# result beside its baseline (-col /impl): the call benchmarks are named so
+# already; the two webhook benchmarks become BenchmarkVerify/impl=sdk and
+# BenchmarkVerify/impl=rsa.
 norm=$tmp/bench.txt
 sed -E \
-	-e 's#^BenchmarkQuery/(raw|sdk)/(seq|par64)#BenchmarkQuery/mode=\2/impl=\1#' \
 	-e 's#^BenchmarkVerifyCachedCert#BenchmarkVerify/impl=sdk#' \
 	-e 's#^BenchmarkBareRSAVerify#BenchmarkVerify/impl=rsa#' \
 	"$raw" >"$norm"
