@@ -444,19 +444,20 @@ func encodeRequest(in any) ([]byte, error) {
 
 // call is one logical call, across its attempts and a token replay.
 type call struct {
-	c        *Client
-	ep       *endpoint
-	in       any
-	body     []byte
-	start    time.Time
-	attempts int
-	base     int // attempts made before the current transport call
-	status   int
-	pending  transport.Attempt
-	havePend bool
-	code     ErrorCode // bKash's code in the pending attempt's answer
-	respBody []byte
-	ctx      context.Context // the call's context, as a StartObserver left it
+	c         *Client
+	ep        *endpoint
+	in        any
+	body      []byte
+	start     time.Time
+	attempts  int
+	base      int // attempts made before the current transport call
+	status    int
+	pending   transport.Attempt
+	havePend  bool
+	code      ErrorCode // bKash's code in the pending attempt's answer
+	pendStart time.Time // when the pending attempt began
+	respBody  []byte
+	ctx       context.Context // the call's context, as a StartObserver left it
 }
 
 // run makes the call: one transport call, and a replay after a rejected
@@ -640,6 +641,9 @@ func (c *Client) debug(ctx context.Context) bool {
 func (cl *call) observeAttempt(a transport.Attempt) {
 	cl.emit(false, nil)
 	cl.pending, cl.havePend, cl.code = a, true, ""
+	if cl.c.observer != nil {
+		cl.pendStart = time.Now().Add(-a.Duration)
+	}
 }
 
 // flushAttempt records bKash's code for the pending attempt; the attempt is
@@ -679,6 +683,7 @@ func (cl *call) emit(last bool, callErr error) {
 		// Number restarts with each transport call; a replay after a token
 		// renewal continues the count.
 		ev.Attempt, ev.HTTPStatus, ev.Code, ev.Duration, ev.Err = cl.base+a.Number, a.Status, cl.code, a.Duration, a.Err
+		ev.Start = cl.pendStart
 	}
 	if last {
 		ev.Outcome, ev.CallErr, ev.CallDuration = OutcomeOf(callErr), callErr, time.Since(cl.start)

@@ -58,6 +58,7 @@ func TestAttemptEventsNameTheCallAndEndWithItsOutcome(t *testing.T) {
 	c := m.client(WithObserver(obs))
 	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), ctxKey("caller"), "checkout-42"), time.Hour)
 	defer cancel()
+	start := time.Now()
 	if _, err := c.Payments.Query(ctx, "TR0011abc"); err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +83,9 @@ func TestAttemptEventsNameTheCallAndEndWithItsOutcome(t *testing.T) {
 	last, first := obs.attempts[2], obs.attempts[1]
 	if last.CallErr != nil || last.CallDuration < last.Duration+first.Duration || last.CallDuration <= 0 {
 		t.Errorf("last event: CallErr %v, CallDuration %v (attempts %v + %v)", last.CallErr, last.CallDuration, first.Duration, last.Duration)
+	}
+	if !first.Start.After(start) || !last.Start.After(first.Start) || last.Start.Add(last.Duration).After(time.Now()) {
+		t.Errorf("attempt starts %v (+%v) and %v (+%v) are not ordered within the call begun at %v", first.Start, first.Duration, last.Start, last.Duration, start)
 	}
 	if first.CallDuration != 0 || first.CallErr != nil || first.Request != "" {
 		t.Errorf("an attempt that is not the last carries the call's summary: %+v", first)

@@ -78,6 +78,9 @@ type AttemptEvent struct {
 	Code       ErrorCode     // bKash's code when the answer was decoded
 	Duration   time.Duration // time of this attempt
 	Err        error         // transport error of this attempt, if any
+	// Start is when the attempt began (events are held back until the next
+	// attempt or the call's end, so the delivery time is not the attempt's).
+	Start time.Time
 
 	Class   string // retry class: "read", "create", "money" or "cancel"
 	RefKind string // what Ref is: "paymentID", "trxID", "agreementID" or "merchantInvoiceNumber"; empty when the call names nothing
