@@ -77,6 +77,12 @@ func withCompactMin(n int) Option {
 	return func(c *config) { c.compactMin = n }
 }
 
+// withAfterSnapshot runs fn in each background compaction after its
+// snapshot is written and before it is installed (tests).
+func withAfterSnapshot(fn func()) Option {
+	return func(c *config) { c.afterSnapshot = fn }
+}
+
 // Open starts a fake bKash server like NewServer does, and returns the
 // error NewServer would panic with: a state file (WithStateFile) that
 // cannot be read, created or locked. Programs and tests that use a state
@@ -123,6 +129,7 @@ type store struct {
 	fileLines  int      // records in the file
 	snapLines  int      // records written by the last snapshot (or loaded)
 	compactMin int
+	afterSnap  func()   // withAfterSnapshot
 	compacting bool     // a compaction writes a new file in the background
 	pending    [][]byte // records appended since that compaction's snapshot
 	closing    bool     // Close has begun: no new compactions
@@ -373,6 +380,9 @@ func (s *Server) snapshotLocked() []stateRecord {
 func (s *Server) compact(snap []stateRecord) {
 	st := s.store
 	f, err := writeSnapshot(st.path, snap)
+	if st.afterSnap != nil {
+		st.afterSnap()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pending := st.pending
@@ -466,8 +476,8 @@ func syncDir(dir string) error {
 
 // openState loads the state file into s (which serves nothing yet) and
 // opens it for appending, or creates it.
-func (s *Server) openState(path string, compactMin int) error {
-	st := &store{path: path, compactMin: compactMin}
+func (s *Server) openState(path string, compactMin int, afterSnap func()) error {
+	st := &store{path: path, compactMin: compactMin, afterSnap: afterSnap}
 	if st.compactMin <= 0 {
 		st.compactMin = defaultCompactMin
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -254,54 +255,95 @@ func TestStateFileKeepsRefundsAndBalances(t *testing.T) {
 	}
 }
 
-// seqRand is a repeatable randIntN, safe for concurrent use.
-type seqRand struct {
-	mu sync.Mutex
-	r  *rand.Rand
+// scriptedRand is a randIntN that first returns the queued values, then
+// random ones; safe for concurrent use.
+type scriptedRand struct {
+	mu    sync.Mutex
+	queue []int
 }
 
-func (s *seqRand) IntN(n int) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.r.IntN(n)
+func (r *scriptedRand) IntN(n int) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.queue) == 0 {
+		return rand.IntN(n)
+	}
+	v := r.queue[0]
+	r.queue = r.queue[1:]
+	if v >= n {
+		panic("scriptedRand: value out of range")
+	}
+	return v
 }
 
-// TestStateFileIDsDoNotClash replays the same random sequence after the
-// restart: without the loaded IDs, the new server would hand out the very
-// paymentIDs and trxIDs it handed out before. (Not parallel: it replaces
-// the package's random source.)
+// replay queues the draws that make randomString(alphabet, ...) return s.
+func (r *scriptedRand) replay(alphabet, s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range len(s) {
+		r.queue = append(r.queue, strings.IndexByte(alphabet, s[i]))
+	}
+}
+
+// TestStateFileIDsDoNotClash makes the restarted server draw, for each kind
+// of ID, the very characters of an ID it loaded: it must notice the clash
+// and draw again, as it does for IDs it issued itself. (Not parallel: it
+// replaces the package's random source.)
 func TestStateFileIDsDoNotClash(t *testing.T) {
 	orig := randIntN
 	t.Cleanup(func() { randIntN = orig })
 	clock := fixedClock(t)
-	path := statePath(t)
-
-	randIntN = (&seqRand{r: rand.New(rand.NewPCG(1, 2))}).IntN
-	c := openState(t, path, WithClock(clock.Now))
-	seen := make(map[string]bool)
-	for range 3 {
-		id, trx := c.paid("10", "sale")
-		seen[id], seen[trx] = true, true
-	}
-	c.srv.Close()
-	if err := c.srv.StateErr(); err != nil {
+	c := openState(t, statePath(t), WithClock(clock.Now))
+	id, trx := c.paid("100", "sale")
+	refundTrx := mustOK(t, "refund", c.call(refundPath, v1Refund(id, trx, "10"))).str("refundTrxID")
+	cr := mustOK(t, "create agreement", c.call(createPath, map[string]string{
+		"mode": "0000", "payerReference": walletOK, "callbackURL": callbackBase,
+	})).str("paymentID")
+	if err := c.srv.Approve(cr, walletOK); err != nil {
 		t.Fatal(err)
 	}
+	agID := mustOK(t, "execute agreement", c.call(executePath, map[string]string{"paymentID": cr})).str("agreementID")
 
-	randIntN = (&seqRand{r: rand.New(rand.NewPCG(1, 2))}).IntN
-	c2 := openState(t, path, WithClock(clock.Now))
-	c2.token = c.token
-	for range 3 {
-		id, trx := c2.paid("10", "sale")
-		for _, v := range []string{id, trx} {
-			if seen[v] {
-				t.Errorf("the restarted server issued %s again", v)
-			}
-			seen[v] = true
+	c = c.restart()
+	script := &scriptedRand{}
+	randIntN = script.IntN
+	issued := map[string]bool{id: true, trx: true, refundTrx: true, cr: true, agID: true}
+	check := func(kind, got string) {
+		t.Helper()
+		if issued[got] {
+			t.Errorf("the restarted server issued %s %s again", kind, got)
 		}
+		issued[got] = true
 	}
-	if got := countPayments(c2.srv); got != 6 {
-		t.Errorf("%d payments after restart, want 6", got)
+
+	script.replay(mixedAlnum, id[6:13]) // TR0011 + 7 characters + epoch millis
+	id2 := c.createPayment("50", "sale")
+	check("paymentID", id2)
+	if err := c.srv.Approve(id2, walletOK); err != nil {
+		t.Fatal(err)
+	}
+	script.replay(upperAlnum, trx)
+	trx2 := mustOK(t, "execute", c.call(executePath, map[string]string{"paymentID": id2})).str("trxID")
+	check("trxID", trx2)
+	script.replay(upperAlnum, refundTrx)
+	check("refund trxID", mustOK(t, "refund", c.call(refundPath, v1Refund(id2, trx2, "5"))).str("refundTrxID"))
+	id3 := c.createPayment("50", "sale")
+	if err := c.srv.Approve(id3, walletOK); err != nil {
+		t.Fatal(err)
+	}
+	script.replay(upperAlnum, refundTrx) // a payment's trxID must not be a refund's either
+	check("trxID", mustOK(t, "execute", c.call(executePath, map[string]string{"paymentID": id3})).str("trxID"))
+
+	cr2 := mustOK(t, "create agreement", c.call(createPath, map[string]string{
+		"mode": "0000", "payerReference": walletOther, "callbackURL": callbackBase,
+	})).str("paymentID")
+	if err := c.srv.Approve(cr2, walletOther); err != nil {
+		t.Fatal(err)
+	}
+	script.replay(upperAlnum, agID[len("TokenizedMerchant02"):len("TokenizedMerchant02")+7])
+	check("agreementID", mustOK(t, "execute agreement", c.call(executePath, map[string]string{"paymentID": cr2})).str("agreementID"))
+	if len(script.queue) != 0 {
+		t.Fatalf("the script was not used up: %d draws left", len(script.queue))
 	}
 }
 
@@ -604,6 +646,16 @@ func TestStateFileConcurrentWritersAndCompaction(t *testing.T) {
 		t.Error("no compaction happened during the run")
 	}
 
+	// Restart as after kill -9 (the compactions' files and the journal
+	// after them), then after a clean Close.
+	leaveJournal(c.srv)
+	c = c.restart()
+	for id, b := range before {
+		got, _ := c.srv.Payment(id)
+		if diff := cmp.Diff(b, got, stateOpts); diff != "" {
+			t.Fatalf("payment %s after a kill (-before +after):\n%s", id, diff)
+		}
+	}
 	c = c.restart()
 	if got, _ := c.srv.WalletBalance(walletOK); got != want {
 		t.Errorf("balance after restart %v, want %v", got, want)
@@ -681,5 +733,49 @@ func TestStateFileReset(t *testing.T) {
 	}
 	if got, _ := c.srv.WalletBalance(walletOK); got != sandboxBalance-bkash.Taka(20) {
 		t.Errorf("sandbox balance after reset: %v", got)
+	}
+}
+
+// TestStateFileCompactionKeepsChangesMadeMeanwhile makes a change while a
+// compaction writes its snapshot, then "kills" the server (no final
+// snapshot): the change must be in the compacted file.
+func TestStateFileCompactionKeepsChangesMadeMeanwhile(t *testing.T) {
+	t.Parallel()
+	type job struct {
+		srv *Server
+		id  string
+	}
+	jobs := make(chan job, 1)
+	var cancelled atomic.Bool
+	path := statePath(t)
+	c := openState(t, path, withCompactMin(6), withAfterSnapshot(func() {
+		select {
+		case j := <-jobs:
+			if err := j.srv.Cancel(j.id); err != nil {
+				t.Error(err)
+			}
+			cancelled.Store(true)
+		default:
+		}
+	}))
+	first := c.createPayment("10", "sale") // grant + create: 2 records after the header
+	jobs <- job{c.srv, first}
+	for range 4 { // the 6th record starts a compaction
+		c.createPayment("10", "sale")
+	}
+	c.srv.store.wg.Wait()
+	if !cancelled.Load() {
+		t.Fatal("no compaction ran the hook")
+	}
+	c.srv.mu.Lock()
+	snapLines := c.srv.store.snapLines
+	c.srv.mu.Unlock()
+	if snapLines != 1+1+5 {
+		t.Errorf("the compaction wrote %d records, want 7 (header, tokens, 5 payments)", snapLines)
+	}
+	leaveJournal(c.srv)
+	c = c.restart()
+	if st, _ := c.srv.Payment(first); st.CustomerStatus != customerCancel {
+		t.Errorf("the cancel made during the compaction was lost: %+v", st)
 	}
 }

@@ -123,6 +123,7 @@ type config struct {
 	hooks           []func() hook // builds the server's completed-payment listeners
 	stateFile       string        // WithStateFile
 	compactMin      int           // journal records before a compaction (0: default)
+	afterSnapshot   func()        // test hook of compactions
 }
 
 // Option configures a Server.
@@ -232,7 +233,7 @@ func open(opts []Option) (*Server, error) {
 		applied:       make(map[string]int),
 	}
 	if cfg.stateFile != "" {
-		if err := s.openState(cfg.stateFile, cfg.compactMin); err != nil {
+		if err := s.openState(cfg.stateFile, cfg.compactMin, cfg.afterSnapshot); err != nil {
 			return nil, err
 		}
 	}
