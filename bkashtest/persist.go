@@ -124,6 +124,7 @@ func (s *Server) StateErr() error {
 // apart from wg.
 type store struct {
 	path       string
+	lock       *os.File // held open while the server runs (nil where unsupported)
 	f          *os.File // the state file, written at its end
 	line       []byte   // reusable encoding buffer
 	fileLines  int      // records in the file
@@ -482,6 +483,25 @@ func (s *Server) openState(path string, compactMin int, afterSnap func()) error 
 		st.compactMin = defaultCompactMin
 	}
 	fail := func(err error) error { return &StateFileError{Path: path, Err: err} }
+	lock, err := lockStateFile(path)
+	if err != nil {
+		return fail(err)
+	}
+	st.lock = lock
+	if err := st.open(s); err != nil {
+		if lock != nil {
+			_ = lock.Close()
+		}
+		return err
+	}
+	s.store = st
+	return nil
+}
+
+// open loads or creates the state file; the lock is held.
+func (st *store) open(s *Server) error {
+	path := st.path
+	fail := func(err error) error { return &StateFileError{Path: path, Err: err} }
 	if err := removeStaleTemps(path); err != nil {
 		return fail(err)
 	}
@@ -505,7 +525,6 @@ func (s *Server) openState(path string, compactMin int, afterSnap func()) error 
 			}
 			st.f, st.fileLines = f, n
 			st.snapLines = 1 + len(s.payments) + (len(s.idTokens)+len(s.refreshTokens)+tokensPerRecord-1)/tokensPerRecord
-			s.store = st
 			return nil
 		}
 		_ = f.Close() // empty: start a new state
@@ -525,7 +544,6 @@ func (s *Server) openState(path string, compactMin int, afterSnap func()) error 
 		return fail(err)
 	}
 	st.f, st.fileLines, st.snapLines = nf, len(snap), len(snap)
-	s.store = st
 	return nil
 }
 
@@ -766,6 +784,9 @@ func (s *Server) closeState() {
 	}
 	if err := st.f.Close(); err != nil && st.err == nil {
 		st.err = &StateFileError{Path: st.path, Err: err}
+	}
+	if st.lock != nil {
+		_ = st.lock.Close()
 	}
 	st.closed = true
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -392,6 +394,9 @@ func leaveJournal(s *Server) {
 	defer s.mu.Unlock()
 	s.store.closed = true
 	_ = s.store.f.Close()
+	if s.store.lock != nil {
+		_ = s.store.lock.Close() // the lock dies with the process
+	}
 }
 
 func TestStateFileCorruptionIsAnErrorNamingTheFile(t *testing.T) {
@@ -573,9 +578,30 @@ func TestStateFileRemovesItsStaleTempFiles(t *testing.T) {
 	}
 	c.srv.Close()
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 3 {
-		t.Errorf("directory after Close holds %d files, want the state file and the 2 foreign ones", len(entries))
+	var names []string
+	for _, e := range entries {
+		if e.Name() != "state.jsonl.lock" {
+			names = append(names, e.Name())
+		}
 	}
+	if want := []string{"other.jsonl.tmp-123456", "state.jsonl", "state.jsonl.bak"}; !slices.Equal(names, want) {
+		t.Errorf("directory after Close holds %q, want %q", names, want)
+	}
+}
+
+func TestStateFileIsUsedByOneServerAtATime(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		t.Skip("no flock(2)")
+	}
+	path := statePath(t)
+	c := openState(t, path)
+	_, err := Open(WithStateFile(path))
+	var sfe *StateFileError
+	if !errors.As(err, &sfe) || sfe.Path != path || !strings.Contains(err.Error(), "in use by another server") {
+		t.Fatalf("second Open on a file in use: %v", err)
+	}
+	c.restart() // Close releases it
 }
 
 // TestStateFileConcurrentWritersAndCompaction runs checkouts and refunds from
