@@ -187,8 +187,21 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 // handshake) a new connection and a fourth would close one on return.
 const defaultIdleConnsPerHost = 64
 
+// defaultIdleConnTimeout is how long the default HTTP client keeps an idle
+// connection to bKash. A pooled connection that a middlebox has already
+// closed turns the next call on it into an unknown outcome: net/http writes
+// the request, the write or the read fails, and a money call cannot be
+// re-sent. Idle timeouts on the way to an AWS-hosted API: an Application
+// Load Balancer closes idle connections after 60 s by default, a Network
+// Load Balancer's TLS listener and a NAT gateway after 350 s. 30 s stays
+// well below the shortest of them (net/http's own default is 90 s, above
+// an ALB's), and costs a fresh TLS handshake only after half a minute of
+// silence.
+const defaultIdleConnTimeout = 30 * time.Second
+
 // defaultTransport is the transport of the default HTTP client: a copy of
-// net/http's default transport that keeps more idle connections to bKash.
+// net/http's default transport that keeps more idle connections to bKash,
+// for less time (defaultIdleConnTimeout).
 // When the program has replaced http.DefaultTransport (a proxy, a
 // recorder), that transport is used as it is.
 func defaultTransport() http.RoundTripper {
@@ -198,6 +211,7 @@ func defaultTransport() http.RoundTripper {
 	}
 	t := dt.Clone()
 	t.MaxIdleConnsPerHost = defaultIdleConnsPerHost
+	t.IdleConnTimeout = defaultIdleConnTimeout
 	return t
 }
 
