@@ -61,7 +61,7 @@ var tokenMessages = map[string]bool{
 	"Unauthorized":                   true,
 	"The incoming token has expired": true,
 	"Forbidden":                      true,
-	"User is not authorized to access this resource":                     true,
+	"User is not authorized to access this resource":                       true,
 	"User is not authorized to access this resource with an explicit deny": true,
 }
 

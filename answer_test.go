@@ -346,7 +346,9 @@ func TestOnlyTheGatewaysTokenAnswersRenew(t *testing.T) {
 		{"403 typed AccessDenied", func() *http.Response {
 			return withHeader(coreJSON(403, `{"Message":"User is not authorized to access this resource with an explicit deny"}`), "x-amzn-ErrorType", "AccessDeniedException")
 		}, true},
-		{"2079", func() *http.Response { return coreJSON(200, `{"statusCode":"2079","statusMessage":"Invalid app Token"}`) }, true},
+		{"2079", func() *http.Response {
+			return coreJSON(200, `{"statusCode":"2079","statusMessage":"Invalid app Token"}`)
+		}, true},
 		{"401 HTML", func() *http.Response { return httpmock.NewStringResponse(401, "<html>401</html>") }, false},
 		{"403 empty", func() *http.Response { return httpmock.NewStringResponse(403, "") }, false},
 		{"403 other gateway message", func() *http.Response { return coreJSON(403, `{"message":"Request forbidden by administrative rules"}`) }, false},
