@@ -244,6 +244,9 @@ func TestWrongRouteIsAConfigurationError(t *testing.T) {
 	t.Parallel()
 	answers := map[string]func() *http.Response{
 		"body": func() *http.Response { return coreJSON(403, `{"message":"Missing Authentication Token"}`) },
+		"x-amzn-ErrorType only": func() *http.Response {
+			return withHeader(httpmock.NewStringResponse(403, ""), "x-amzn-ErrorType", "MissingAuthenticationTokenException")
+		},
 		"body and x-amzn-ErrorType": func() *http.Response {
 			return withHeader(coreJSON(403, `{"message":"Missing Authentication Token"}`), "X-Amzn-ErrorType", "MissingAuthenticationTokenException")
 		},

@@ -673,7 +673,7 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 	if readErr == nil && status >= 400 {
 		if msg, ok := gatewayRefusal(status, resp.Header, data); ok {
 			ge := &APIError{Op: ep.op, HTTPStatus: status, Message: msg, Attempts: cl.attempts}
-			if status == http.StatusForbidden && msg == wrongRouteMessage {
+			if status == http.StatusForbidden && (msg == wrongRouteMessage || amznErrorType(resp.Header) == "MissingAuthenticationTokenException") {
 				return &ConfigError{Op: ep.op, URL: cl.c.url(ep), Reason: ErrWrongRoute, Answer: ge}, false
 			}
 			return ge, tokenRejection(status, msg)
