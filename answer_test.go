@@ -385,3 +385,37 @@ func TestOnlyTheGatewaysTokenAnswersRenew(t *testing.T) {
 		})
 	}
 }
+
+// TestGatewayRefusalDoesNotVouchForAToken: an answer from the gateway
+// itself (here throttling) says nothing about the token, so a rejection
+// right after it still finds a token never accepted; an answer with a bKash
+// code does vouch for it.
+func TestGatewayRefusalDoesNotVouchForAToken(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		first      string
+		firstCode  int
+		wantConfig bool
+	}{
+		{`{"message":"Too Many Requests"}`, 429, true},
+		{`{"statusCode":"2056","statusMessage":"Invalid Payment State"}`, 200, false},
+	} {
+		m := newCoreMock(t)
+		m.on(epPaymentExecute, func(n int, r coreReq) (*http.Response, error) {
+			switch n {
+			case 1:
+				return coreJSON(tc.firstCode, tc.first), nil
+			case 2:
+				return coreJSON(401, `{"message":"Unauthorized"}`), nil
+			}
+			return coreOK(n, r)
+		})
+		c := m.client()
+		var out coreQueryOut
+		_ = c.do(context.Background(), epPaymentExecute, coreQueryIn{"TR0011abc"}, &out)
+		err := c.do(context.Background(), epPaymentExecute, coreQueryIn{"TR0011abc"}, &out)
+		if got := errors.Is(err, ErrFreshTokenRejected); got != tc.wantConfig {
+			t.Errorf("after %s: ErrFreshTokenRejected = %v, want %v (err %v)", tc.first, got, tc.wantConfig, err)
+		}
+	}
+}

@@ -528,8 +528,18 @@ func (c *Client) freshlyGranted(tok *Token) bool {
 	return ok == nil || ok.IDToken != tok.IDToken
 }
 
-// tokenAccepted records that a call with tok was answered without a token
-// rejection.
+// answeredByBkash reports whether a call's result shows that its token got
+// past the gateway: a success or bKash's own error code. The gateway's
+// refusals (a wrong route, throttling) and unknown outcomes do not.
+func answeredByBkash(err error) bool {
+	if err == nil {
+		return true
+	}
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Code != ""
+}
+
+// tokenAccepted records that a call with tok was answered past the gateway.
 func (c *Client) tokenAccepted(tok *Token) {
 	if ok := c.accepted.Load(); ok != tok {
 		c.accepted.Store(tok)
@@ -582,7 +592,7 @@ func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt
 			return err
 		}
 		if !rejected {
-			if res.Resp != nil {
+			if answeredByBkash(err) {
 				c.tokenAccepted(tok)
 			}
 			return err
