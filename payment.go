@@ -509,7 +509,8 @@ func (s *PaymentService) Query(ctx context.Context, paymentID string) (*Payment,
 // (POST .../tokenized/checkout/payment/confirm/capture); on success Status is
 // StatusCompleted.
 //
-// Retry class money: sent at most once. An *OutcomeUnknownError means the
+// Retry class money: sent at most once. An *OutcomeUnknownError (also for
+// bKash's transient codes and codes outside its table, wrapped) means the
 // capture may or may not have happened: Query before doing anything else. A
 // repeated capture or void answers 2119
 // (CodeAuthorizationProcessed), returned as an *APIError.
@@ -521,7 +522,8 @@ func (s *PaymentService) Capture(ctx context.Context, paymentID string) (*Paymen
 // (POST .../tokenized/checkout/payment/confirm/void); on success Status is
 // StatusCancelled.
 //
-// Retry class money: sent at most once. An *OutcomeUnknownError means the
+// Retry class money: sent at most once. An *OutcomeUnknownError (also for
+// bKash's transient codes and codes outside its table, wrapped) means the
 // void may or may not have happened: Query before doing anything else. A
 // repeated capture or void answers 2119 (CodeAuthorizationProcessed),
 // returned as an *APIError.
@@ -596,8 +598,8 @@ var finalizeQueryWaits = [...]time.Duration{300 * time.Millisecond, 700 * time.M
 //   - The query itself fails (or ctx ends while waiting for it): the outcome
 //     is unknown, so the error matches ErrOutcomeUnknown. It is the original
 //     *OutcomeUnknownError, or, when Execute had answered with an
-//     already-done or transient code, an *OutcomeUnknownError wrapping that
-//     *APIError; either way the query's failure is added to its text. Test
+//     already-done code, an *OutcomeUnknownError wrapping that *APIError;
+//     either way the query's failure is added to its text. Test
 //     errors.Is(err, ErrOutcomeUnknown) before inspecting an *APIError.
 //   - Execute fails with any other error (2056 the customer did not approve,
 //     2023 insufficient balance, a *ValidationError, ...): it is returned
