@@ -102,8 +102,10 @@ func (s *AgreementService) Create(ctx context.Context, p *CreateAgreementParams)
 // AgreementID to store and the bound CustomerMSISDN.
 //
 // It calls POST .../tokenized/checkout/execute (operation agreement.execute),
-// retry class money: it is sent at most once. An *OutcomeUnknownError means
-// the agreement may or may not have been executed: read the truth with
+// retry class money: it is sent at most once. An *OutcomeUnknownError (also
+// for bKash's transient codes 9999, 2003, 2020, 2024, 503 and codes outside
+// its table, which it wraps) means the agreement may or may not have been
+// executed: read the truth with
 // PaymentService.Query on the same paymentID (it reports the agreementID and
 // agreementStatus of an agreement request). Executing twice answers
 // CodeAgreementAlreadyExecuted (2116); executing before the customer

@@ -23,10 +23,16 @@
 //
 // A call that moves money (execute, capture, void, refund, agreement execute)
 // is sent at most once. When the SDK cannot know whether bKash processed it
-// (a timeout, a dropped connection, a cancelled context, an unreadable answer),
+// (a timeout, a dropped connection, a cancelled context, an unreadable answer,
+// an error body that is not bKash's, or one of bKash's transient codes),
 // it returns an [*OutcomeUnknownError]. Reconcile with a read: [PaymentService.Query]
 // for payments (or use [PaymentService.Finalize], which does it for you) and
-// [RefundService.Status] for refunds.
+// [RefundService.Status] for refunds. Nothing below the SDK can re-send such
+// a call either: its request carries no Request.GetBody, so net/http's
+// HTTP/2 client cannot replay it after a stream reset. A RoundTripper that
+// re-sends requests by itself is beyond any SDK's reach (see
+// [WithHTTPClient]). The gateway's own refusal reached nobody and is an
+// [*APIError] without a code; see [APIError.Temporary] and [ConfigError].
 //
 // # Tokens
 //

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smartdairy/bkash-go/internal/transport"
@@ -59,6 +60,11 @@ type Client struct {
 	hPass   []string
 
 	urls map[*endpoint]string // absolute URL of every endpoint
+
+	// accepted holds the last token a call was answered with past the
+	// gateway (see freshlyGranted). A pointer, so that a Client value
+	// holds no lock-like field that copying it would trip over.
+	accepted *atomic.Pointer[Token]
 }
 
 // PaymentService is the payment half of the API: create, execute, query,
@@ -169,6 +175,7 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 		hAppKey:   []string{creds.AppKey},
 		hUser:     []string{creds.Username},
 		hPass:     []string{string(creds.Password)},
+		accepted:  new(atomic.Pointer[Token]),
 	}
 	c.urls = make(map[*endpoint]string, len(allEndpoints))
 	for _, ep := range allEndpoints {
@@ -187,8 +194,21 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 // handshake) a new connection and a fourth would close one on return.
 const defaultIdleConnsPerHost = 64
 
+// defaultIdleConnTimeout is how long the default HTTP client keeps an idle
+// connection to bKash. A pooled connection that a middlebox has already
+// closed turns the next call on it into an unknown outcome: net/http writes
+// the request, the write or the read fails, and a money call cannot be
+// re-sent. Idle timeouts on the way to an AWS-hosted API: an Application
+// Load Balancer closes idle connections after 60 s by default, a Network
+// Load Balancer's TLS listener and a NAT gateway after 350 s. 30 s stays
+// well below the shortest of them (net/http's own default is 90 s, above
+// an ALB's), and costs a fresh TLS handshake only after half a minute of
+// silence.
+const defaultIdleConnTimeout = 30 * time.Second
+
 // defaultTransport is the transport of the default HTTP client: a copy of
-// net/http's default transport that keeps more idle connections to bKash.
+// net/http's default transport that keeps more idle connections to bKash,
+// for less time (defaultIdleConnTimeout).
 // When the program has replaced http.DefaultTransport (a proxy, a
 // recorder), that transport is used as it is.
 func defaultTransport() http.RoundTripper {
@@ -198,6 +218,7 @@ func defaultTransport() http.RoundTripper {
 	}
 	t := dt.Clone()
 	t.MaxIdleConnsPerHost = defaultIdleConnsPerHost
+	t.IdleConnTimeout = defaultIdleConnTimeout
 	return t
 }
 
@@ -339,6 +360,56 @@ func (e *envelope) gatewayOnly() bool {
 	return e.Message != "" && e.StatusCode == "" && e.ErrorCode == "" && e.ExternalCode == ""
 }
 
+// bkashError is apiError for an answer in bKash's own shape, and nil for
+// any other body, however it is spelled. bKash's shapes (spec §2.2, §8.2):
+// a statusCode of bKash's table or of four digits with its statusMessage;
+// an errorCode of that form with its errorMessage; v2's refund error, an
+// externalCode of that form with errorMessageEn or internalCode. A body
+// that only looks similar is not bKash's answer: AWS Lambda's
+// {"errorMessage":"Task timed out after 30.03 seconds"}, a framework's
+// {"statusCode":500,"message":"Internal server error"}.
+func (e *envelope) bkashError() *APIError {
+	switch {
+	case e.ErrorCode != "" || e.ErrorMessage != "":
+		if bkashCode(e.ErrorCode) && e.ErrorMessage != "" {
+			return e.apiError()
+		}
+	case e.StatusCode != "" && e.StatusCode != "0000":
+		if bkashCode(e.StatusCode) && e.StatusMessage != "" {
+			return e.apiError()
+		}
+	case e.ExternalCode != "":
+		if bkashCode(e.ExternalCode) && (e.ErrorMessageEn != "" || e.InternalCode != "") {
+			return e.apiError()
+		}
+	}
+	return nil
+}
+
+// failed reports whether the envelope carries any mark of a failure, in
+// bKash's shape or not: such a body is never a success.
+func (e *envelope) failed() bool {
+	return (e.StatusCode != "" && e.StatusCode != "0000") || e.ErrorCode != "" ||
+		e.ErrorMessage != "" || e.ExternalCode != "" || e.gatewayOnly()
+}
+
+// bkashCode reports whether c has the form of a bKash code: one of its
+// table ("503" included) or four digits.
+func bkashCode(c flexString) bool {
+	if _, ok := codeInfo[ErrorCode(c)]; ok {
+		return true
+	}
+	if len(c) != 4 {
+		return false
+	}
+	for i := range len(c) {
+		if c[i] < '0' || c[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // flexString decodes a JSON string or number (bKash sends codes as strings;
 // a few gateways answer with numbers).
 type flexString string
@@ -442,6 +513,44 @@ func encodeRequest(in any) ([]byte, error) {
 	return json.Marshal(in)
 }
 
+// freshTokenWindow is how recently a token must have been granted for its
+// rejection, before any call accepted it, to mean a configuration error
+// rather than a token to renew. A token lives an hour; one refused within a
+// minute of its grant was refused for what it is sent with (the app key,
+// the environment, a firewall's rule), which a new token does not change.
+const freshTokenWindow = time.Minute
+
+// freshlyGranted reports whether tok came from this client's own grant or
+// refresh within freshTokenWindow and no call has been answered past the
+// gateway with it yet. A token taken from the TokenStore is renewed as
+// usual when rejected: it may come from another environment, or be one a
+// later grant elsewhere replaced.
+func (c *Client) freshlyGranted(tok *Token) bool {
+	if !tok.granted || tok.issuedAt.IsZero() || c.tokens.clock().Sub(tok.issuedAt) >= freshTokenWindow {
+		return false
+	}
+	ok := c.accepted.Load()
+	return ok == nil || ok.IDToken != tok.IDToken
+}
+
+// answeredByBkash reports whether a call's result shows that its token got
+// past the gateway: a success or bKash's own error code. The gateway's
+// refusals (a wrong route, throttling) and unknown outcomes do not.
+func answeredByBkash(err error) bool {
+	if err == nil {
+		return true
+	}
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Code != ""
+}
+
+// tokenAccepted records that a call with tok was answered past the gateway.
+func (c *Client) tokenAccepted(tok *Token) {
+	if ok := c.accepted.Load(); ok != tok {
+		c.accepted.Store(tok)
+	}
+}
+
 // call is one logical call, across its attempts and a token replay.
 type call struct {
 	c         *Client
@@ -487,7 +596,24 @@ func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt
 		res := c.tr.Do(ctx, ep.class, url, h, cl.body, observe)
 		cl.attempts += res.Attempts
 		err, rejected := cl.finish(ctx, res, out)
-		if rejected && tok != nil && replay == 0 {
+		if tok == nil {
+			return err
+		}
+		if !rejected {
+			if answeredByBkash(err) {
+				c.tokenAccepted(tok)
+			}
+			return err
+		}
+		if c.freshlyGranted(tok) {
+			// A token granted moments ago and never accepted: another
+			// renewal would be refused the same way (a wrong app key, a
+			// firewall) and only spend the renewal budget.
+			var ae *APIError
+			errors.As(err, &ae)
+			return &ConfigError{Op: ep.op, URL: url, Reason: ErrFreshTokenRejected, Answer: ae}
+		}
+		if replay == 0 {
 			// The gateway refused the token, so bKash never processed the
 			// request: renew once and replay, whatever the class.
 			c.tokens.reject(tok)
@@ -499,7 +625,20 @@ func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt
 }
 
 // finish turns a transport result into the call's error and decodes out.
-// rejected reports a token rejection (401/403 or code 2079).
+// rejected reports a token rejection: the gateway's own answer to a bad
+// token (tokenRejection) or bKash's 2079.
+//
+// An answer is read for what it is ("Answer classification" in the design):
+//   - bKash's answer, in bKash's shape (envelope.bkashError), is definite:
+//     an *APIError. On a money call a transient code (9999, 2003, 2020,
+//     2024, 503) or a code outside bKash's table does not say whether the
+//     money moved (spec §7.2): an *OutcomeUnknownError wrapping it.
+//   - The gateway's own refusal (gatewayRefusal) means nothing reached
+//     bKash: an *APIError for every class; 403 "Missing Authentication
+//     Token" is a wrong URL, a *ConfigError.
+//   - Anything else after a money call may have been sent (a 5xx, an HTML
+//     page, a foreign JSON error, a 401/403 that is not the gateway's,
+//     malformed or truncated JSON) is an unknown outcome.
 func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err error, rejected bool) {
 	ep := cl.ep
 	if res.Resp == nil {
@@ -530,21 +669,41 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 		env, decodeErr = decodeInto(data, out)
 	}
 	if env != nil {
-		if ae := env.apiError(); ae != nil {
+		if ae := env.bkashError(); ae != nil {
 			ae.Op, ae.HTTPStatus, ae.Attempts = ep.op, status, cl.attempts
 			cl.flushAttempt(ae.Code)
-			return ae, ae.Code == CodeInvalidAppToken
+			if ae.Code == CodeInvalidAppToken {
+				return ae, true
+			}
+			if ep.class == classMoney {
+				switch ae.Code.Class() {
+				case ClassTransient, ClassUnknown:
+					return &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: ae}, false
+				}
+			}
+			return ae, false
 		}
 	}
 	cl.flushAttempt("")
-	switch {
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return cl.gatewayError(status, env), true
-	case status == http.StatusOK && env != nil && decodeErr == nil && !env.gatewayOnly():
+	if status == http.StatusOK && env != nil && decodeErr == nil && !env.failed() {
 		return nil, false
 	}
-	// Not a definite bKash answer: a 5xx, an HTML page, a gateway message,
+	if readErr == nil && status >= 400 {
+		if msg, ok := gatewayRefusal(status, resp.Header, data); ok {
+			ge := &APIError{Op: ep.op, HTTPStatus: status, Message: msg, Attempts: cl.attempts}
+			if status == http.StatusForbidden && (msg == wrongRouteMessage || amznErrorType(resp.Header) == "MissingAuthenticationTokenException") {
+				return &ConfigError{Op: ep.op, URL: cl.c.url(ep), Reason: ErrWrongRoute, Answer: ge}, false
+			}
+			return ge, tokenRejection(status, msg)
+		}
+	}
+	// Not a definite answer: a 5xx, an HTML page, a foreign error body,
 	// malformed or truncated JSON.
+	if ep.class == classRead && readErr == nil && (status == http.StatusUnauthorized || status == http.StatusForbidden) {
+		// Not the gateway's token answer, so not renewed; a read changed
+		// nothing, and the status is the clearest thing to report.
+		return cl.gatewayError(status, env), false
+	}
 	var why error
 	if unreadable := cmp.Or(readErr, decodeErr); unreadable != nil {
 		why = fmt.Errorf("http %d: unreadable answer: %w", status, unreadable)
@@ -566,8 +725,8 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 // the gateway's {"message": ...}, or the HTTP status text.
 func (cl *call) gatewayError(status int, env *envelope) *APIError {
 	msg := http.StatusText(status)
-	if env != nil && env.Message != "" {
-		msg = env.Message
+	if env != nil {
+		msg = cmp.Or(env.Message, env.ErrorMessage, env.StatusMessage, msg)
 	}
 	return &APIError{Op: cl.ep.op, HTTPStatus: status, Message: msg, Attempts: cl.attempts}
 }

@@ -109,20 +109,26 @@ func TestErrorEnvelopesBecomeAPIErrors(t *testing.T) {
 			is: CodeRefundWindowExpired,
 		},
 		{
-			name: "system error on HTTP 500 is still a definite answer", ep: epPaymentVoid, status: 500,
+			// On a read; on a money call 9999 is an unknown outcome
+			// (TestTransientCodesOnMoneyCallsAreUnknown).
+			name: "system error on HTTP 500 is still a definite answer", ep: epPaymentQuery, status: 500,
 			body: `{"statusCode":"9999","statusMessage":"System Error"}`,
-			want: &APIError{Op: "payment.void", HTTPStatus: 500, Code: "9999", Message: "System Error", Attempts: 1},
+			want: &APIError{Op: "payment.query", HTTPStatus: 500, Code: "9999", Message: "System Error", Attempts: 1},
 			is:   CodeSystemError,
 		},
 		{
-			name: "gateway 403 (replayed once)", ep: epPaymentQuery, status: 403,
+			// The client's own token, granted moments ago and never
+			// accepted: a configuration error, not renewed.
+			name: "gateway 403 on a fresh token", ep: epPaymentQuery, status: 403,
 			body: `{"message":"Forbidden"}`,
-			want: &APIError{Op: "payment.query", HTTPStatus: 403, Message: "Forbidden", Attempts: 2},
+			want: &APIError{Op: "payment.query", HTTPStatus: 403, Message: "Forbidden", Attempts: 1},
+			is:   ErrFreshTokenRejected,
 		},
 		{
-			name: "gateway 401 without a body", ep: epAgreementQuery, status: 401,
+			// Not the gateway's token answer: not renewed, not replayed.
+			name: "401 without a body", ep: epAgreementQuery, status: 401,
 			body: ``,
-			want: &APIError{Op: "agreement.query", HTTPStatus: 401, Message: "Unauthorized", Attempts: 2},
+			want: &APIError{Op: "agreement.query", HTTPStatus: 401, Message: "Unauthorized", Attempts: 1},
 		},
 		{
 			name: "read class 404 with a gateway message", ep: epRefundStatusV1, status: 404,
@@ -258,11 +264,13 @@ func coreFailures() []coreFailure {
 		{"HTTP 502 HTML from a proxy", func(int, coreReq) (*http.Response, error) {
 			return httpmock.NewStringResponse(502, "<html><body>Bad Gateway</body></html>"), nil
 		}, "http 502: unreadable answer"},
-		{"HTTP 503 with Retry-After", func(int, coreReq) (*http.Response, error) {
-			r := coreJSON(503, `{"message":"Service Unavailable"}`)
+		{"HTTP 503 HTML with Retry-After", func(int, coreReq) (*http.Response, error) {
+			// Not the gateway's own {"message"} refusal, which is a
+			// Temporary *APIError (TestGatewayRefusalIsAnAPIError).
+			r := httpmock.NewStringResponse(503, "<html><body>Service Unavailable</body></html>")
 			r.Header.Set("Retry-After", "0")
 			return r, nil
-		}, "http 503: Service Unavailable"},
+		}, "http 503: unreadable answer"},
 		{"HTTP 504 gateway message", func(int, coreReq) (*http.Response, error) {
 			return coreJSON(504, `{"message":"Endpoint request timed out"}`), nil
 		}, "Endpoint request timed out"},
@@ -484,7 +492,9 @@ func TestCreateIsRetriedOn503OnlyWithRetryAfter(t *testing.T) {
 			m := newCoreMock(t)
 			m.on(epPaymentCreate, func(n int, r coreReq) (*http.Response, error) {
 				if n == 1 {
-					resp := coreJSON(tc.status, `{"message":"busy"}`)
+					// Not the gateway's own {"message"} refusal, which is
+					// an *APIError for every class.
+					resp := httpmock.NewStringResponse(tc.status, "<html><body>busy</body></html>")
 					if tc.retryAfter != "" {
 						resp.Header.Set("Retry-After", tc.retryAfter)
 					}

@@ -19,6 +19,73 @@ var ErrTokenBudgetExceeded = errors.New("bkash: token renewal budget exceeded (b
 // the renewal lock.
 var ErrLockNotAcquired = errors.New("bkash: token lock held elsewhere")
 
+// ErrWrongRoute matches (with errors.Is) the *ConfigError of a call that
+// bKash's API gateway answered with 403 {"message":"Missing Authentication
+// Token"}: its answer for a path it has no route for. The URL is wrong,
+// usually a WithBaseURL root that is not the host's root; the token was not
+// at fault, so it is not renewed and nothing is replayed.
+var ErrWrongRoute = errors.New("bkash: no such route at bKash's gateway (403 Missing Authentication Token)")
+
+// ErrFreshTokenRejected matches (with errors.Is) the *ConfigError of a call
+// whose token was rejected although it had been granted moments before and
+// never accepted: a renewal would be rejected the same way and only spend
+// the renewal budget. Typical causes are a wrong app key (X-App-Key), a
+// firewall (WAF) in front of bKash, or credentials of the other environment.
+var ErrFreshTokenRejected = errors.New("bkash: a token granted moments ago was rejected; not renewing again")
+
+// ConfigError reports an answer that no retry, renewal or replay can
+// change: the client is configured wrongly. Nothing reached bKash.
+// errors.Is(err, ErrWrongRoute) or errors.Is(err, ErrFreshTokenRejected)
+// tells which; errors.As finds the gateway's *APIError in Answer.
+type ConfigError struct {
+	Op     string    // the operation, e.g. "payment.execute"
+	URL    string    // the URL the request was sent to (no credentials)
+	Reason error     // ErrWrongRoute or ErrFreshTokenRejected
+	Answer *APIError // the answer that showed it
+}
+
+// Error names the operation, the URL and what to change.
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString("bkash: ")
+	b.WriteString(e.Op)
+	b.WriteString(": ")
+	switch e.Reason {
+	case ErrWrongRoute:
+		b.WriteString("configuration error: bKash's gateway has no route for POST ")
+		b.WriteString(e.URL)
+		b.WriteString(" (403 Missing Authentication Token); pass WithBaseURL the host's root only, such as https://tokenized.sandbox.bka.sh")
+	case ErrFreshTokenRejected:
+		b.WriteString("configuration error: the token granted moments ago was rejected at ")
+		b.WriteString(e.URL)
+		b.WriteString("; not renewing it again (check the app key, the environment, and any firewall in front of bKash)")
+	default:
+		b.WriteString("configuration error at ")
+		b.WriteString(e.URL)
+	}
+	if e.Answer != nil {
+		b.WriteString(": http ")
+		b.WriteString(strconv.Itoa(e.Answer.HTTPStatus))
+		if e.Answer.Message != "" {
+			b.WriteByte(' ')
+			b.WriteString(e.Answer.Message)
+		}
+	}
+	return b.String()
+}
+
+// Unwrap returns Reason and Answer, for errors.Is and errors.As.
+func (e *ConfigError) Unwrap() []error {
+	errs := make([]error, 0, 2)
+	if e.Reason != nil {
+		errs = append(errs, e.Reason)
+	}
+	if e.Answer != nil {
+		errs = append(errs, e.Answer)
+	}
+	return errs
+}
+
 // ValidationError reports input the SDK refused before sending anything.
 type ValidationError struct {
 	Field  string // the parameter, e.g. "CreatePaymentParams.Amount"
@@ -131,15 +198,26 @@ func (e *APIError) Is(target error) bool {
 }
 
 // Class returns the class of the error's code. A gateway rejection (401/403)
-// is ClassAuth.
+// is ClassAuth; the gateway's throttling or unavailability (429/503 without
+// a bKash code) is ClassTransient.
 func (e *APIError) Class() ErrorClass {
-	if e.Code == "" && (e.HTTPStatus == 401 || e.HTTPStatus == 403) {
-		return ClassAuth
+	if e.Code == "" {
+		switch e.HTTPStatus {
+		case 401, 403:
+			return ClassAuth
+		case 429, 503:
+			return ClassTransient
+		}
 	}
 	return e.Code.Class()
 }
 
-// Temporary reports whether the same request may succeed later.
+// Temporary reports whether the same request may succeed later. On a call
+// that moves money, an *APIError that is Temporary is the gateway's refusal
+// (429 or 503 without a bKash code): the request never reached bKash, so it
+// was not sent in any sense that matters and may be sent again later.
+// bKash's own transient codes on money calls come back as an
+// *OutcomeUnknownError wrapping the *APIError instead.
 func (e *APIError) Temporary() bool { return e.Class() == ClassTransient }
 
 // ErrorCode is a bKash status code such as "2023". It implements error so

@@ -51,7 +51,9 @@ func TestAPIErrorClass(t *testing.T) {
 	}{
 		{&APIError{HTTPStatus: 401}, ClassAuth, false},
 		{&APIError{HTTPStatus: 403, Message: "Forbidden"}, ClassAuth, false},
-		{&APIError{HTTPStatus: 503}, ClassUnknown, false},
+		{&APIError{HTTPStatus: 503}, ClassTransient, true}, // the gateway's "not sent, retry later"
+		{&APIError{HTTPStatus: 429}, ClassTransient, true},
+		{&APIError{HTTPStatus: 500}, ClassUnknown, false},
 		{&APIError{HTTPStatus: 200, Code: "2023"}, ClassCustomer, false},
 		{&APIError{HTTPStatus: 200, Code: "9999"}, ClassTransient, true},
 		{&APIError{HTTPStatus: 200, Code: "503"}, ClassTransient, true},

@@ -470,7 +470,7 @@ func TestIntegrationMoneyCallsAreNeverResent(t *testing.T) {
 	}{
 		{"dropped before", bkashtest.Fault{Drop: true}, false},
 		{"dropped after", bkashtest.Fault{Drop: true, AfterApply: true}, true},
-		{"503 before", bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable}, false},
+		{"503 HTML before", bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable, Body: "<html>503 Service Unavailable</html>"}, false},
 		{"502 HTML after", bkashtest.Fault{HTTPStatus: http.StatusBadGateway, Body: "<html>502 Bad Gateway</html>", AfterApply: true}, true},
 		{"truncated JSON after", bkashtest.Fault{Body: `{"statusCode":"0000","paymentID":"TR`, AfterApply: true}, true},
 		{"timeout after", bkashtest.Fault{Delay: 10 * time.Second, AfterApply: true}, true},

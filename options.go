@@ -155,6 +155,15 @@ func (c config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String(
 // modified). Set its Transport for proxies or TLS settings and keep its
 // Timeout at or below bKash's recommended 30 seconds. Its CheckRedirect is
 // not used: the client never follows a redirect.
+//
+// Requests that move money carry no Request.GetBody, so neither net/http
+// (HTTP/2 re-sends a request after a stream reset when it can rewind the
+// body) nor a well-behaved RoundTripper can send one twice. A RoundTripper
+// that buffers a request and re-sends it by itself (a retrying transport)
+// defeats that, and is outside what any SDK can prevent: do not use one
+// here. With the default client, idle connections are closed after 30 s,
+// below the idle timeouts of the load balancers and NAT gateways on the way;
+// set IdleConnTimeout on your own transport likewise.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
@@ -168,7 +177,10 @@ func WithHTTPClient(hc *http.Client) Option {
 // WithBaseURL replaces the environment's host root, for a proxy, a recorded
 // test server or bkashtest. root is scheme://host[:port][/prefix]; the SDK
 // appends /v1.2.0-beta/tokenized/checkout/... and /v2/tokenized-checkout/...
-// to it. Plain http is accepted only for loopback hosts.
+// to it, so root must not hold them: "https://tokenized.sandbox.bka.sh" is
+// right, ".../v1.2.0-beta" or ".../v1.2.0-beta/tokenized/checkout" makes
+// NewClient fail with an error naming the root to pass. Plain http is
+// accepted only for loopback hosts.
 func WithBaseURL(root string) Option {
 	return func(c *config) error {
 		u, err := url.Parse(root)
@@ -184,9 +196,35 @@ func WithBaseURL(root string) Option {
 		if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 			return fmt.Errorf("bkash: WithBaseURL: %q must not carry user info, a query or a fragment", root)
 		}
+		if err := apiPathInRoot(u); err != nil {
+			return err
+		}
 		c.baseURL = strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
 		return nil
 	}
+}
+
+// apiPathInRoot refuses a root that already holds bKash's API path, as
+// several libraries' configurations spell the base URL
+// ("https://tokenized.sandbox.bka.sh/v1.2.0-beta", spec §14): every call
+// would then double the prefix and be answered 403 "Missing Authentication
+// Token". The error gives the root to pass instead.
+func apiPathInRoot(u *url.URL) error {
+	segs := strings.Split(u.EscapedPath(), "/")
+	for i, seg := range segs {
+		switch strings.ToLower(seg) {
+		case "v1.2.0-beta", "tokenized", "tokenized-checkout":
+		default:
+			continue
+		}
+		if strings.EqualFold(seg, "tokenized-checkout") && i > 0 && strings.EqualFold(segs[i-1], "v2") {
+			i-- // the root ends before /v2/tokenized-checkout
+		}
+		want := strings.TrimRight(u.Scheme+"://"+u.Host+strings.Join(segs[:i], "/"), "/")
+		return fmt.Errorf("bkash: WithBaseURL: %q already holds bKash's API path; pass the root before it, %q (the client appends %s... and %s... itself)",
+			u.Redacted(), want, tokenizedPrefix, refundV2Prefix)
+	}
+	return nil
 }
 
 func isLoopback(host string) bool {

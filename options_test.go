@@ -51,6 +51,13 @@ func TestNewClientRefusesBadConfiguration(t *testing.T) {
 		{"unparsable", Sandbox, coreCreds, []Option{WithBaseURL("https://[::1")}, "WithBaseURL"},
 		{"user info", Sandbox, coreCreds, []Option{WithBaseURL("https://user:pw@bkash.example.com")}, "must not carry user info"},
 		{"query", Sandbox, coreCreds, []Option{WithBaseURL("https://bkash.example.com/?x=1")}, "a query or a fragment"},
+		// Roots that already hold the API path, as other libraries spell
+		// the base URL: every call would double the prefix.
+		{"root with the version", Sandbox, coreCreds, []Option{WithBaseURL("https://tokenized.sandbox.bka.sh/v1.2.0-beta")}, `pass the root before it, "https://tokenized.sandbox.bka.sh"`},
+		{"root with the version and a slash", Sandbox, coreCreds, []Option{WithBaseURL("https://tokenized.sandbox.bka.sh/v1.2.0-beta/")}, `"https://tokenized.sandbox.bka.sh"`},
+		{"root with the checkout path", Sandbox, coreCreds, []Option{WithBaseURL("https://tokenized.pay.bka.sh/v1.2.0-beta/tokenized/checkout")}, `pass the root before it, "https://tokenized.pay.bka.sh"`},
+		{"root with the v2 refund path", Sandbox, coreCreds, []Option{WithBaseURL("https://tokenized.sandbox.bka.sh/v2/tokenized-checkout/refund/payment")}, `pass the root before it, "https://tokenized.sandbox.bka.sh"`},
+		{"proxy prefix then the version", Sandbox, coreCreds, []Option{WithBaseURL("https://gw.example.com/bkash/V1.2.0-BETA")}, `"https://gw.example.com/bkash"`},
 		{"zero attempts", Sandbox, coreCreds, []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 0})}, "MaxAttempts 0 is outside 1-10"},
 		{"eleven attempts", Sandbox, coreCreds, []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 11})}, "outside 1-10"},
 		{"negative delay", Sandbox, coreCreds, []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 2, BaseDelay: -1})}, "negative delay"},
@@ -87,7 +94,7 @@ func TestNewClientRefusesBadConfiguration(t *testing.T) {
 
 func TestNewClientAcceptsGoodConfiguration(t *testing.T) {
 	t.Parallel()
-	for _, root := range []string{"http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "https://proxy.example.com/bkash/"} {
+	for _, root := range []string{"http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "https://proxy.example.com/bkash/", "https://proxy.example.com/checkout", "https://proxy.example.com/v2"} {
 		if _, err := NewClient(Sandbox, coreCreds, WithBaseURL(root)); err != nil {
 			t.Errorf("WithBaseURL(%q): %v", root, err)
 		}

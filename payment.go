@@ -476,9 +476,13 @@ func (s *PaymentService) Create(ctx context.Context, params *CreatePaymentParams
 //
 // Retry class money: it is sent at most once. An *OutcomeUnknownError means
 // the payment may or may not have been executed: never call Execute again
-// for it; call Query (or use Finalize, which does both). A bKash error is an
-// *APIError: 2056 (the customer did not approve), 2023 (insufficient
-// balance), 2062/2117 (already executed: Query for the result).
+// for it; call Query (or use Finalize, which does both). bKash's transient
+// codes (9999, 2003, 2020, 2024, 503) and codes outside its table do not say
+// whether the money moved: they too are an *OutcomeUnknownError, wrapping
+// the *APIError. Any other bKash error is an *APIError: 2056 (the customer
+// did not approve), 2023 (insufficient balance), 2062/2117 (already
+// executed: Query for the result). The gateway's own refusal (an *APIError
+// without a code; Temporary at 429/503) means nothing reached bKash.
 //
 // A success answer is returned as it is, even when its Status is not
 // Completed or Authorized: check Status before delivering goods. An answer
@@ -505,7 +509,8 @@ func (s *PaymentService) Query(ctx context.Context, paymentID string) (*Payment,
 // (POST .../tokenized/checkout/payment/confirm/capture); on success Status is
 // StatusCompleted.
 //
-// Retry class money: sent at most once. An *OutcomeUnknownError means the
+// Retry class money: sent at most once. An *OutcomeUnknownError (also for
+// bKash's transient codes and codes outside its table, wrapped) means the
 // capture may or may not have happened: Query before doing anything else. A
 // repeated capture or void answers 2119
 // (CodeAuthorizationProcessed), returned as an *APIError.
@@ -517,7 +522,8 @@ func (s *PaymentService) Capture(ctx context.Context, paymentID string) (*Paymen
 // (POST .../tokenized/checkout/payment/confirm/void); on success Status is
 // StatusCancelled.
 //
-// Retry class money: sent at most once. An *OutcomeUnknownError means the
+// Retry class money: sent at most once. An *OutcomeUnknownError (also for
+// bKash's transient codes and codes outside its table, wrapped) means the
 // void may or may not have happened: Query before doing anything else. A
 // repeated capture or void answers 2119 (CodeAuthorizationProcessed),
 // returned as an *APIError.
@@ -573,12 +579,14 @@ var finalizeQueryWaits = [...]time.Duration{300 * time.Millisecond, 700 * time.M
 //
 //   - Execute succeeds: its Payment is returned (whatever its Status, as
 //     with Execute).
-//   - Execute fails with an *OutcomeUnknownError, an already-done code
-//     (2062 CodePaymentAlreadyCompleted, 2117 CodeExecutionAlreadyCompleted,
-//     or another code of ClassAlreadyDone) or a transient bKash code (9999,
-//     2003, 2020, 2024, 503: ClassTransient): the payment is queried (retry
-//     class read) up to three times within about a second, until bKash
-//     reports it Completed or Authorized.
+//   - Execute fails with an *OutcomeUnknownError (which is also how Execute
+//     reports bKash's transient codes 9999, 2003, 2020, 2024 and 503, and
+//     codes outside bKash's table: wrapped, so errors.As still finds the
+//     *APIError) or an already-done code (2062 CodePaymentAlreadyCompleted,
+//     2117 CodeExecutionAlreadyCompleted, or another code of
+//     ClassAlreadyDone): the payment is queried (retry class read) up to
+//     three times within about a second, until bKash reports it Completed
+//     or Authorized.
 //   - The query shows StatusCompleted or StatusAuthorized: that queried
 //     Payment is returned with a nil error. This covers a repeated callback
 //     (2117) and an execute whose answer was lost.
@@ -590,12 +598,15 @@ var finalizeQueryWaits = [...]time.Duration{300 * time.Millisecond, 700 * time.M
 //   - The query itself fails (or ctx ends while waiting for it): the outcome
 //     is unknown, so the error matches ErrOutcomeUnknown. It is the original
 //     *OutcomeUnknownError, or, when Execute had answered with an
-//     already-done or transient code, an *OutcomeUnknownError wrapping that
-//     *APIError; either way the query's failure is added to its text. Test
+//     already-done code, an *OutcomeUnknownError wrapping that *APIError;
+//     either way the query's failure is added to its text. Test
 //     errors.Is(err, ErrOutcomeUnknown) before inspecting an *APIError.
 //   - Execute fails with any other error (2056 the customer did not approve,
 //     2023 insufficient balance, a *ValidationError, ...): it is returned
-//     as it is, and nothing is queried.
+//     as it is, and nothing is queried. That includes the gateway's own
+//     refusal, an *APIError without a bKash code: nothing reached bKash.
+//     When it is Temporary (429 or 503: "not sent, retry later"), call
+//     Finalize again later; the payment was not executed.
 func (s *PaymentService) Finalize(ctx context.Context, paymentID string) (*Payment, error) {
 	p, err := s.Execute(ctx, paymentID)
 	if err == nil || !needsReconcile(err) {

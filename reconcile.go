@@ -349,7 +349,10 @@ func (r *Reconciler) step(ctx context.Context, it *reconcileItem, now func() tim
 			// Once an execute may have reached bKash it is never sent
 			// again, as Finalize's own rule says: the payment is only read
 			// from now on. A definite refusal, or a failure before sending,
-			// leaves it to be tried again.
+			// leaves it to be tried again; so does the gateway's "not sent,
+			// retry later" (an *APIError that is Temporary: 429 or 503
+			// without a bKash code), which never reached bKash and is not
+			// the Reconciler's one execute.
 			if errors.Is(ferr, ErrOutcomeUnknown) {
 				it.execErr = ferr
 			}

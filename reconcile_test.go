@@ -308,3 +308,46 @@ func TestReconcilerServeReconcilesWhatIsAddedUntilCancelled(t *testing.T) {
 		t.Fatalf("executed %d payments, want 2", n)
 	}
 }
+
+// TestGatewayThrottlingIsNotTheReconcilersOneExecute: the gateway's 429 on
+// Finalize's execute reached nobody. Finalize returns it as a Temporary
+// *APIError without querying, and the Reconciler executes again later.
+// Before, the 429 was an unknown outcome: Finalize queried, and the
+// Reconciler counted it as its one execute and never executed the approved
+// payment.
+func TestGatewayThrottlingIsNotTheReconcilersOneExecute(t *testing.T) {
+	t.Parallel()
+	srv, c := newIntegration(t, nil)
+	p := createPayment(t, c, "INV-THROTTLED")
+	if err := srv.Approve(p.PaymentID, "01770618575"); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Inject("payment.execute", bkashtest.Fault{HTTPStatus: 429})
+	queries := srv.Received("payment.query")
+	_, err := c.Payments.Finalize(context.Background(), p.PaymentID)
+	var ae *bkash.APIError
+	if !errors.As(err, &ae) || !ae.Temporary() || ae.HTTPStatus != 429 || errors.Is(err, bkash.ErrOutcomeUnknown) {
+		t.Fatalf("Finalize = %v, want the gateway's Temporary *APIError", err)
+	}
+	if got := srv.Received("payment.query") - queries; got != 0 {
+		t.Errorf("Finalize queried %d times after a refusal that reached nobody", got)
+	}
+
+	srv.Inject("payment.execute", bkashtest.Fault{HTTPStatus: 429})
+	var res collect
+	r := &bkash.Reconciler{Payments: c.Payments, Report: res.report, FinalizeApproved: true,
+		MinInterval: time.Millisecond, MaxInterval: 4 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.Run(ctx, p.PaymentID); err != nil {
+		t.Fatal(err)
+	}
+	got := res.got[p.PaymentID]
+	if got.Outcome != bkash.ReconcileSettled || got.Payment == nil || got.Payment.Status != bkash.StatusCompleted {
+		t.Fatalf("result = %+v (err %v), want settled Completed", got, got.Err)
+	}
+	if n, a := srv.Received("payment.execute"), srv.Applied("payment.execute"); n != 3 || a != 1 {
+		t.Errorf("executes received, applied = %d, %d; want 3 (two refused by the gateway), 1", n, a)
+	}
+}

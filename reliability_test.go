@@ -183,6 +183,11 @@ type fault struct {
 	expire  bool          // expire every token first instead of injecting
 	refuse  bool          // the first connection attempt fails before any byte is sent
 	done    bool          // answer the operation's "already done" code
+	// want, when set, is the answer the cell must get: "unknown" (an
+	// *OutcomeUnknownError), "refusal" (the gateway's *APIError without a
+	// code, nothing applied), "temporary" (a refusal that is Temporary) or
+	// "wrong route" (a *ConfigError matching ErrWrongRoute).
+	want string
 }
 
 var oversized = `{"statusCode":"0000","statusMessage":"Successful","padding":"` + strings.Repeat("x", 2<<20) + `"}`
@@ -193,12 +198,63 @@ var faults = []fault{
 	{name: "connection dropped after apply", fault: bkashtest.Fault{Drop: true, AfterApply: true}},
 	{name: "timeout after apply", fault: bkashtest.Fault{Delay: 400 * time.Millisecond, AfterApply: true}, timeout: 100 * time.Millisecond},
 	{name: "500 after apply", fault: bkashtest.Fault{HTTPStatus: http.StatusInternalServerError, AfterApply: true}},
-	{name: "503 with Retry-After", fault: bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable, RetryAfter: time.Second}},
+	{name: "503 with Retry-After", fault: bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable, RetryAfter: time.Second}, want: "temporary"},
 	{name: "expired token", expire: true},
 	{name: "already done", done: true},
 	{name: "malformed JSON after apply", fault: bkashtest.Fault{Body: `{"statusCode":"0000","trxID":"CL`, AfterApply: true}},
 	{name: "HTML error page from a proxy", fault: bkashtest.Fault{HTTPStatus: http.StatusBadGateway, Body: "<html><body><h1>502 Bad Gateway</h1></body></html>", AfterApply: true}},
 	{name: "oversized body after apply", fault: bkashtest.Fault{Body: oversized, AfterApply: true}},
+
+	// Foreign bodies: not bKash's shape, so not bKash's answer.
+	{name: "Lambda timeout body (504) after apply", fault: bkashtest.Fault{HTTPStatus: http.StatusGatewayTimeout, Body: `{"errorMessage":"Task timed out after 30.03 seconds"}`, AfterApply: true}, want: "unknown"},
+	{name: "framework error object (500) after apply", fault: bkashtest.Fault{HTTPStatus: http.StatusInternalServerError, Body: `{"statusCode":500,"message":"Internal server error"}`, AfterApply: true}, want: "unknown"},
+	{name: "Spring error object (400) after apply", fault: bkashtest.Fault{HTTPStatus: http.StatusBadRequest, Body: `{"timestamp":"2025-05-18T14:49:12.377+00:00","status":400,"error":"Bad Request","path":"/execute"}`, AfterApply: true}, want: "unknown"},
+	{name: "409 gateway-shaped after apply", fault: bkashtest.Fault{HTTPStatus: http.StatusConflict, Body: `{"message":"Conflict"}`, AfterApply: true}, want: "unknown"},
+	{name: "401 HTML after apply (not a token answer)", fault: bkashtest.Fault{HTTPStatus: http.StatusUnauthorized, Body: "<html><body>401 Authorization Required</body></html>", AfterApply: true}, want: "unknown"},
+
+	// The gateway's own refusals: nothing reached bKash.
+	{name: "gateway 400 refusal", fault: bkashtest.Fault{HTTPStatus: http.StatusBadRequest, Body: `{"message":"Invalid request body"}`}, want: "refusal"},
+	{name: "gateway 429 throttled", fault: bkashtest.Fault{HTTPStatus: http.StatusTooManyRequests}, want: "temporary"},
+	{name: "gateway 503 unavailable", fault: bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable}, want: "temporary"},
+	{name: "gateway 403 Missing Authentication Token", fault: bkashtest.Fault{HTTPStatus: http.StatusForbidden, Body: `{"message":"Missing Authentication Token"}`}, want: "wrong route"},
+
+	// bKash's transient codes and codes outside its table (spec §7.2).
+	{name: "code 9999 after apply", fault: bkashtest.Fault{Code: "9999", AfterApply: true}, want: "unknown"},
+	{name: "code 503 after apply", fault: bkashtest.Fault{Code: "503", AfterApply: true}, want: "unknown"},
+	{name: "code 2020 after apply", fault: bkashtest.Fault{Code: "2020", AfterApply: true}, want: "unknown"},
+	{name: "code 2003 not applied", fault: bkashtest.Fault{Code: "2003"}, want: "unknown"},
+	{name: "code 2024 not applied", fault: bkashtest.Fault{Code: "2024"}, want: "unknown"},
+	{name: "code outside the table after apply", fault: bkashtest.Fault{Code: "2999", Message: "Unexpected failure", AfterApply: true}, want: "unknown"},
+}
+
+// checkWant asserts a fault's expected answer.
+func checkWant(t *testing.T, f fault, err error, applied int) {
+	t.Helper()
+	var ae *bkash.APIError
+	unknown := errors.Is(err, bkash.ErrOutcomeUnknown)
+	switch f.want {
+	case "":
+	case "unknown":
+		if !unknown {
+			t.Fatalf("err = %v, want an unknown outcome", err)
+		}
+		if f.fault.Code != "" && (!errors.As(err, &ae) || string(ae.Code) != f.fault.Code) {
+			t.Fatalf("err = %v, want it to carry bKash's code %s", err, f.fault.Code)
+		}
+	case "refusal", "temporary":
+		if unknown || !errors.As(err, &ae) || ae.Code != "" || ae.Temporary() != (f.want == "temporary") {
+			t.Fatalf("err = %v, want the gateway's refusal (%s)", err, f.want)
+		}
+	case "wrong route":
+		if unknown || !errors.Is(err, bkash.ErrWrongRoute) {
+			t.Fatalf("err = %v, want ErrWrongRoute", err)
+		}
+	default:
+		t.Fatalf("unknown want %q", f.want)
+	}
+	if (f.want == "refusal" || f.want == "temporary" || f.want == "wrong route") && applied != 0 {
+		t.Fatalf("refused at the gateway, but applied %d times", applied)
+	}
 }
 
 // outcomeOf classifies an SDK answer; anything else fails the test.
@@ -265,6 +321,7 @@ func TestFaultMatrix(t *testing.T) {
 				if err == nil && applied != 1 {
 					t.Fatalf("success reported but the server applied %d times", applied)
 				}
+				checkWant(t, f, err, applied)
 
 				// Reconcile with a read, as the error tells the caller to.
 				view, verr := op.view(context.Background(), c, s)

@@ -36,6 +36,7 @@ type Token struct {
 
 	auth      []string  // the Authorization header value, built once
 	issuedAt  time.Time // when the id_token was issued, for the renewal skew
+	granted   bool      // from this process's own grant or refresh (not a store): see Client.freshlyGranted
 	refreshAt time.Time // renew from here on: ExpiresAt minus skew and jitter
 }
 
@@ -517,6 +518,7 @@ func (m *tokenManager) newToken(ctx context.Context, r *tokenResponse, prev *Tok
 		TokenType: r.TokenType,
 		ExpiresAt: now.Add(life),
 		issuedAt:  now,
+		granted:   true,
 	}
 	if t.TokenType == "" {
 		t.TokenType = "Bearer"

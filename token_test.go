@@ -209,8 +209,15 @@ func TestRejectedTokenIsRenewedOnceAndTheCallReplayedOnce(t *testing.T) {
 				}
 				return coreOK(n, r)
 			})
+			m.on(epPaymentQuery, coreOK)
 			obs := &coreObserver{}
 			c := m.client(WithObserver(obs))
+			// The token has worked before it is rejected: a token rejected
+			// on its first use right after its grant is a configuration
+			// error instead (TestFreshTokenRejectedIsAConfigurationError).
+			if _, err := coreQuery(context.Background(), c); err != nil {
+				t.Fatal(err)
+			}
 			var out coreQueryOut
 			if err := c.do(context.Background(), epPaymentExecute, coreQueryIn{"TR0011abc"}, &out); err != nil {
 				t.Fatalf("execute: %v", err)
@@ -244,12 +251,18 @@ func TestRejectedTokenIsRenewedOnceAndTheCallReplayedOnce(t *testing.T) {
 func TestSecondRejectionAfterReplayIsAnAPIErrorAndThirdRenewalIsRefused(t *testing.T) {
 	t.Parallel()
 	m := newCoreMock(t)
-	m.on(epPaymentQuery, func(int, coreReq) (*http.Response, error) {
+	m.on(epPaymentQuery, func(n int, r coreReq) (*http.Response, error) {
+		if n == 1 {
+			return coreOK(n, r) // the first token works (see TestFreshTokenRejectedIsAConfigurationError otherwise)
+		}
 		return coreJSON(401, `{"message":"Unauthorized"}`), nil
 	})
 	clk := newCoreClock()
 	c := m.client()
 	c.tokens.now = clk.Now
+	if _, err := coreQuery(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
 
 	_, err := coreQuery(context.Background(), c)
 	var ae *APIError
@@ -279,15 +292,15 @@ func TestSecondRejectionAfterReplayIsAnAPIErrorAndThirdRenewalIsRefused(t *testi
 	if g, r := m.sent(epGrant), m.sent(epRefresh); g != 1 || r != 1 {
 		t.Errorf("grants, refreshes = %d, %d after refusal; want still 1, 1", g, r)
 	}
-	if got := m.sent(epPaymentQuery); got != 3 {
-		t.Errorf("queries = %d, want 3 (the refused call's own attempt, no replay)", got)
+	if got := m.sent(epPaymentQuery); got != 4 {
+		t.Errorf("queries = %d, want 4 (the refused call's own attempt, no replay)", got)
 	}
 	// Still refused a moment later, without calling bKash.
 	if _, err := coreQuery(context.Background(), c); !errors.Is(err, ErrTokenBudgetExceeded) {
 		t.Fatalf("err = %v, want ErrTokenBudgetExceeded", err)
 	}
-	if got := m.sent(epPaymentQuery); got != 3 {
-		t.Errorf("queries = %d, want 3: without a token nothing is sent", got)
+	if got := m.sent(epPaymentQuery); got != 4 {
+		t.Errorf("queries = %d, want 4: without a token nothing is sent", got)
 	}
 
 	// The budget frees an hour after the first grant.

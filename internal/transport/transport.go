@@ -203,7 +203,8 @@ func stateOf(ctx context.Context) *state {
 // nextBody is the request's body function. go-retryablehttp calls it once
 // when the request is built, to learn the length, and again before every
 // attempt; net/http may call it (through Request.GetBody) to rewind the
-// body when it resends on a fresh connection. Every call but the first
+// body when it resends on a fresh connection, except for money calls,
+// whose requests carry no GetBody (see Do). Every call but the first
 // returns a new reader whose flag becomes the current one, exactly as if
 // each reader were allocated apart; the first attempt reuses the reader
 // embedded in the state, which nobody has read yet.
@@ -279,6 +280,21 @@ func (t *Transport) Do(ctx context.Context, class Class, url string, header http
 	st.probing = false
 	if err != nil {
 		return Result{Err: err}
+	}
+	if class == Money {
+		// Nothing below the SDK may send a money call a second time.
+		// go-retryablehttp sets GetBody, and net/http's HTTP/2 client uses
+		// it to rewind the body and re-send the request on its own when
+		// the server resets the stream (REFUSED_STREAM, PROTOCOL_ERROR) or
+		// sends GOAWAY below the stream's id, even after the whole body
+		// was written: the request reaches bKash twice inside one attempt.
+		// Without GetBody it can only re-send a request whose body it has
+		// not started to write (a connection found unusable before use);
+		// otherwise the attempt fails and the call's outcome is unknown.
+		// go-retryablehttp's own attempts do not use GetBody: they take a
+		// new body from the ReaderFunc, and for a money call only while
+		// nothing was sent (checkRetry).
+		req.GetBody = nil
 	}
 	req.Header = header
 	resp, err := t.rc.Do(req)

@@ -363,3 +363,54 @@ func TestAttemptTimeoutBoundsEachAttempt(t *testing.T) {
 		t.Errorf("money: %+v", res)
 	}
 }
+
+// rewindRT is a RoundTripper that does what net/http's HTTP/2 client does
+// after a stream reset: it reads the body, then rewinds it through
+// Request.GetBody, when the request has one, and sends it again.
+type rewindRT struct {
+	mu     sync.Mutex
+	copies int
+}
+
+func (t *rewindRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	_, _ = io.ReadAll(r.Body)
+	t.mu.Lock()
+	t.copies++
+	t.mu.Unlock()
+	if r.GetBody != nil {
+		body, err := r.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		_, _ = io.ReadAll(body)
+		t.mu.Lock()
+		t.copies++
+		t.mu.Unlock()
+	}
+	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{}`)), Request: r}, nil
+}
+
+// TestMoneyRequestsCannotBeRewound: a money call's request carries no
+// GetBody, so nothing below the SDK can send its body a second time; the
+// other classes keep it (re-sending a read is harmless). Before, every
+// request carried go-retryablehttp's GetBody.
+func TestMoneyRequestsCannotBeRewound(t *testing.T) {
+	for _, tc := range []struct {
+		class  Class
+		copies int
+	}{{Money, 1}, {Read, 2}, {Create, 2}, {Cancel, 2}} {
+		for _, traced := range []bool{false, true} {
+			rt := &rewindRT{}
+			tr := New(&http.Client{Transport: rt}, Policy{MaxAttempts: 3})
+			tr.traced = traced // both body paths: the sent-flag reader and the plain reader
+			res := tr.Do(context.Background(), tc.class, "http://bkash.test/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), nil)
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			res.Resp.Body.Close()
+			if rt.copies != tc.copies {
+				t.Errorf("class %d (traced %v): body sent %d times, want %d", tc.class, traced, rt.copies, tc.copies)
+			}
+		}
+	}
+}

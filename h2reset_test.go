@@ -1,0 +1,356 @@
+package bkash_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	bkash "github.com/smartdairy/bkash-go"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// These tests put a real HTTP/2 server (TLS, ALPN h2) under the SDK that
+// reads a money call's request to its end, counts it, and then refuses to
+// answer in one of the three ways after which Go's HTTP/2 client would
+// re-send a request by itself if it could rewind the body: RST_STREAM with
+// REFUSED_STREAM, RST_STREAM with PROTOCOL_ERROR, or GOAWAY naming a last
+// stream below the request's. A second copy of the request is answered with
+// success, as bKash would answer a repeat it processed. The SDK must let
+// nothing re-send the request: the server receives it exactly once and the
+// caller gets an *OutcomeUnknownError.
+
+type h2ResetMode int
+
+const (
+	h2RefusedStream h2ResetMode = iota
+	h2ProtocolError
+	h2GoAway
+)
+
+func (m h2ResetMode) String() string {
+	return [...]string{"RST_STREAM REFUSED_STREAM", "RST_STREAM PROTOCOL_ERROR", "GOAWAY below the stream"}[m]
+}
+
+// h2Server is a minimal HTTP/2 server on x/net's Framer.
+type h2Server struct {
+	t    *testing.T
+	ln   net.Listener
+	url  string
+	pool *x509.CertPool
+	mode h2ResetMode
+
+	mu       sync.Mutex
+	received map[string]int // path -> requests read to their end (grant excluded)
+	wg       sync.WaitGroup
+}
+
+func newH2Server(t *testing.T, mode h2ResetMode) *h2Server {
+	t.Helper()
+	cert, pool := h2TestCert(t)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		NextProtos:   []string{"h2"},
+		MinVersion:   tls.VersionTLS12,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &h2Server{t: t, ln: ln, url: "https://" + ln.Addr().String(), pool: pool, mode: mode, received: map[string]int{}}
+	s.wg.Add(1)
+	go s.serve()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		s.wg.Wait()
+	})
+	return s
+}
+
+func (s *h2Server) count(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.received[path]
+}
+
+func (s *h2Server) serve() {
+	defer s.wg.Done()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		conns = append(conns, c)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer c.Close()
+			s.serveConn(c)
+		}()
+	}
+}
+
+type h2Stream struct {
+	path string
+	body bytes.Buffer
+}
+
+func (s *h2Server) serveConn(c net.Conn) {
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second)) // every test ends by itself
+	preface := make([]byte, len(http2.ClientPreface))
+	if _, err := io.ReadFull(c, preface); err != nil || string(preface) != http2.ClientPreface {
+		return
+	}
+	fr := http2.NewFramer(c, c)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	if err := fr.WriteSettings(); err != nil {
+		return
+	}
+	streams := map[uint32]*h2Stream{}
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				if fr.WriteSettingsAck() != nil {
+					return
+				}
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				if fr.WritePing(true, f.Data) != nil {
+					return
+				}
+			}
+		case *http2.MetaHeadersFrame:
+			st := &h2Stream{path: f.PseudoValue("path")}
+			streams[f.StreamID] = st
+			if f.StreamEnded() && s.complete(fr, f.StreamID, st) != nil {
+				return
+			}
+		case *http2.DataFrame:
+			st := streams[f.StreamID]
+			if st == nil {
+				continue
+			}
+			st.body.Write(f.Data())
+			if f.StreamEnded() && s.complete(fr, f.StreamID, st) != nil {
+				return
+			}
+		}
+	}
+}
+
+// complete handles a request read to its end.
+func (s *h2Server) complete(fr *http2.Framer, id uint32, st *h2Stream) error {
+	if strings.HasSuffix(st.path, "/token/grant") {
+		return h2Answer(fr, id, `{"statusCode":"0000","statusMessage":"Successful","id_token":"h2-token","token_type":"Bearer","expires_in":3600,"refresh_token":"h2-refresh"}`)
+	}
+	s.mu.Lock()
+	s.received[st.path]++
+	n := s.received[st.path]
+	s.mu.Unlock()
+	if n > 1 {
+		// A re-sent copy: answer it as bKash answers a call it processed.
+		return h2Answer(fr, id, `{"statusCode":"0000","statusMessage":"Successful","paymentID":"TR0011h2","trxID":"TRX000H2","agreementID":"AG0011h2","transactionStatus":"Completed","agreementStatus":"Completed","originalTrxID":"TRX000H2","refundTrxID":"RFD000H2","amount":"10.00","currency":"BDT","charge":"0.00","refundAmount":"10.00","completedTime":"2025-05-18T20:49:12:377 GMT+0600"}`)
+	}
+	switch s.mode {
+	case h2RefusedStream:
+		return fr.WriteRSTStream(id, http2.ErrCodeRefusedStream)
+	case h2ProtocolError:
+		return fr.WriteRSTStream(id, http2.ErrCodeProtocol)
+	default:
+		last := uint32(0)
+		if id > 2 {
+			last = id - 2 // the stream before this one: this one "was not processed"
+		}
+		return fr.WriteGoAway(last, http2.ErrCodeNo, nil)
+	}
+}
+
+func h2Answer(fr *http2.Framer, id uint32, body string) error {
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, hf := range []hpack.HeaderField{
+		{Name: ":status", Value: "200"},
+		{Name: "content-type", Value: "application/json"},
+		{Name: "content-length", Value: strconv.Itoa(len(body))},
+	} {
+		if err := enc.WriteField(hf); err != nil {
+			return err
+		}
+	}
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndHeaders: true}); err != nil {
+		return err
+	}
+	return fr.WriteData(id, true, []byte(body))
+}
+
+// h2TestCert is a fresh self-signed certificate for 127.0.0.1.
+func h2TestCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "h2 test bKash"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+// wrappingRT is a caller's RoundTripper around an *http.Transport (a
+// metrics or tracing wrapper), which hides net/http's transport from the SDK.
+type wrappingRT struct{ rt http.RoundTripper }
+
+func (w wrappingRT) RoundTrip(r *http.Request) (*http.Response, error) { return w.rt.RoundTrip(r) }
+
+var h2Creds = bkash.Credentials{Username: "h2user", Password: "h2pass", AppKey: "h2key", AppSecret: "h2secret"}
+
+// h2MoneyCalls are the calls that move money, with the path each posts to.
+var h2MoneyCalls = []struct {
+	name string
+	path string
+	v2   bool
+	call func(ctx context.Context, c *bkash.Client) error
+}{
+	{"payment.execute", "/v1.2.0-beta/tokenized/checkout/execute", false, func(ctx context.Context, c *bkash.Client) error {
+		_, err := c.Payments.Execute(ctx, "TR0011h2")
+		return err
+	}},
+	{"payment.capture", "/v1.2.0-beta/tokenized/checkout/payment/confirm/capture", false, func(ctx context.Context, c *bkash.Client) error {
+		_, err := c.Payments.Capture(ctx, "TR0011h2")
+		return err
+	}},
+	{"payment.void", "/v1.2.0-beta/tokenized/checkout/payment/confirm/void", false, func(ctx context.Context, c *bkash.Client) error {
+		_, err := c.Payments.Void(ctx, "TR0011h2")
+		return err
+	}},
+	{"refund.create v1", "/v1.2.0-beta/tokenized/checkout/payment/refund", false, func(ctx context.Context, c *bkash.Client) error {
+		_, err := c.Refunds.Create(ctx, &bkash.RefundParams{PaymentID: "TR0011h2", TrxID: "TRX000H2", Amount: bkash.Taka(10), SKU: "SKU-1", Reason: "damaged"})
+		return err
+	}},
+	{"refund.create v2", "/v2/tokenized-checkout/refund/payment/transaction", true, func(ctx context.Context, c *bkash.Client) error {
+		_, err := c.Refunds.Create(ctx, &bkash.RefundParams{PaymentID: "TR0011h2", TrxID: "TRX000H2", Amount: bkash.Taka(10), SKU: "SKU-1", Reason: "damaged"})
+		return err
+	}},
+	{"agreement.execute", "/v1.2.0-beta/tokenized/checkout/execute", false, func(ctx context.Context, c *bkash.Client) error {
+		_, err := c.Agreements.Execute(ctx, "TR0011h2")
+		return err
+	}},
+}
+
+// TestHTTP2ResetNeverResendsMoney: every money call × the three reset modes
+// × the three ways a caller brings its transport.
+func TestHTTP2ResetNeverResendsMoney(t *testing.T) {
+	clients := []struct {
+		name string
+		opts func(pool *x509.CertPool) []bkash.Option
+		// setup runs before NewClient and returns an undo.
+		setup func(pool *x509.CertPool) func()
+	}{
+		{
+			// The client built without WithHTTPClient: the SDK's own copy of
+			// http.DefaultTransport (HTTP/2 over TLS). The program's default
+			// transport is swapped for one that trusts the test certificate,
+			// exactly as the SDK finds it at NewClient.
+			name: "default client",
+			setup: func(pool *x509.CertPool) func() {
+				old := http.DefaultTransport
+				dt := old.(*http.Transport).Clone()
+				dt.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+				http.DefaultTransport = dt
+				return func() { http.DefaultTransport = old; dt.CloseIdleConnections() }
+			},
+		},
+		{
+			name: "user's *http.Transport",
+			opts: func(pool *x509.CertPool) []bkash.Option {
+				tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true}
+				return []bkash.Option{bkash.WithHTTPClient(&http.Client{Transport: tr, Timeout: 10 * time.Second})}
+			},
+		},
+		{
+			name: "wrapping RoundTripper",
+			opts: func(pool *x509.CertPool) []bkash.Option {
+				tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true}
+				return []bkash.Option{bkash.WithHTTPClient(&http.Client{Transport: wrappingRT{tr}, Timeout: 10 * time.Second})}
+			},
+		},
+	}
+	for _, mode := range []h2ResetMode{h2RefusedStream, h2ProtocolError, h2GoAway} {
+		for _, cl := range clients {
+			for _, mc := range h2MoneyCalls {
+				t.Run(mode.String()+"/"+cl.name+"/"+mc.name, func(t *testing.T) {
+					srv := newH2Server(t, mode)
+					if cl.setup != nil {
+						t.Cleanup(cl.setup(srv.pool))
+					}
+					opts := []bkash.Option{bkash.WithBaseURL(srv.url),
+						bkash.WithRetryPolicy(bkash.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond})}
+					if cl.opts != nil {
+						opts = append(opts, cl.opts(srv.pool)...)
+					}
+					if mc.v2 {
+						opts = append(opts, bkash.WithRefundAPI(bkash.RefundV2))
+					}
+					c, err := bkash.NewClient(bkash.Sandbox, h2Creds, opts...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+					defer cancel()
+					err = mc.call(ctx, c)
+					if got := srv.count(mc.path); got != 1 {
+						t.Errorf("server received the request %d times, want exactly 1 (err: %v)", got, err)
+					}
+					var ou *bkash.OutcomeUnknownError
+					if !errors.As(err, &ou) {
+						t.Errorf("err = %v (%T), want *OutcomeUnknownError", err, err)
+					}
+				})
+			}
+		}
+	}
+}
