@@ -384,13 +384,15 @@ var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b
 // *APIError for a decoded bKash error, an *OutcomeUnknownError where the
 // outcome is unknown for ep's class, or another error when nothing was sent.
 func (c *Client) do(ctx context.Context, ep *endpoint, in, out any) error {
-	_, err := c.doVia(ctx, c.tr, ep, in, out)
+	_, err := c.doVia(ctx, c.tr, ep, in, out, 0)
 	return err
 }
 
-// doVia is do through tr. sent reports whether the request may have left
+// doVia is do through tr, after prior attempts of the same call made by the
+// caller (the token manager retries grant and refresh itself), which number
+// the attempts that follow. sent reports whether the request may have left
 // the process (the token manager gives an unsent grant back to the budget).
-func (c *Client) doVia(ctx context.Context, tr *transport.Transport, ep *endpoint, in, out any) (sent bool, err error) {
+func (c *Client) doVia(ctx context.Context, tr *transport.Transport, ep *endpoint, in, out any, prior int) (sent bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
 	}
@@ -399,9 +401,9 @@ func (c *Client) doVia(ctx context.Context, tr *transport.Transport, ep *endpoin
 		return false, fmt.Errorf("bkash: %s: encoding request: %w", ep.op, err)
 	}
 	if c.observer != nil || c.logger != nil {
-		return c.doObserved(ctx, tr, ep, in, body, out)
+		return c.doObserved(ctx, tr, ep, in, body, out, prior)
 	}
-	cl := call{c: c, tr: tr, ep: ep, in: in, body: body}
+	cl := call{c: c, tr: tr, ep: ep, in: in, body: body, attempts: prior}
 	err = cl.run(ctx, out, nil)
 	return cl.sent, err
 }
@@ -409,8 +411,8 @@ func (c *Client) doVia(ctx context.Context, tr *transport.Transport, ep *endpoin
 // doObserved is do with attempt events and log lines. It is a function of
 // its own so that an unobserved call keeps its state on the stack: the
 // observer callback makes the state escape to the heap.
-func (c *Client) doObserved(ctx context.Context, tr *transport.Transport, ep *endpoint, in any, body []byte, out any) (bool, error) {
-	cl := &call{c: c, tr: tr, ep: ep, in: in, body: body, start: time.Now()}
+func (c *Client) doObserved(ctx context.Context, tr *transport.Transport, ep *endpoint, in any, body []byte, out any, prior int) (bool, error) {
+	cl := &call{c: c, tr: tr, ep: ep, in: in, body: body, start: time.Now(), attempts: prior}
 	var observe func(transport.Attempt)
 	if c.observer != nil || c.debug(ctx) {
 		observe = cl.observeAttempt

@@ -10,9 +10,13 @@ import (
 // ErrOutcomeUnknown matches (with errors.Is) every *OutcomeUnknownError.
 var ErrOutcomeUnknown = errors.New("bkash: outcome unknown")
 
-// ErrTokenBudgetExceeded is returned when the client would have to grant or
-// refresh a token a third time within an hour. bKash blocks applications that
-// do so for an hour; refusing locally keeps the app usable.
+// ErrTokenBudgetExceeded is returned when the client would have to send a
+// third grant or refresh request within an hour (retries count; with a
+// TokenBudgetStore, so do the other processes' requests). bKash blocks
+// applications that do so for an hour; refusing locally keeps the app usable.
+// When a renewal's retry is the request refused, the error also wraps the
+// failure that called for the retry (errors.As finds its *APIError), and
+// after a refusal of the credentials it matches ErrCredentialsRejected.
 var ErrTokenBudgetExceeded = errors.New("bkash: token renewal budget exceeded (bKash allows 2 grant/refresh calls per hour)")
 
 // ErrCredentialsRejected matches (with errors.Is) the error of a token

@@ -751,7 +751,7 @@ func (m *tokenManager) call(ctx context.Context, ep *endpoint, prev *Token, keep
 		}
 		tried = true
 		var resp tokenResponse
-		sent, err := m.c.doVia(ctx, m.tr, ep, req, &resp)
+		sent, err := m.c.doVia(ctx, m.tr, ep, req, &resp, attempt-1)
 		if !sent {
 			m.giveBack(ctx, slot)
 		}

@@ -31,8 +31,8 @@ func TestBudgetCountsEveryGrantRequestNotEveryRenewal(t *testing.T) {
 
 	_, err := coreQuery(context.Background(), c)
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.Op != "token.grant" || ae.HTTPStatus != 503 {
-		t.Errorf("first call: err = %v, want the grant's 503", err)
+	if !errors.As(err, &ae) || ae.Op != "token.grant" || ae.HTTPStatus != 503 || ae.Attempts != 2 {
+		t.Errorf("first call: err = %v (attempts %d), want the grant's 503 after 2 attempts", err, ae.Attempts)
 	}
 	if !errors.Is(err, ErrTokenBudgetExceeded) || !strings.Contains(err.Error(), "not retried") {
 		t.Errorf("first call: err = %v, want it to say the third attempt was refused by the budget", err)

@@ -25,13 +25,14 @@ const DefaultKeyPrefix = "bkash:"
 // custom prefix namespaces everything.
 const sdkTokenNamespace = "bkash:token:"
 
-// Store keeps the bKash access token, the renewal lock and webhook dedupe
-// claims in Redis, so that every replica of a service shares one token and
-// handles each bKash notification once. It implements bkash.TokenStore,
-// bkash.TokenLocker, bkash.TokenLockExtender (the renewal lock is kept alive
-// while its holder works), bkash.TokenBudgetStore (the fleet shares one
-// renewal budget, which survives restarts) and the webhook DedupeStore. A Store is safe for
-// concurrent use; create one per Redis client and share it.
+// Store keeps the bKash access token, the renewal lock, the renewal budget
+// and webhook dedupe claims in Redis, so that every replica of a service
+// shares one token and handles each bKash notification once. It implements
+// bkash.TokenStore, bkash.TokenLocker, bkash.TokenLockExtender (the renewal
+// lock is kept alive while its holder works), bkash.TokenBudgetStore (the
+// fleet shares one renewal budget, which survives restarts) and the webhook
+// DedupeStore. A Store is safe for concurrent use; create one per Redis
+// client and share it.
 type Store struct {
 	rdb     redis.UniversalClient
 	prefix  string
