@@ -16,7 +16,7 @@ import (
 // lock while it works, however long the grant takes; a dead holder frees
 // the lock within that short lease.
 
-// fastLock shortens c's lock timing so that the tests run in milliseconds
+// fastLock shortens c's lock timing so that the tests run in about a second
 // while keeping the proportions of the real values (lease 10 s, polls
 // 100 ms-1 s, grants of 5-35 s).
 func fastLock(c *Client, lease time.Duration) {
@@ -29,7 +29,7 @@ func fastLock(c *Client, lease time.Duration) {
 // its token.
 func TestReplicasWaitForTheHolderOfASlowGrant(t *testing.T) {
 	t.Parallel()
-	const lease = 50 * time.Millisecond
+	const lease = 250 * time.Millisecond
 	m := newCoreMock(t)
 	m.onGrant(func(n int, r coreReq) (*http.Response, error) {
 		time.Sleep(4 * lease)
@@ -66,7 +66,7 @@ func TestReplicasWaitForTheHolderOfASlowGrant(t *testing.T) {
 // all along, so a replica that asks meanwhile never takes it.
 func TestHolderKeepsItsLockThroughRetries(t *testing.T) {
 	t.Parallel()
-	const lease = 50 * time.Millisecond
+	const lease = 250 * time.Millisecond
 	m := newCoreMock(t)
 	arrived := make(chan struct{})
 	store := NewMemoryTokenStore()
@@ -225,7 +225,7 @@ func (s *flakyExtendStore) ExtendLock(ctx context.Context, key string, ttl time.
 
 func TestFailedExtensionIsLoggedAndTriedAgain(t *testing.T) {
 	t.Parallel()
-	const lease = 60 * time.Millisecond
+	const lease = 250 * time.Millisecond
 	m := newCoreMock(t)
 	m.onGrant(func(n int, r coreReq) (*http.Response, error) {
 		time.Sleep(2 * lease)
@@ -248,7 +248,7 @@ func TestFailedExtensionIsLoggedAndTriedAgain(t *testing.T) {
 // holder's token.
 func TestCallerDeadlineBoundsTheWaitNotTheRenewal(t *testing.T) {
 	t.Parallel()
-	const lease = 50 * time.Millisecond
+	const lease = 250 * time.Millisecond
 	m := newCoreMock(t)
 	release := make(chan struct{})
 	m.onGrant(func(n int, r coreReq) (*http.Response, error) {
