@@ -38,11 +38,14 @@
 //
 // bKash blocks an application that grants or refreshes tokens more than twice
 // an hour. The client caches its token, renews it once for all goroutines
-// (with the refresh_token while it is valid) and never makes a third renewal
-// call within an hour: it returns [ErrTokenBudgetExceeded] instead. Through a
-// [TokenStore] (see [WithTokenStore]) several processes share one token; a
-// store that is also a [TokenLocker] serialises their renewals, and
-// [WithTokenEncryption] keeps the stored token encrypted.
+// (with the refresh_token while it is valid) and never sends a third grant or
+// refresh request, retries included, within an hour: it returns
+// [ErrTokenBudgetExceeded] instead. Through a [TokenStore] (see
+// [WithTokenStore]) several processes share one token; a store that is also a
+// [TokenLocker] serialises their renewals (the others wait for the holder's
+// token), a [TokenLockExtender] keeps a short lock alive while its holder
+// works, a [TokenBudgetStore] keeps the budget for the whole fleet and across
+// restarts, and [WithTokenEncryption] keeps the stored token encrypted.
 //
 // # Webhooks
 //

@@ -181,7 +181,11 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 	for _, ep := range allEndpoints {
 		c.urls[ep] = root + ep.path
 	}
-	c.tokens = newTokenManager(c, &cfg)
+	// Grant and refresh go out one request per transport call: the token
+	// manager retries them itself, each request taken from the budget.
+	once := policy
+	once.MaxAttempts = 1
+	c.tokens = newTokenManager(c, &cfg, transport.New(noRedirects(hc), once))
 	c.Payments = &PaymentService{c}
 	c.Agreements = &AgreementService{c}
 	c.Refunds = &RefundService{c}
@@ -451,25 +455,35 @@ var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b
 // *APIError for a decoded bKash error, an *OutcomeUnknownError where the
 // outcome is unknown for ep's class, or another error when nothing was sent.
 func (c *Client) do(ctx context.Context, ep *endpoint, in, out any) error {
+	_, err := c.doVia(ctx, c.tr, ep, in, out, 0)
+	return err
+}
+
+// doVia is do through tr, after prior attempts of the same call made by the
+// caller (the token manager retries grant and refresh itself), which number
+// the attempts that follow. sent reports whether the request may have left
+// the process (the token manager gives an unsent grant back to the budget).
+func (c *Client) doVia(ctx context.Context, tr *transport.Transport, ep *endpoint, in, out any, prior int) (sent bool, err error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
+		return false, fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
 	}
 	body, err := encodeRequest(in)
 	if err != nil {
-		return fmt.Errorf("bkash: %s: encoding request: %w", ep.op, err)
+		return false, fmt.Errorf("bkash: %s: encoding request: %w", ep.op, err)
 	}
 	if c.observer != nil || c.logger != nil {
-		return c.doObserved(ctx, ep, in, body, out)
+		return c.doObserved(ctx, tr, ep, in, body, out, prior)
 	}
-	cl := call{c: c, ep: ep, in: in, body: body}
-	return cl.run(ctx, out, nil)
+	cl := call{c: c, tr: tr, ep: ep, in: in, body: body, attempts: prior}
+	err = cl.run(ctx, out, nil)
+	return cl.sent, err
 }
 
 // doObserved is do with attempt events and log lines. It is a function of
 // its own so that an unobserved call keeps its state on the stack: the
 // observer callback makes the state escape to the heap.
-func (c *Client) doObserved(ctx context.Context, ep *endpoint, in any, body []byte, out any) error {
-	cl := &call{c: c, ep: ep, in: in, body: body, start: time.Now()}
+func (c *Client) doObserved(ctx context.Context, tr *transport.Transport, ep *endpoint, in any, body []byte, out any, prior int) (bool, error) {
+	cl := &call{c: c, tr: tr, ep: ep, in: in, body: body, start: time.Now(), attempts: prior}
 	if s, ok := c.observer.(StartObserver); ok {
 		ctx = s.StartCall(ctx, cl.info())
 	}
@@ -481,7 +495,7 @@ func (c *Client) doObserved(ctx context.Context, ep *endpoint, in any, body []by
 	err := cl.run(ctx, out, observe)
 	cl.emit(true, err)
 	cl.log(ctx, err)
-	return err
+	return cl.sent, err
 }
 
 // allEndpoints lists the endpoint table, for the URLs a client builds once.
@@ -554,12 +568,14 @@ func (c *Client) tokenAccepted(tok *Token) {
 // call is one logical call, across its attempts and a token replay.
 type call struct {
 	c         *Client
+	tr        *transport.Transport
 	ep        *endpoint
 	in        any
 	body      []byte
 	start     time.Time
 	attempts  int
-	base      int // attempts made before the current transport call
+	sent      bool // some attempt may have reached the server
+	base      int  // attempts made before the current transport call
 	status    int
 	pending   transport.Attempt
 	havePend  bool
@@ -593,8 +609,9 @@ func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt
 			h["X-App-Key"] = c.hAppKey
 		}
 		cl.base = cl.attempts
-		res := c.tr.Do(ctx, ep.class, url, h, cl.body, observe)
+		res := cl.tr.Do(ctx, ep.class, url, h, cl.body, observe)
 		cl.attempts += res.Attempts
+		cl.sent = cl.sent || res.Sent
 		err, rejected := cl.finish(ctx, res, out)
 		if tok == nil {
 			return err

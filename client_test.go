@@ -704,7 +704,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 	clk := newCoreClock()
 	opts := []Option{WithLogger(log.logger()), WithBodyLogging(), WithObserver(obs)}
 	c := m.client(opts...)
-	c.tokens.now = clk.Now
+	setTokenClock(c, clk.Now)
 
 	var errs []error
 	keep := func(err error) {

@@ -10,10 +10,27 @@ import (
 // ErrOutcomeUnknown matches (with errors.Is) every *OutcomeUnknownError.
 var ErrOutcomeUnknown = errors.New("bkash: outcome unknown")
 
-// ErrTokenBudgetExceeded is returned when the client would have to grant or
-// refresh a token a third time within an hour. bKash blocks applications that
-// do so for an hour; refusing locally keeps the app usable.
+// ErrTokenBudgetExceeded is returned when the client would have to send a
+// third grant or refresh request within an hour (retries count; with a
+// TokenBudgetStore, so do the other processes' requests). bKash blocks
+// applications that do so for an hour; refusing locally keeps the app usable.
+// When a renewal's retry is the request refused, the error also wraps the
+// failure that called for the retry (errors.As finds its *APIError), and
+// after a refusal of the credentials it matches ErrCredentialsRejected.
 var ErrTokenBudgetExceeded = errors.New("bkash: token renewal budget exceeded (bKash allows 2 grant/refresh calls per hour)")
+
+// ErrCredentialsRejected matches (with errors.Is) the error of a token
+// grant or refresh that bKash refused because of the merchant credentials:
+// code 2001 (Invalid App Key), a gateway 401/403 on token/grant, or a bKash
+// code whose message names a credential, such as
+// {"statusCode":"9999","statusMessage":"Username does not exist"} (9999 is
+// otherwise bKash's transient "System Error"). The error is an *APIError
+// whose Class is ClassAuth. Such a refusal is never retried, and a refused
+// refresh does not fall back to a grant: asking again with the same
+// credentials only spends the renewal budget. Check the username, password,
+// app key and app secret, and the environment (sandbox credentials do not
+// work in production).
+var ErrCredentialsRejected = errors.New("bkash: merchant credentials rejected at token grant/refresh")
 
 // ErrLockNotAcquired is returned by a TokenLocker when another process holds
 // the renewal lock.
@@ -191,16 +208,25 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Is makes errors.Is(err, bkash.CodeInsufficientBalance) work.
+// Is makes errors.Is(err, bkash.CodeInsufficientBalance) work, and
+// errors.Is(err, bkash.ErrCredentialsRejected) for a grant or refresh
+// refused because of the credentials.
 func (e *APIError) Is(target error) bool {
+	if target == ErrCredentialsRejected {
+		return e.credentialsRefused()
+	}
 	c, ok := target.(ErrorCode)
 	return ok && c == e.Code
 }
 
 // Class returns the class of the error's code. A gateway rejection (401/403)
-// is ClassAuth; the gateway's throttling or unavailability (429/503 without
-// a bKash code) is ClassTransient.
+// is ClassAuth, and so is a grant or refresh refused for its credentials
+// (ErrCredentialsRejected, whatever the code); the gateway's throttling or
+// unavailability (429/503 without a bKash code) is ClassTransient.
 func (e *APIError) Class() ErrorClass {
+	if e.credentialsRefused() {
+		return ClassAuth
+	}
 	if e.Code == "" {
 		switch e.HTTPStatus {
 		case 401, 403:

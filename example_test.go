@@ -1,8 +1,10 @@
 package bkash_test
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	bkash "github.com/smartdairy/bkash-go"
+	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
 // A Client is built once, from explicit credentials, and shared by every
@@ -74,4 +77,33 @@ func ExampleCredentialsFromEnv() {
 		log.Fatal(err)
 	}
 	_ = client
+}
+
+// A grant refused because of the credentials is not retried: asking again
+// would only spend the renewal budget. errors.Is tells it apart from an
+// outage, so that a health check can say "fix the configuration" rather
+// than "try later".
+func ExampleErrCredentialsRejected() {
+	srv := bkashtest.NewServer()
+	defer srv.Close()
+	creds := srv.Credentials()
+	creds.Password = bkash.Secret("not-the-password")
+	client, err := bkash.NewClient(bkash.Sandbox, creds, bkash.WithBaseURL(srv.URL))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = client.Token(context.Background())
+	var ae *bkash.APIError
+	switch {
+	case errors.Is(err, bkash.ErrCredentialsRejected) && errors.As(err, &ae):
+		fmt.Println("credentials refused:", ae.Message, "| class:", ae.Class(), "| temporary:", ae.Temporary())
+	case errors.Is(err, bkash.ErrTokenBudgetExceeded):
+		fmt.Println("renewal budget spent; the next request is allowed within the hour")
+	case err != nil:
+		fmt.Println("bKash unreachable, try later:", err)
+	}
+	fmt.Println("grant requests:", srv.Received("token.grant"))
+	// Output:
+	// credentials refused: Incorrect username or password | class: auth | temporary: false
+	// grant requests: 1
 }

@@ -244,3 +244,14 @@ func (o *coreObserver) kinds() []string {
 	}
 	return k
 }
+
+// setTokenClock makes c's token manager, and its store when that is a
+// MemoryTokenStore (which keeps the renewal budget), read now.
+func setTokenClock(c *Client, now func() time.Time) {
+	c.tokens.now = now
+	if s, ok := c.tokens.store.(*MemoryTokenStore); ok {
+		s.mu.Lock()
+		s.now = now
+		s.mu.Unlock()
+	}
+}

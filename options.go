@@ -237,8 +237,11 @@ func isLoopback(host string) bool {
 
 // WithTokenStore keeps the access token in s, so that several processes
 // share one token (see package redisstore). If s also implements TokenLocker,
-// renewals are serialised across processes. The default is an in-process
-// MemoryTokenStore.
+// renewals are serialised across processes; TokenLockExtender lets the
+// holder keep a short lock alive while it works; TokenBudgetStore keeps the
+// renewal budget in s, shared by every process with the same credentials.
+// The default is an in-process MemoryTokenStore, which implements all three
+// for the Clients that share it.
 func WithTokenStore(s TokenStore) Option {
 	return func(c *config) error {
 		if s == nil {
@@ -342,9 +345,12 @@ func WithUserAgent(product string) Option {
 	}
 }
 
-// WithTokenRenewalBudget changes how many grant/refresh calls the client may
-// make in a rolling hour (default 2, bKash's limit). Raising it risks bKash
-// blocking the application for an hour; lowering it to 1 is safe.
+// WithTokenRenewalBudget changes how many grant/refresh requests (each retry
+// counts) the client may send in a rolling hour (default 2, bKash's limit).
+// With a TokenBudgetStore the count is kept in the store and shared by every
+// process with the same credentials. Raising it risks bKash blocking the
+// application for an hour; lowering it to 1 is safe, but then a renewal is
+// never retried.
 func WithTokenRenewalBudget(n int) Option {
 	return func(c *config) error {
 		if n < 1 || n > 60 {

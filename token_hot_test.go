@@ -87,7 +87,7 @@ func TestInjectedClockBypassesTheFastPath(t *testing.T) {
 	m := newCoreMock(t)
 	c := m.client()
 	now := time.Now()
-	c.tokens.now = func() time.Time { return now }
+	setTokenClock(c, func() time.Time { return now })
 	if _, err := c.tokens.token(context.Background()); err != nil {
 		t.Fatal(err)
 	}

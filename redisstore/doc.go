@@ -5,8 +5,16 @@
 //     bKash allows two grant or refresh calls an hour per application and
 //     blocks applications that make more, so replicas must not each grant;
 //   - one renewal at a time across processes (bkash.TokenLocker): SET NX PX
-//     with a random owner, released by a compare-and-delete Lua script, and a
-//     TTL so that a crashed holder never blocks the fleet;
+//     with a random owner, released by a compare-and-delete Lua script; the
+//     other replicas wait for the holder's token instead of granting;
+//   - a short lock kept alive while its holder works (bkash.TokenLockExtender):
+//     the SDK takes it with a 10 s TTL and extends it (a compare-and-PEXPIRE
+//     Lua script) every few seconds, so a slow grant keeps it and a crashed
+//     holder frees it within seconds;
+//   - one renewal budget for the fleet (bkash.TokenBudgetStore): every grant
+//     or refresh request is recorded in a sorted set by one Lua script that
+//     refuses a third within Redis's rolling hour, so replicas, restarts and
+//     crash loops all draw from the same two requests an hour;
 //   - each SNS notification handled once across the fleet (the webhook
 //     bkash.DedupeStore): SET NX PX per MessageId.
 //
@@ -27,6 +35,7 @@
 //
 //	bkash:token:<env>:<hash>    the token blob (hash: 16 hex of sha256(appKey|username))
 //	bkash:lock:<env>:<hash>     the renewal lock, while a process renews
+//	bkash:budget:<env>:<hash>   grant/refresh requests of the last hour (sorted set)
 //	bkash:webhook:<MessageId>   a notification's dedupe claim
 //
 // Every key expires. [WithKeyPrefix] replaces "bkash:" for applications that
@@ -36,7 +45,8 @@
 //
 // Redis errors are returned, wrapped with the operation and key, never
 // swallowed. The SDK's token manager logs them ("bkash token store load
-// failed", "bkash token lock failed; renewing without it") and carries on:
+// failed", "bkash token lock failed; renewing without it", "bkash token
+// budget store failed; counting this process's requests only") and carries on:
 // each replica keeps using its in-process token while it is valid, and when
 // that token is due it renews on its own. An outage shorter than the token's
 // remaining life costs nothing; a longer one costs one renewal per replica

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,23 +25,31 @@ const DefaultKeyPrefix = "bkash:"
 // custom prefix namespaces everything.
 const sdkTokenNamespace = "bkash:token:"
 
-// Store keeps the bKash access token, the renewal lock and webhook dedupe
-// claims in Redis, so that every replica of a service shares one token and
-// handles each bKash notification once. It implements bkash.TokenStore,
-// bkash.TokenLocker and the webhook DedupeStore. A Store is safe for
-// concurrent use; create one per Redis client and share it.
+// Store keeps the bKash access token, the renewal lock, the renewal budget
+// and webhook dedupe claims in Redis, so that every replica of a service
+// shares one token and handles each bKash notification once. It implements
+// bkash.TokenStore, bkash.TokenLocker, bkash.TokenLockExtender (the renewal
+// lock is kept alive while its holder works), bkash.TokenBudgetStore (the
+// fleet shares one renewal budget, which survives restarts) and the webhook
+// DedupeStore. A Store is safe for concurrent use; create one per Redis
+// client and share it.
 type Store struct {
 	rdb     redis.UniversalClient
 	prefix  string
 	aead    cipher.AEAD
 	timeout time.Duration
 	id      string // this Store's identity, the prefix of its dedupe claims
+
+	mu   sync.Mutex
+	held map[string]string // lock key -> owner value, for the locks this Store holds
 }
 
 var (
-	_ bkash.TokenStore  = (*Store)(nil)
-	_ bkash.TokenLocker = (*Store)(nil)
-	_ bkash.DedupeStore = (*Store)(nil)
+	_ bkash.TokenStore        = (*Store)(nil)
+	_ bkash.TokenLocker       = (*Store)(nil)
+	_ bkash.TokenLockExtender = (*Store)(nil)
+	_ bkash.TokenBudgetStore  = (*Store)(nil)
+	_ bkash.DedupeStore       = (*Store)(nil)
 )
 
 // Option configures a Store.
@@ -48,8 +57,8 @@ type Option func(*Store) error
 
 // WithKeyPrefix namespaces every key the Store writes (default "bkash:").
 // Use a distinct prefix per application sharing one Redis. Keys are laid out
-// as <prefix>token:<env>:<hash>, <prefix>lock:<env>:<hash> and
-// <prefix>webhook:<MessageId>.
+// as <prefix>token:<env>:<hash>, <prefix>lock:<env>:<hash>,
+// <prefix>budget:<env>:<hash> and <prefix>webhook:<MessageId>.
 func WithKeyPrefix(prefix string) Option {
 	return func(s *Store) error {
 		if strings.ContainsAny(prefix, " \t\r\n") {
@@ -110,7 +119,7 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Store, error) {
 	if rdb == nil {
 		return nil, errors.New("redisstore: New: nil redis client")
 	}
-	s := &Store{rdb: rdb, prefix: DefaultKeyPrefix, id: rand.Text()}
+	s := &Store{rdb: rdb, prefix: DefaultKeyPrefix, id: rand.Text(), held: map[string]string{}}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("redisstore: New: nil Option")
@@ -131,7 +140,7 @@ func (s *Store) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // redisKey maps one of the SDK's token keys to a Redis key of the given
-// kind ("token" or "lock").
+// kind ("token", "lock" or "budget").
 func (s *Store) redisKey(kind, key string) string {
 	return s.prefix + kind + ":" + strings.TrimPrefix(key, sdkTokenNamespace)
 }

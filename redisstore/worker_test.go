@@ -36,6 +36,8 @@ func TestMain(m *testing.M) {
 		os.Exit(runWorker(fleetWorker))
 	case "holder":
 		os.Exit(runWorker(holderWorker))
+	case "granter":
+		os.Exit(runWorker(granterWorker))
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s=%q\n", workerEnv, role)
 		os.Exit(2)
@@ -237,4 +239,30 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(b.b)
+}
+
+// granterWorker is a replica that starts a token renewal against
+// REDISSTORE_TEST_BKASH_URL on the shared store, says "renewing" and waits
+// for the parent to kill it in the middle of the grant, which the parent's
+// fake bKash holds back.
+func granterWorker(ctx context.Context, _ *bufio.Reader, out io.Writer) error {
+	creds, err := bkash.CredentialsFromEnv()
+	if err != nil {
+		return err
+	}
+	rdb, store, err := workerRedis()
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	client, err := bkash.NewClient(bkash.Sandbox, creds,
+		bkash.WithBaseURL(os.Getenv("REDISSTORE_TEST_BKASH_URL")), bkash.WithTokenStore(store))
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(out, "renewing"); err != nil {
+		return err
+	}
+	_, err = client.Token(ctx) // the parent kills us before the answer comes
+	return err
 }

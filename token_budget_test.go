@@ -1,0 +1,268 @@
+package bkash
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+)
+
+// The renewal budget counts grant/refresh requests, each retry included,
+// and lives in the store when the store can keep it (issue 18, point 9);
+// a grant refused with a bKash code is final (point 10).
+
+// grantUnavailable answers every grant with the gateway's 503, which is
+// retried.
+func grantUnavailable(int, coreReq) (*http.Response, error) {
+	return coreJSON(503, `{"message":"Service Unavailable"}`), nil
+}
+
+func TestBudgetCountsEveryGrantRequestNotEveryRenewal(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.onGrant(grantUnavailable)
+	c := m.client() // MaxAttempts 3, budget 2
+
+	_, err := coreQuery(context.Background(), c)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Op != "token.grant" || ae.HTTPStatus != 503 || ae.Attempts != 2 {
+		t.Errorf("first call: err = %v (attempts %d), want the grant's 503 after 2 attempts", err, ae.Attempts)
+	}
+	if !errors.Is(err, ErrTokenBudgetExceeded) || !strings.Contains(err.Error(), "not retried") {
+		t.Errorf("first call: err = %v, want it to say the third attempt was refused by the budget", err)
+	}
+	if got := m.sent(epGrant); got != 2 {
+		t.Errorf("grant requests after one renewal = %d, want 2 (the budget), not MaxAttempts", got)
+	}
+	_, err = coreQuery(context.Background(), c)
+	if !errors.Is(err, ErrTokenBudgetExceeded) || errors.As(err, &ae) {
+		t.Errorf("second call: err = %v, want ErrTokenBudgetExceeded alone", err)
+	}
+	if got := m.sent(epGrant); got != 2 {
+		t.Errorf("grant requests after two calls = %d, want 2", got)
+	}
+}
+
+// TestDroppedGrantAnswersCountAgainstTheBudget: bKash granted, the answer
+// was lost; each such request counts, and a retry past the budget is not
+// sent.
+func TestDroppedGrantAnswersCountAgainstTheBudget(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.onGrant(func(int, coreReq) (*http.Response, error) {
+		return nil, errors.New("connection reset by peer") // after the body was read
+	})
+	c := m.client(WithRetryPolicy(RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}))
+	_, err := coreQuery(context.Background(), c)
+	if !errors.Is(err, ErrTokenBudgetExceeded) || !strings.Contains(err.Error(), "connection reset") {
+		t.Errorf("err = %v, want the reset and the budget", err)
+	}
+	if got := m.sent(epGrant); got != 2 {
+		t.Errorf("grant requests = %d, want 2", got)
+	}
+}
+
+// TestUnsentGrantRequestIsGivenBack: a request that never left the process
+// (no connection) is not counted.
+func TestUnsentGrantRequestIsGivenBack(t *testing.T) {
+	t.Parallel()
+	mt := httpmock.NewMockTransport()
+	var tries atomic.Int32
+	mt.RegisterResponder(http.MethodPost, coreRoot+epGrant.path, func(r *http.Request) (*http.Response, error) {
+		if tries.Add(1) <= 2 {
+			return nil, errors.New("dial tcp: connection refused") // body never read: not sent
+		}
+		_, _ = io.ReadAll(r.Body) // sent
+		m := &coreMock{t: t, count: map[string]int{}}
+		return m.tokenAnswer(1, coreReq{})
+	})
+	store := NewMemoryTokenStore()
+	c, err := NewClient(Sandbox, coreCreds, WithHTTPClient(&http.Client{Transport: mt}), WithTokenStore(store),
+		WithTokenRenewalBudget(1), WithRetryPolicy(RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Token(context.Background()); err != nil {
+		t.Fatalf("Token after two unsent attempts with a budget of 1: %v", err)
+	}
+	c.tokens.mu.Lock()
+	local := len(c.tokens.calls)
+	c.tokens.mu.Unlock()
+	store.mu.Lock()
+	stored := len(store.budgets[c.tokens.key])
+	store.mu.Unlock()
+	if local != 1 || stored != 1 {
+		t.Errorf("requests counted in the process, in the store = %d, %d; want 1, 1", local, stored)
+	}
+}
+
+// TestProcessesSharingAStoreShareTheBudget: a fleet (or one process that
+// restarts) shares one budget through the store.
+func TestProcessesSharingAStoreShareTheBudget(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.onGrant(func(int, coreReq) (*http.Response, error) {
+		return coreJSON(200, `{"statusCode":"9999","statusMessage":"System Error"}`), nil
+	})
+	store := NewMemoryTokenStore()
+	for i := range 2 { // two replicas, or one process and its restart
+		_, err := coreQuery(context.Background(), m.client(WithTokenStore(store)))
+		if !errors.Is(err, CodeSystemError) {
+			t.Fatalf("process %d: err = %v, want the grant's 9999", i+1, err)
+		}
+	}
+	log := &coreLog{}
+	_, err := coreQuery(context.Background(), m.client(WithTokenStore(store), WithLogger(log.logger())))
+	if !errors.Is(err, ErrTokenBudgetExceeded) || !strings.Contains(err.Error(), "sharing the token store") {
+		t.Errorf("third process: err = %v, want the shared budget's refusal", err)
+	}
+	if got := m.sent(epGrant); got != 2 {
+		t.Errorf("grant requests from three processes = %d, want 2", got)
+	}
+}
+
+// budgetFailingStore is a store whose budget records fail.
+type budgetFailingStore struct{ *MemoryTokenStore }
+
+func (budgetFailingStore) TakeRenewal(context.Context, string, int, time.Duration) (string, time.Time, error) {
+	return "", time.Time{}, errors.New("redis: connection refused")
+}
+
+func TestBudgetStoreFailureFallsBackToTheProcessBudget(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.onGrant(grantUnavailable)
+	log := &coreLog{}
+	c := m.client(WithTokenStore(budgetFailingStore{NewMemoryTokenStore()}), WithLogger(log.logger()),
+		WithRetryPolicy(RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}))
+	if _, err := coreQuery(context.Background(), c); !errors.Is(err, ErrTokenBudgetExceeded) {
+		t.Errorf("err = %v, want the process budget's refusal", err)
+	}
+	if got := m.sent(epGrant); got != 2 {
+		t.Errorf("grant requests = %d, want 2", got)
+	}
+	if got := log.lines("budget store failed"); len(got) != 2 {
+		t.Errorf("budget store failures logged %d times, want 2:\n%s", len(got), log)
+	}
+}
+
+func TestMemoryStoreBudgetWindow(t *testing.T) {
+	t.Parallel()
+	s := NewMemoryTokenStore()
+	clk := newCoreClock()
+	s.now = clk.Now
+	ctx := context.Background()
+	first, _, err := s.TakeRenewal(ctx, "k", 2, time.Hour)
+	if err != nil || first == "" {
+		t.Fatalf("first = %q, %v", first, err)
+	}
+	clk.Advance(10 * time.Minute)
+	if id, _, _ := s.TakeRenewal(ctx, "k", 2, time.Hour); id == "" {
+		t.Fatal("second refused")
+	}
+	id, retryAt, err := s.TakeRenewal(ctx, "k", 2, time.Hour)
+	if id != "" || err != nil || !retryAt.Equal(clk.Now().Add(50*time.Minute)) {
+		t.Errorf("third = %q, %v, %v; want refused until the first leaves the window (in 50m)", id, retryAt, err)
+	}
+	if id, _, _ := s.TakeRenewal(ctx, "other", 2, time.Hour); id == "" {
+		t.Error("another key shares the budget")
+	}
+	if err := s.ReturnRenewal(ctx, "k", first); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReturnRenewal(ctx, "k", "no-such-id"); err != nil {
+		t.Errorf("returning an unknown id: %v", err)
+	}
+	if id, _, _ := s.TakeRenewal(ctx, "k", 2, time.Hour); id == "" {
+		t.Error("a returned request still counts")
+	}
+	clk.Advance(time.Hour)
+	if id, _, _ := s.TakeRenewal(ctx, "k", 2, time.Hour); id == "" {
+		t.Error("records older than the window still count")
+	}
+}
+
+// TestGrantRefusedWithACodeIsFinal: a grant answered with a bKash code is
+// not retried, whatever the HTTP status; a refusal of the credentials is
+// ClassAuth and matches ErrCredentialsRejected, a system error is not.
+func TestGrantRefusedWithACodeIsFinal(t *testing.T) {
+	t.Parallel()
+	badUser := `{"statusMessage":"Username does not exist","statusCode":"9999"}`
+	tests := []struct {
+		name        string
+		status      int
+		body        string
+		credentials bool
+		class       ErrorClass
+	}{
+		{"9999 bad user at 200", 200, badUser, true, ClassAuth},
+		{"9999 bad user at 400", 400, badUser, true, ClassAuth},
+		{"9999 bad user at 503", 503, badUser, true, ClassAuth},
+		{"9999 bad user at 500", 500, badUser, true, ClassAuth},
+		{"2001 invalid app key", 200, `{"statusCode":"2001","statusMessage":"Invalid App Key"}`, true, ClassAuth},
+		{"gateway 401", 401, `{"message":"Unauthorized"}`, true, ClassAuth},
+		{"9999 system error at 503", 503, `{"statusCode":"9999","statusMessage":"System Error"}`, false, ClassTransient},
+		{"503 maintenance", 503, `{"statusCode":"503","statusMessage":"System is undergoing maintenance. Please try again later"}`, false, ClassTransient},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := newCoreMock(t)
+			m.onGrant(func(int, coreReq) (*http.Response, error) { return coreJSON(tc.status, tc.body), nil })
+			c := m.client()
+			_, err := c.Token(context.Background())
+			var ae *APIError
+			if !errors.As(err, &ae) || ae.Op != "token.grant" {
+				t.Fatalf("err = %v, want the grant's *APIError", err)
+			}
+			if got := m.sent(epGrant); got != 1 {
+				t.Errorf("grant requests = %d, want 1", got)
+			}
+			if got := errors.Is(err, ErrCredentialsRejected); got != tc.credentials {
+				t.Errorf("errors.Is(err, ErrCredentialsRejected) = %v, want %v (err %v)", got, tc.credentials, err)
+			}
+			if ae.Class() != tc.class || ae.Temporary() != (tc.class == ClassTransient) {
+				t.Errorf("Class, Temporary = %v, %v; want %v", ae.Class(), ae.Temporary(), tc.class)
+			}
+		})
+	}
+}
+
+// TestRefreshRefusedForTheCredentialsIsNotFollowedByAGrant: a grant with
+// the same credentials would meet the same refusal.
+func TestRefreshRefusedForTheCredentialsIsNotFollowedByAGrant(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.onRefresh(func(int, coreReq) (*http.Response, error) {
+		return coreJSON(200, `{"statusMessage":"Username does not exist","statusCode":"9999"}`), nil
+	})
+	m.on(epPaymentQuery, coreOK)
+	clk := newCoreClock()
+	c := m.client()
+	setTokenClock(c, clk.Now)
+	if _, err := coreQuery(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(2 * time.Hour)
+	_, err := coreQuery(context.Background(), c)
+	if !errors.Is(err, ErrCredentialsRejected) {
+		t.Errorf("err = %v, want ErrCredentialsRejected", err)
+	}
+	if g, r := m.sent(epGrant), m.sent(epRefresh); g != 1 || r != 1 {
+		t.Errorf("grants, refreshes = %d, %d; want 1, 1", g, r)
+	}
+	// The budget's refusal that follows still names the cause.
+	if _, err := coreQuery(context.Background(), c); err == nil {
+		t.Fatal("no error")
+	}
+	_, err = coreQuery(context.Background(), c)
+	if !errors.Is(err, ErrTokenBudgetExceeded) || !errors.Is(err, ErrCredentialsRejected) {
+		t.Errorf("err = %v, want the budget refusal naming the credentials refusal", err)
+	}
+}
