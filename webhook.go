@@ -506,7 +506,7 @@ func (n *Notification) set(f notificationField, s string) error {
 			}
 			return nil
 		}
-		a, err := parseAmount([]byte(t), true)
+		a, err := parseAmount([]byte(t))
 		if err != nil {
 			return badNotification("%s: %v", notificationKeys[f], err)
 		}
