@@ -41,7 +41,7 @@ type Client struct {
 	Refunds *RefundService
 
 	env       Environment
-	creds     Credentials
+	secrets   func() *clientSecrets // sealed: see clientSecrets
 	root      string
 	tr        *transport.Transport
 	tokens    *tokenManager
@@ -56,10 +56,27 @@ type Client struct {
 	hUA     []string
 	hAppKey []string
 	hUser   []string
-	hPass   []string
 
 	urls map[*endpoint]string // absolute URL of every endpoint
 }
+
+// clientSecrets are the client's credentials, in the forms it sends them.
+//
+// They are reached only through a func (Client.secrets), because fmt
+// prints whatever it reaches by reflection: methods such as Format are not
+// called on unexported fields, so a Credentials or Secret field of a struct
+// printed with %+v shows its text; and a pointer field printed with an
+// unexpected verb (%s of a Client, or of a struct holding a service) shows
+// the struct it points to. A func prints as an address whatever the verb,
+// and reflection cannot see what it captured. (TestNoFmtVerbPrintsASecret
+// tries every verb on every shape.)
+type clientSecrets struct {
+	creds Credentials
+	hPass []string // the Password header value
+}
+
+// seal returns a func that returns v, to keep v out of fmt's reach.
+func seal[T any](v *T) func() *T { return func() *T { return v } }
 
 // PaymentService is the payment half of the API: create, execute, query,
 // search, capture and void. Use it as client.Payments.
@@ -157,7 +174,7 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 	}
 	c := &Client{
 		env:       env,
-		creds:     creds,
+		secrets:   seal(&clientSecrets{creds: creds, hPass: []string{string(creds.Password)}}),
 		root:      root,
 		logger:    cfg.logger,
 		logBodies: cfg.logBodies,
@@ -168,7 +185,6 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 		hUA:       []string{ua},
 		hAppKey:   []string{creds.AppKey},
 		hUser:     []string{creds.Username},
-		hPass:     []string{string(creds.Password)},
 	}
 	c.urls = make(map[*endpoint]string, len(allEndpoints))
 	for _, ep := range allEndpoints {
@@ -247,7 +263,7 @@ func (c *Client) Environment() Environment { return c.env }
 
 // String describes the client without secrets.
 func (c *Client) String() string {
-	return fmt.Sprintf("bkash.Client{env:%s, root:%s, username:%q, app_key:%q}", c.env, c.root, c.creds.Username, c.creds.AppKey)
+	return fmt.Sprintf("bkash.Client{env:%s, root:%s, username:%q, app_key:%q}", c.env, c.root, c.hUser[0], c.hAppKey[0])
 }
 
 // GoString is String: %#v prints no secret.
@@ -465,7 +481,7 @@ func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt
 		var tok *Token
 		if ep.noAuth {
 			h["Username"] = c.hUser
-			h["Password"] = c.hPass
+			h["Password"] = c.secrets().hPass
 		} else {
 			t, err := c.tokens.token(ctx)
 			if err != nil {
