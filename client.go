@@ -96,17 +96,19 @@ type AgreementService struct{ c *Client }
 //
 // A refund moves money and is sent at most once. When Create returns an
 // *OutcomeUnknownError (a timeout, a dropped connection, an unreadable
-// answer), the refund may or may not have been made. Do not call Create
-// again before reconciling:
+// answer), the refund may or may not have been made, and it may still be
+// running at bKash for up to 30 seconds after it was sent (bKash's API
+// timeout), whatever the caller's context said. Do not call Create again
+// before it is settled:
 //
-//  1. Call Status, a read that is safe to repeat until it answers.
-//  2. If RefundStatus.Find(amount, sku) reports a refund that is not among
-//     the refunds already recorded (compare RefundTrxID), the uncertain
-//     refund went through: record it. On v2, RefundStatus.Refunded compared
-//     with its value before the call tells the same.
-//  3. Otherwise it was not made, and may be sent again. On v1 Status shows a
-//     single refund and answers CodeInvalidPaymentID (2002) for a payment
-//     without any, so compare with your own records.
+//  1. Record p := NewPendingRefund(params, err, recordedRefundTrxIDs...).
+//  2. Call Settle(ctx, p): it reads Status and, while the refund is not
+//     listed, waits until p.SettleAfter() (the send plus SettleDelay: 30 s
+//     and an allowance for clock skew) and reads it again.
+//  3. RefundMade: record the refund. RefundNotMade: it was not made, and
+//     may be sent again. RefundUndecided (ctx ended first): keep p and
+//     settle it later; never read an empty status before SettleAfter as
+//     "not made".
 //
 // bKash's rules for v2 refunds: at most 10 partial refunds per payment,
 // together at most its amount, within 60 days of it; no duplicate refund
@@ -404,10 +406,20 @@ func (c *Client) do(ctx context.Context, ep *endpoint, in, out any) error {
 		return fmt.Errorf("bkash: %s: encoding request: %w", ep.op, err)
 	}
 	if c.observer != nil || c.logger != nil {
-		return c.doObserved(ctx, ep, in, body, out)
+		return stampSent(c.doObserved(ctx, ep, in, body, out))
 	}
 	cl := call{c: c, ep: ep, in: in, body: body}
-	return cl.run(ctx, out, nil)
+	return stampSent(cl.run(ctx, out, nil))
+}
+
+// stampSent sets the SentAt of an *OutcomeUnknownError to now, when the SDK
+// has stopped waiting: no attempt of the call can have left later.
+func stampSent(err error) error {
+	var ue *OutcomeUnknownError
+	if errors.As(err, &ue) && ue.SentAt.IsZero() {
+		ue.SentAt = time.Now()
+	}
+	return err
 }
 
 // doObserved is do with attempt events and log lines. It is a function of
