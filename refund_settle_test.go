@@ -97,7 +97,9 @@ func TestPendingRefundSettle(t *testing.T) {
 	t.Parallel()
 	sent := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	p := &PendingRefund{PaymentID: "P", TrxID: "T", Amount: Taka(50), SKU: "a", SentAt: sent, Known: []string{"RF-OLD"}}
-	listed := func(askedAt time.Time, rs ...Refund) *RefundStatus { return &RefundStatus{Refunds: rs, AskedAt: askedAt} }
+	listed := func(askedAt time.Time, rs ...Refund) *RefundStatus {
+		return &RefundStatus{Refunds: rs, AskedAt: askedAt}
+	}
 	early, late := sent.Add(SettleDelay-time.Millisecond), sent.Add(SettleDelay)
 	for _, tc := range []struct {
 		name  string
@@ -172,4 +174,3 @@ func TestRefundSettleReadsNotMadeOnlyAfterSettleAfter(t *testing.T) {
 		}
 	}
 }
-
