@@ -59,7 +59,6 @@
 package bkash
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,7 +99,30 @@ func (e Environment) BaseURL() string { return e.root }
 type Amount int64
 
 // Taka returns n taka as an Amount.
-func Taka(n int64) Amount { return Amount(n * 100) }
+//
+// An n whose poisha do not fit in an Amount (more than
+// 92,233,720,368,547,758 taka either way) gives an amount that every call
+// refuses with a *ValidationError before sending, rather than the small
+// value n*100 would wrap to: Taka(184467440737095517) is not 84 poisha.
+func Taka(n int64) Amount {
+	if n > math.MaxInt64/100 || n < math.MinInt64/100 {
+		return overflowAmount
+	}
+	return Amount(n * 100)
+}
+
+// MaxAmount is the largest amount the SDK sends: one trillion taka, far
+// above any payment bKash takes (bKash's own limits are much lower and are
+// its to enforce). It is a sanity bound, so that an amount that overflowed
+// in the caller's arithmetic is refused rather than sent: Amount is an
+// int64, and a sum that wraps past its range becomes a huge positive or a
+// negative number, never a plausible one.
+const MaxAmount Amount = 1_000_000_000_000 * 100
+
+// overflowAmount is what Taka returns for an n out of range: the most
+// negative Amount, so that it stays invalid (negative, or above MaxAmount
+// after wrapping) under any addition or subtraction of a valid amount.
+const overflowAmount = Amount(math.MinInt64)
 
 // Poisha returns n poisha as an Amount.
 func Poisha(n int64) Amount { return Amount(n) }
@@ -143,7 +165,9 @@ func (a Amount) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON accepts a JSON string ("1250.50", "480") or a JSON number
 // (1250.5), since bKash's echoes are not always strings. Both are parsed as
-// decimal text; no floating point value is involved. null leaves a unchanged.
+// decimal text with the rules of ParseAmount (no sign, no exponent, no
+// spaces, at most two decimals); no floating point value is involved. null
+// leaves a unchanged and "" (bKash's absent amount) gives 0.
 func (a *Amount) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 {
 		return errors.New("bkash: empty amount")
@@ -165,9 +189,9 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 			*a = 0
 			return nil
 		}
-		s = bytes.TrimSpace(str)
+		s = str
 	}
-	v, err := parseAmount(s, true)
+	v, err := parseAmount(s)
 	if err != nil {
 		return err
 	}
@@ -178,7 +202,7 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 // UnmarshalText implements encoding.TextUnmarshaler with the strict rules of
 // ParseAmount.
 func (a *Amount) UnmarshalText(b []byte) error {
-	v, err := parseAmount(b, false)
+	v, err := parseAmount(b)
 	if err != nil {
 		return err
 	}
@@ -190,23 +214,20 @@ func (a *Amount) UnmarshalText(b []byte) error {
 // It accepts exactly ^[0-9]+(\.[0-9]{1,2})?$: no sign, no exponent, no
 // spaces, at most two decimals.
 func ParseAmount(s string) (Amount, error) {
-	return parseAmount([]byte(s), false)
+	return parseAmount([]byte(s))
 }
 
-// parseAmount parses decimal text into poisha. lenient additionally accepts
-// what bKash may echo in responses: a leading minus sign and trailing zero
-// decimals beyond two ("150.500").
-func parseAmount(s []byte, lenient bool) (Amount, error) {
+// parseAmount parses decimal text into poisha with the rules of
+// ParseAmount. Answers from bKash are read with the same rules: every amount
+// in the answers recorded from bKash and public integrations ("500",
+// "500.00", 500, "1250.5") passes them, and an amount that does not (a sign,
+// three decimals) is not one to trust.
+func parseAmount(s []byte) (Amount, error) {
 	bad := func(why string) (Amount, error) {
 		return 0, &amountError{text: string(s), why: why}
 	}
 	if len(s) == 0 {
 		return bad("empty")
-	}
-	neg := false
-	if lenient && s[0] == '-' {
-		neg = true
-		s = s[1:]
 	}
 	i := 0
 	var whole uint64
@@ -228,14 +249,10 @@ func parseAmount(s []byte, lenient bool) (Amount, error) {
 		digits := 0
 		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
 			d := uint64(s[i] - '0')
-			switch {
-			case digits < 2:
-				frac = frac*10 + d
-			case !lenient:
-				return bad("more than two decimals")
-			case d != 0:
+			if digits == 2 {
 				return bad("more than two decimals")
 			}
+			frac = frac*10 + d
 			digits++
 		}
 		if digits == 0 {
@@ -248,11 +265,7 @@ func parseAmount(s []byte, lenient bool) (Amount, error) {
 			frac *= 10
 		}
 	}
-	v := Amount(whole*100 + frac)
-	if neg {
-		v = -v
-	}
-	return v, nil
+	return Amount(whole*100 + frac), nil
 }
 
 type amountError struct{ text, why string }

@@ -2,10 +2,13 @@ package bkash
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -119,11 +122,22 @@ func TestAmountJSON(t *testing.T) {
 		{`"5"`, 0, 500, ""},
 		{`null`, 777, 777, ""},
 		{`""`, 777, 0, ""},
-		{`" 12.5 "`, 0, 1250, ""},
-		{`"-5.00"`, 0, -500, ""},
-		{`"150.500"`, 0, 15050, ""},
-		{`-0.5`, 0, -50, ""},
+		{`"500"`, 0, 50000, ""},
+		{`"500.00"`, 0, 50000, ""},
+		{`500`, 0, 50000, ""},
+		{`"1250.5"`, 0, 125050, ""},
+		{`"\u0035"`, 0, 500, ""},
+		// What ParseAmount refuses, the decoder refuses: a sign, spaces,
+		// more than two decimals (even zeros), overflow.
+		{`-1`, 0, 0, "not a decimal number"},
+		{`"-1"`, 0, 0, "not a decimal number"},
+		{`"-5.00"`, 0, 0, "not a decimal number"},
+		{`-0.5`, 0, 0, "not a decimal number"},
+		{`" 12.5 "`, 0, 0, "not a decimal number"},
+		{`"150.500"`, 0, 0, "more than two decimals"},
+		{`150.500`, 0, 0, "more than two decimals"},
 		{`"150.501"`, 0, 0, "more than two decimals"},
+		{`99999999999999999999`, 0, 0, "too large"},
 		{`1e3`, 0, 0, "not a decimal number"},
 		{`true`, 0, 0, "not a decimal number"},
 		{`"abc"`, 0, 0, "not a decimal number"},
@@ -412,12 +426,19 @@ func FuzzParseAmount(f *testing.F) {
 		} else if ok && len(strings.SplitN(s, ".", 2)[0]) <= 16 {
 			t.Fatalf("ParseAmount(%q) rejected a valid amount: %v", s, err)
 		}
-		// The lenient JSON decoder must never panic and must agree on
-		// strict input.
+		// The JSON decoder never panics and agrees with ParseAmount, in
+		// the string form and (where s is a JSON number) the number form.
 		var j Amount
 		q, _ := json.Marshal(s)
-		if jerr := j.UnmarshalJSON(q); err == nil && s != "" && (jerr != nil || j != a) {
-			t.Fatalf("UnmarshalJSON(%s) = %d, %v; ParseAmount gave %d", q, j, jerr, a)
+		jerr := j.UnmarshalJSON(q)
+		if s != "" && ((err == nil) != (jerr == nil) || err == nil && j != a) {
+			t.Fatalf("UnmarshalJSON(%s) = %d, %v; ParseAmount gave %d, %v", q, j, jerr, a, err)
+		}
+		var n Amount
+		if json.Valid([]byte(s)) && len(s) > 0 && s[0] != '"' && s != "null" {
+			if nerr := n.UnmarshalJSON([]byte(s)); (err == nil) != (nerr == nil) || err == nil && n != a {
+				t.Fatalf("UnmarshalJSON(%s) = %d, %v; ParseAmount gave %d, %v", s, n, nerr, a, err)
+			}
 		}
 	})
 }
@@ -449,4 +470,56 @@ func FuzzParseTime(f *testing.F) {
 			t.Fatalf("round trip of %q: %v != %v", s, back.Time, tm.Time)
 		}
 	})
+}
+
+// TestTakaOverflowIsRefused: n*100 wraps for n beyond MaxInt64/100;
+// Taka(184467440737095517) used to be 84 poisha, which validation passed
+// and which would have been sent as a refund of Tk 0.84.
+func TestTakaOverflowIsRefused(t *testing.T) {
+	t.Parallel()
+	if got := Taka(184467440737095517); got > 0 && got < MaxAmount {
+		t.Fatalf("Taka(184467440737095517) = %s, a plausible amount", got)
+	}
+	for _, tc := range []struct {
+		name string
+		a    Amount
+		why  string
+	}{
+		{"Taka wraps to 84 poisha", Taka(184467440737095517), "overflowed"},
+		{"Taka just past the range", Taka(math.MaxInt64/100 + 1), "overflowed"},
+		{"Taka far below the range", Taka(math.MinInt64), "overflowed"},
+		{"Taka overflow plus a valid amount", Taka(math.MaxInt64) + Taka(500), "must be positive"},
+		{"Taka overflow minus a valid amount", Taka(math.MaxInt64) - Poisha(1), "exceeds MaxAmount"},
+		{"sum that wraps negative", Taka(math.MaxInt64/100) + Taka(1), "must be positive"},
+		{"largest Amount", Amount(math.MaxInt64), "exceeds MaxAmount"},
+		{"just above MaxAmount", MaxAmount + 1, "exceeds MaxAmount"},
+	} {
+		err := checkAmount("Amount", tc.a)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || !strings.Contains(ve.Reason, tc.why) {
+			t.Errorf("%s: checkAmount(%d) = %v, want a *ValidationError saying %q", tc.name, int64(tc.a), err, tc.why)
+		}
+	}
+	if err := checkAmount("Amount", MaxAmount); err != nil {
+		t.Errorf("MaxAmount refused: %v", err)
+	}
+	if got, want := Taka(math.MaxInt64/100), Amount(math.MaxInt64/100*100); got != want {
+		t.Errorf("Taka at the edge of the range = %d, want %d", got, want)
+	}
+	if got := Taka(-5); got != -500 {
+		t.Errorf("Taka(-5) = %d", got)
+	}
+	// Through the public API: nothing is sent.
+	c, err := NewClient(Sandbox, coreCreds, WithHTTPClient(&http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		t.Error("a request was sent")
+		return nil, errors.New("no")
+	})}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Refunds.Create(context.Background(), &RefundParams{PaymentID: "P", TrxID: "T", Amount: Taka(184467440737095517), SKU: "s", Reason: "r"})
+	var ve *ValidationError
+	if !errors.As(err, &ve) || ve.Field != "RefundParams.Amount" {
+		t.Errorf("refund of Taka(184467440737095517): err = %v, want a *ValidationError on RefundParams.Amount", err)
+	}
 }

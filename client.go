@@ -42,7 +42,7 @@ type Client struct {
 	Refunds *RefundService
 
 	env       Environment
-	creds     Credentials
+	secrets   func() *clientSecrets // sealed: see clientSecrets
 	root      string
 	tr        *transport.Transport
 	tokens    *tokenManager
@@ -57,7 +57,6 @@ type Client struct {
 	hUA     []string
 	hAppKey []string
 	hUser   []string
-	hPass   []string
 
 	urls map[*endpoint]string // absolute URL of every endpoint
 
@@ -66,6 +65,24 @@ type Client struct {
 	// holds no lock-like field that copying it would trip over.
 	accepted *atomic.Pointer[Token]
 }
+
+// clientSecrets are the client's credentials, in the forms it sends them.
+//
+// They are reached only through a func (Client.secrets), because fmt
+// prints whatever it reaches by reflection: methods such as Format are not
+// called on unexported fields, so a Credentials or Secret field of a struct
+// printed with %+v shows its text; and a pointer field printed with an
+// unexpected verb (%s of a Client, or of a struct holding a service) shows
+// the struct it points to. A func prints as an address whatever the verb,
+// and reflection cannot see what it captured. (TestNoFmtVerbPrintsASecret
+// tries every verb on every shape.)
+type clientSecrets struct {
+	creds Credentials
+	hPass []string // the Password header value
+}
+
+// seal returns a func that returns v, to keep v out of fmt's reach.
+func seal[T any](v *T) func() *T { return func() *T { return v } }
 
 // PaymentService is the payment half of the API: create, execute, query,
 // search, capture and void. Use it as client.Payments.
@@ -85,17 +102,19 @@ type AgreementService struct{ c *Client }
 //
 // A refund moves money and is sent at most once. When Create returns an
 // *OutcomeUnknownError (a timeout, a dropped connection, an unreadable
-// answer), the refund may or may not have been made. Do not call Create
-// again before reconciling:
+// answer), the refund may or may not have been made, and it may still be
+// running at bKash for up to 30 seconds after it was sent (bKash's API
+// timeout), whatever the caller's context said. Do not call Create again
+// before it is settled:
 //
-//  1. Call Status, a read that is safe to repeat until it answers.
-//  2. If RefundStatus.Find(amount, sku) reports a refund that is not among
-//     the refunds already recorded (compare RefundTrxID), the uncertain
-//     refund went through: record it. On v2, RefundStatus.Refunded compared
-//     with its value before the call tells the same.
-//  3. Otherwise it was not made, and may be sent again. On v1 Status shows a
-//     single refund and answers CodeInvalidPaymentID (2002) for a payment
-//     without any, so compare with your own records.
+//  1. Record p := NewPendingRefund(params, err, recordedRefundTrxIDs...).
+//  2. Call Settle(ctx, p): it reads Status and, while the refund is not
+//     listed, waits until p.SettleAfter() (the send plus SettleDelay: 30 s
+//     and an allowance for clock skew) and reads it again.
+//  3. RefundMade: record the refund. RefundNotMade: it was not made, and
+//     may be sent again. RefundUndecided (ctx ended first): keep p and
+//     settle it later; never read an empty status before SettleAfter as
+//     "not made".
 //
 // bKash's rules for v2 refunds: at most 10 partial refunds per payment,
 // together at most its amount, within 60 days of it; no duplicate refund
@@ -163,7 +182,7 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 	}
 	c := &Client{
 		env:       env,
-		creds:     creds,
+		secrets:   seal(&clientSecrets{creds: creds, hPass: []string{string(creds.Password)}}),
 		root:      root,
 		logger:    cfg.logger,
 		logBodies: cfg.logBodies,
@@ -174,7 +193,6 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 		hUA:       []string{ua},
 		hAppKey:   []string{creds.AppKey},
 		hUser:     []string{creds.Username},
-		hPass:     []string{string(creds.Password)},
 		accepted:  new(atomic.Pointer[Token]),
 	}
 	c.urls = make(map[*endpoint]string, len(allEndpoints))
@@ -272,7 +290,7 @@ func (c *Client) Environment() Environment { return c.env }
 
 // String describes the client without secrets.
 func (c *Client) String() string {
-	return fmt.Sprintf("bkash.Client{env:%s, root:%s, username:%q, app_key:%q}", c.env, c.root, c.creds.Username, c.creds.AppKey)
+	return fmt.Sprintf("bkash.Client{env:%s, root:%s, username:%q, app_key:%q}", c.env, c.root, c.hUser[0], c.hAppKey[0])
 }
 
 // GoString is String: %#v prints no secret.
@@ -472,11 +490,22 @@ func (c *Client) doVia(ctx context.Context, tr *transport.Transport, ep *endpoin
 		return false, fmt.Errorf("bkash: %s: encoding request: %w", ep.op, err)
 	}
 	if c.observer != nil || c.logger != nil {
-		return c.doObserved(ctx, tr, ep, in, body, out, prior)
+		sent, err := c.doObserved(ctx, tr, ep, in, body, out, prior)
+		return sent, stampSent(err)
 	}
 	cl := call{c: c, tr: tr, ep: ep, in: in, body: body, attempts: prior}
 	err = cl.run(ctx, out, nil)
-	return cl.sent, err
+	return cl.sent, stampSent(err)
+}
+
+// stampSent sets the SentAt of an *OutcomeUnknownError to now, when the SDK
+// has stopped waiting: no attempt of the call can have left later.
+func stampSent(err error) error {
+	var ue *OutcomeUnknownError
+	if errors.As(err, &ue) && ue.SentAt.IsZero() {
+		ue.SentAt = time.Now()
+	}
+	return err
 }
 
 // doObserved is do with attempt events and log lines. It is a function of
@@ -598,7 +627,7 @@ func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt
 		var tok *Token
 		if ep.noAuth {
 			h["Username"] = c.hUser
-			h["Password"] = c.hPass
+			h["Password"] = c.secrets().hPass
 		} else {
 			t, err := c.tokens.token(ctx)
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrOutcomeUnknown matches (with errors.Is) every *OutcomeUnknownError.
@@ -123,6 +124,23 @@ type OutcomeUnknownError struct {
 	Op       string // the operation, e.g. "payment.execute"
 	Attempts int    // how many times the request was sent
 	Err      error  // the network, context or decoding error
+	// SentAt is when the SDK stopped waiting for the answer: the request
+	// left no later than this, so it is a safe base for SettleAfter. It is
+	// zero in an error the SDK did not build. Store it with the uncertain
+	// call (see PendingRefund).
+	SentAt time.Time
+}
+
+// SettleAfter is when the outcome of the call can no longer change at
+// bKash: SentAt plus SettleDelay. Until then, a read that does not show the
+// call's effect (a refund missing from RefundService.Status) does not mean
+// it failed: bKash may still be processing it. It is the zero Time when
+// SentAt is zero (nothing can then be decided from the time).
+func (e *OutcomeUnknownError) SettleAfter() time.Time {
+	if e.SentAt.IsZero() {
+		return time.Time{}
+	}
+	return e.SentAt.Add(SettleDelay)
 }
 
 // Error names the operation, says how to reconcile it and gives the cause.
@@ -146,7 +164,7 @@ func (e *OutcomeUnknownError) Error() string {
 func reconcileHint(op string) string {
 	switch {
 	case strings.HasPrefix(op, "refund"):
-		return "not re-sent; call Refunds.Status before refunding again"
+		return "not re-sent; it may still complete at bKash until SettleAfter: call Refunds.Settle before refunding again"
 	case strings.HasPrefix(op, "agreement.execute"):
 		return "not re-sent; call Agreements.Query or Payments.Query"
 	case strings.HasPrefix(op, "payment.create"), strings.HasPrefix(op, "agreement.create"):
@@ -164,7 +182,7 @@ func reconcileHint(op string) string {
 // so the outcome is unknown and the caller reconciles. A call that was
 // answered was sent once.
 func incompleteAnswer(ep *endpoint, missing string) error {
-	return &OutcomeUnknownError{Op: ep.op, Attempts: 1, Err: errors.New("successful answer without " + missing)}
+	return &OutcomeUnknownError{Op: ep.op, Attempts: 1, Err: errors.New("successful answer without " + missing), SentAt: time.Now()}
 }
 
 // Unwrap returns the underlying error.

@@ -142,7 +142,7 @@ func TestOutcomeUnknownError(t *testing.T) {
 	}{
 		{"payment.execute", "bkash: payment.execute: outcome unknown (not re-sent; call Payments.Query): context deadline exceeded"},
 		{"payment.capture", "bkash: payment.capture: outcome unknown (not re-sent; call Payments.Query): context deadline exceeded"},
-		{"refund.create", "bkash: refund.create: outcome unknown (not re-sent; call Refunds.Status before refunding again): context deadline exceeded"},
+		{"refund.create", "bkash: refund.create: outcome unknown (not re-sent; it may still complete at bKash until SettleAfter: call Refunds.Settle before refunding again): context deadline exceeded"},
 		{"agreement.execute", "bkash: agreement.execute: outcome unknown (not re-sent; call Agreements.Query or Payments.Query): context deadline exceeded"},
 		{"payment.create", "bkash: payment.create: outcome unknown (no money moved; create a new one): context deadline exceeded"},
 		{"agreement.create", "bkash: agreement.create: outcome unknown (no money moved; create a new one): context deadline exceeded"},

@@ -1,7 +1,9 @@
 package bkash
 
 import (
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/smartdairy/bkash-go/internal/redact"
 )
@@ -19,15 +21,49 @@ var msisdnKeys = map[string]bool{
 }
 
 // logRules redact the bodies of debug logs: secrets become [REDACTED],
-// wallet numbers are masked.
+// wallet numbers are masked, and URLs (callbackURL, the success, failure
+// and cancelled callback URLs, bkashURL) lose their query, fragment and
+// user info. Keys are matched as encoding/json matches them (see
+// redact.Fold): "refre\u017fh_token" is a refresh_token.
 var logRules = redact.Rules{
 	Secret: secretKeys,
 	Mask: func(key, v string) (string, bool) {
-		if msisdnKeys[key] {
+		switch {
+		case msisdnKeys[key]:
 			return MaskMSISDN(v), true
+		case strings.HasSuffix(key, "url"):
+			return maskURL(v), true
 		}
 		return "", false
 	},
+}
+
+// maskURL keeps a URL's scheme, host and path for a log line and replaces
+// its query, fragment and user info with [REDACTED]. A merchant may put a
+// secret in its callback URL's query (an order token, a signature key),
+// and bKash echoes the callback URLs in its answers; bkashURL's query
+// holds the payment page's session.
+func maskURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		// Not an absolute URL: keep nothing after the first '?', '#' or '@'.
+		if i := strings.IndexAny(v, "?#@"); i >= 0 {
+			return v[:i+1] + redact.Redacted
+		}
+		return v
+	}
+	out := u.Scheme + "://"
+	if u.User != nil {
+		out += redact.Redacted + "@"
+	}
+	out += u.Host + u.EscapedPath()
+	if u.RawQuery != "" || u.ForceQuery {
+		out += "?" + redact.Redacted
+	}
+	if u.Fragment != "" || u.RawFragment != "" {
+		out += "#" + redact.Redacted
+	}
+	return out
 }
 
 // redactBody renders a JSON body for a log line, in its own key order, with

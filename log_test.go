@@ -24,6 +24,16 @@ func TestRedactBody(t *testing.T) {
 		{"non-string secret", `{"password":12345678}`, `{"password":"[REDACTED]"}`},
 		{"short wallet", `{"wallet":"0177"}`, `{"wallet":"****"}`},
 		{"numbers kept exactly", `{"amount":1250.50,"big":12345678901234567890}`, `{"amount":1250.50,"big":12345678901234567890}`},
+		// Keys match as encoding/json matches them: ſ (U+017F) folds to s
+		// and the Kelvin sign to k, so these are the refresh and id tokens.
+		{"folded keys", `{"refre\u017fh_token":"eyJb","id_to\u212aen":"eyJa","app_\u017fecret":"s"}`,
+			`{"refreſh_token":"[REDACTED]","id_toKen":"[REDACTED]","app_ſecret":"[REDACTED]"}`},
+		{"escaped ASCII in a key", `{"\u0070assword":"p","p\u0061ssword":"q"}`, `{"password":"[REDACTED]","password":"[REDACTED]"}`},
+		// Callback URLs may carry a merchant's secret in their query.
+		{"callback URLs lose their query", `{"callbackURL":"https://shop.example/bkash/cb?order=42&key=S3CRET","successCallbackURL":"https://shop.example/bkash/cb?order=42&key=S3CRET&paymentID=TR1&status=success","bkashURL":"https://sandbox.payment.bkash.com/?paymentId=TR1&hash=H4SH","plainURL":"https://shop.example/bkash/cb"}`,
+			`{"callbackURL":"https://shop.example/bkash/cb?[REDACTED]","successCallbackURL":"https://shop.example/bkash/cb?[REDACTED]","bkashURL":"https://sandbox.payment.bkash.com/?[REDACTED]","plainURL":"https://shop.example/bkash/cb"}`},
+		{"URL fragment and user info", `{"callbackURL":"https://user:pw@shop.example/cb#tok","x_url":"not a url?secret=1","CALLBACKURL":"https://shop.example/cb?"}`,
+			`{"callbackURL":"https://[REDACTED]@shop.example/cb#[REDACTED]","x_url":"not a url?[REDACTED]","CALLBACKURL":"https://shop.example/cb?[REDACTED]"}`},
 		{"not JSON", `<html>id_token=eyJa</html>`, `[26 bytes, not JSON]`},
 		{"truncated", `{"id_token":"eyJa`, `[17 bytes, not JSON]`},
 		{"trailing data", `{"a":1}{"id_token":"eyJa"}`, `[26 bytes, not JSON]`},

@@ -1,6 +1,11 @@
 package bkash
 
-import "context"
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+)
 
 // RefundParams are the inputs of RefundService.Create.
 type RefundParams struct {
@@ -73,10 +78,13 @@ type RefundStatus struct {
 	// OriginalCompletedAt is when the payment completed (v2).
 	OriginalCompletedAt Time
 	Refunds             []Refund
+	// AskedAt is when Status sent its request: the answer shows bKash's
+	// state at this time or later. PendingRefund.Settle compares it with
+	// the uncertain refund's SettleAfter.
+	AskedAt time.Time
 }
 
-// Find reports the most recent refund of amount, for telling whether a
-// refund whose outcome was unknown went through. A refund matches when its
+// Find reports the most recent refund of amount. A refund matches when its
 // Amount equals amount and, when both sku and the refund's SKU are known,
 // its SKU equals sku. The status answers bKash documents carry no SKU
 // (neither v1 nor v2), so Find usually matches on the amount alone: when a
@@ -87,6 +95,11 @@ type RefundStatus struct {
 // Find matches refunds in any status, so that a refund bKash is still
 // processing is not mistaken for one that never happened: check the
 // returned refund's Status.
+//
+// Find's false does not say that a refund whose outcome was unknown was not
+// made: until 30 seconds (bKash's API timeout) plus clock skew after it was
+// sent, it may still be running at bKash and appear later. Use
+// PendingRefund.Settle or RefundService.Settle, which wait for that.
 func (st *RefundStatus) Find(amount Amount, sku string) (*Refund, bool) {
 	for i := len(st.Refunds) - 1; i >= 0; i-- {
 		r := &st.Refunds[i]
@@ -98,7 +111,8 @@ func (st *RefundStatus) Find(amount Amount, sku string) (*Refund, bool) {
 }
 
 // Refunded returns the sum of the completed refunds listed. On v1, which
-// lists one refund, it is that refund's amount.
+// lists one refund, it is that refund's amount. Like Find, it can miss a
+// refund that is still in flight; see PendingRefund.
 func (st *RefundStatus) Refunded() Amount {
 	var sum Amount
 	for i := range st.Refunds {
@@ -115,8 +129,10 @@ func (st *RefundStatus) Refunded() Amount {
 // (v1, the default) or POST /v2/tokenized-checkout/refund/payment/transaction
 // (v2); operation refund.create, retry class money: it is sent at most once.
 // An *OutcomeUnknownError means the money may or may not have been refunded;
-// the SDK has not re-sent it. Call Status before refunding again, as the
-// RefundService documentation describes. A refusal is an *APIError; see
+// the SDK has not re-sent it, and the refund may still complete at bKash
+// until the error's SettleAfter. Record a PendingRefund and settle it
+// (RefundService.Settle) before refunding again, as the RefundService
+// documentation describes. A refusal is an *APIError; see
 // RefundService for the codes.
 func (s *RefundService) Create(ctx context.Context, p *RefundParams) (*Refund, error) {
 	if err := p.validate(); err != nil {
@@ -170,11 +186,189 @@ func (s *RefundService) Status(ctx context.Context, paymentID, trxID string) (*R
 	if s.c.refundAPI == RefundV2 {
 		ep = epRefundStatusV2
 	}
+	asked := time.Now()
 	var w refundWire
 	if err := s.c.do(ctx, ep, refundStatusRequest{v2: ep == epRefundStatusV2, paymentID: paymentID, trxID: trxID}, &w); err != nil {
 		return nil, err
 	}
-	return w.status(trxID), nil
+	st := w.status(trxID)
+	st.AskedAt = asked
+	return st, nil
+}
+
+// SettleDelay is how long after a money call was sent its outcome may still
+// change at bKash: 30 seconds, bKash's API timeout (its gateway gives up at
+// 29 s, and its v2 refund rule is "if the refund API does not respond
+// within 30 s, call Refund Status"), plus 30 seconds for clock skew between
+// the machine that recorded the send and the one that decides. A caller
+// whose context gave up after 5 s must not read "no refund" in a status
+// taken before then as "not made": the first refund may still be running.
+const SettleDelay = time.Minute
+
+// RefundOutcome is what became of a refund whose outcome was unknown.
+type RefundOutcome int
+
+const (
+	// RefundUndecided: not decidable yet. The refund is not listed, but it
+	// may still be in flight at bKash (the status was read before
+	// SettleAfter, or the send time is unknown). Do not refund again; settle
+	// it again after SettleAfter.
+	RefundUndecided RefundOutcome = iota
+	// RefundMade: the refund is listed; record it, do not refund again.
+	RefundMade
+	// RefundNotMade: the refund is not listed in a status read after
+	// SettleAfter: it was not made and may be sent again.
+	RefundNotMade
+)
+
+// String returns "undecided", "made" or "not made".
+func (o RefundOutcome) String() string {
+	switch o {
+	case RefundMade:
+		return "made"
+	case RefundNotMade:
+		return "not made"
+	}
+	return "undecided"
+}
+
+// PendingRefund is a refund whose outcome is unknown: what was asked, when
+// it was sent, and which refunds of the payment were already known. Build
+// it from the *OutcomeUnknownError of RefundService.Create with
+// NewPendingRefund, store it (every field is plain data) and settle it, in
+// this process or another, with RefundService.Settle or Settle.
+//
+// The flow after RefundService.Create returned an *OutcomeUnknownError:
+//
+//  1. Record p := NewPendingRefund(params, err, knownRefundTrxIDs). Do not
+//     call Create again for this refund.
+//  2. Call client.Refunds.Settle(ctx, p). It reads the refund status and,
+//     when the refund is not listed yet, waits until p.SettleAfter() if ctx
+//     allows and reads it again.
+//  3. RefundMade: record the returned refund. RefundNotMade: the refund
+//     may be sent again (a new Create). RefundUndecided: keep p and settle
+//     it later (a job, the next request).
+//
+// On v1 the status shows only the latest refund of a payment: settle a
+// pending refund before making another refund of the same payment.
+type PendingRefund struct {
+	// PaymentID, TrxID, Amount and SKU are those of the uncertain refund.
+	PaymentID string
+	TrxID     string
+	Amount    Amount
+	SKU       string
+	// SentAt is OutcomeUnknownError.SentAt. A zero SentAt never settles as
+	// not made: the refund stays undecided until it is listed.
+	SentAt time.Time
+	// Known lists the RefundTrxIDs of the payment's refunds recorded before
+	// this refund was sent, so that an earlier refund of the same amount is
+	// not taken for this one.
+	Known []string
+}
+
+// NewPendingRefund returns the PendingRefund of p, whose Create returned
+// err, with the RefundTrxIDs of the payment's refunds already recorded. It
+// returns nil when err is not an *OutcomeUnknownError (a definite answer:
+// nothing is pending).
+func NewPendingRefund(p *RefundParams, err error, known ...string) *PendingRefund {
+	var ue *OutcomeUnknownError
+	if p == nil || !errors.As(err, &ue) {
+		return nil
+	}
+	return &PendingRefund{
+		PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: p.Amount, SKU: p.SKU,
+		SentAt: ue.SentAt, Known: slices.Clone(known),
+	}
+}
+
+// SettleAfter is when a status that does not list the refund means it was
+// not made: SentAt plus SettleDelay. It is the zero Time when SentAt is
+// zero.
+func (p *PendingRefund) SettleAfter() time.Time {
+	if p.SentAt.IsZero() {
+		return time.Time{}
+	}
+	return p.SentAt.Add(SettleDelay)
+}
+
+// Settle decides from st, a RefundService.Status answer, what became of
+// the refund. It is RefundMade, with the refund, when st lists a refund of
+// the same amount (and SKU, where both are known) that is not among Known,
+// whatever its status (check Refund.Status). Otherwise it is RefundNotMade
+// only when st was read at or after SettleAfter (st.AskedAt), and
+// RefundUndecided before then, when SentAt or st.AskedAt is zero, or when
+// st is nil. A status you build yourself (for example from a v1
+// CodeInvalidPaymentID answer, which means the payment has no refund) must
+// carry the time its request was sent in AskedAt.
+func (p *PendingRefund) Settle(st *RefundStatus) (RefundOutcome, *Refund) {
+	if st == nil {
+		return RefundUndecided, nil
+	}
+	for i := len(st.Refunds) - 1; i >= 0; i-- {
+		r := &st.Refunds[i]
+		if r.Amount == p.Amount && (p.SKU == "" || r.SKU == "" || r.SKU == p.SKU) && !slices.Contains(p.Known, r.RefundTrxID) {
+			rf := *r
+			return RefundMade, &rf
+		}
+	}
+	if p.SentAt.IsZero() || st.AskedAt.IsZero() || st.AskedAt.Before(p.SettleAfter()) {
+		return RefundUndecided, nil
+	}
+	return RefundNotMade, nil
+}
+
+// Settle finds out what became of a pending refund: it reads the refund
+// status (Status; retry class read) and decides with PendingRefund.Settle.
+// When the refund is not listed and the status was read before
+// p.SettleAfter(), it waits until then and reads it again, unless ctx ends
+// first: if ctx's deadline is before SettleAfter it does not wait and
+// returns RefundUndecided at once, with a nil error. A context error while
+// waiting is returned with RefundUndecided.
+//
+// On v1, the status answer CodeInvalidPaymentID (2002) means the payment
+// has no refund (bKash: "get status if the transaction is already refunded,
+// otherwise invalid payment id will return"), or that the IDs are wrong, in
+// which case no refund could have been made either: Settle reads it as an
+// empty list.
+func (s *RefundService) Settle(ctx context.Context, p *PendingRefund) (RefundOutcome, *Refund, error) {
+	if p == nil {
+		return RefundUndecided, nil, &ValidationError{Field: "PendingRefund", Reason: "is nil"}
+	}
+	if err := firstError(checkID("PendingRefund.PaymentID", p.PaymentID), checkID("PendingRefund.TrxID", p.TrxID),
+		checkAmount("PendingRefund.Amount", p.Amount)); err != nil {
+		return RefundUndecided, nil, err
+	}
+	for range 3 { // a read, a wait, a read; a third read only if the clock stepped back
+		st, err := s.settleStatus(ctx, p)
+		if err != nil {
+			return RefundUndecided, nil, err
+		}
+		if out, r := p.Settle(st); out != RefundUndecided || p.SentAt.IsZero() {
+			return out, r, nil
+		}
+		at := p.SettleAfter()
+		if dl, ok := ctx.Deadline(); ok && dl.Before(at) {
+			return RefundUndecided, nil, nil
+		}
+		t := time.NewTimer(time.Until(at))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return RefundUndecided, nil, ctx.Err()
+		}
+	}
+	return RefundUndecided, nil, nil
+}
+
+// settleStatus is Status, with v1's "no refund" answer read as an empty list.
+func (s *RefundService) settleStatus(ctx context.Context, p *PendingRefund) (*RefundStatus, error) {
+	asked := time.Now()
+	st, err := s.Status(ctx, p.PaymentID, p.TrxID)
+	if err != nil && s.c.refundAPI != RefundV2 && errors.Is(err, CodeInvalidPaymentID) {
+		return &RefundStatus{OriginalTrxID: p.TrxID, AskedAt: asked}, nil
+	}
+	return st, err
 }
 
 // refundRequest is the body of a refund: v1 {paymentID, amount, trxID, sku,

@@ -46,9 +46,13 @@ func ExampleRefundService_Create() {
 	// payment: 1250.50 refunded so far: 200.00 in 1 refund(s)
 }
 
-// A refund whose answer was lost is not re-sent by the SDK. Status tells
-// whether it went through before anything is refunded again.
-func ExampleRefundService_Status() {
+// A refund whose answer was lost is not re-sent by the SDK, and must not be
+// refunded again until it is settled: bKash may still be making it until
+// the error's SettleAfter. Settle reads the refund status; when the refund
+// is not listed yet, it waits until SettleAfter (if the context allows) and
+// reads again, so that "not made" is never read from a status taken while
+// the refund may still be in flight.
+func ExampleRefundService_Settle() {
 	srv := bkashtest.NewServer()
 	defer srv.Close()
 	client, err := bkash.NewClient(bkash.Sandbox, srv.Credentials(),
@@ -65,18 +69,54 @@ func ExampleRefundService_Status() {
 	_, err = client.Refunds.Create(ctx, params)
 	fmt.Println("outcome unknown:", errors.Is(err, bkash.ErrOutcomeUnknown))
 
-	st, err := client.Refunds.Status(ctx, p.PaymentID, p.TrxID)
+	// Store this (plain data) with the order, then settle it, here or in
+	// a later job.
+	pending := bkash.NewPendingRefund(params, err /* the refunds recorded before: */)
+	outcome, rf, err := client.Refunds.Settle(ctx, pending)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if rf, ok := st.Find(params.Amount, params.SKU); ok {
+	switch outcome {
+	case bkash.RefundMade:
 		fmt.Println("it went through:", rf.Amount, rf.Status)
-	} else {
-		fmt.Println("it did not: safe to refund again")
+	case bkash.RefundNotMade:
+		fmt.Println("it was not made: it may be sent again")
+	case bkash.RefundUndecided:
+		fmt.Println("not decidable yet: settle it again after", pending.SettleAfter())
 	}
 	// Output:
 	// outcome unknown: true
 	// it went through: 120.00 Completed
+}
+
+// Status lists the refunds of a payment.
+func ExampleRefundService_Status() {
+	srv := bkashtest.NewServer()
+	defer srv.Close()
+	client, err := bkash.NewClient(bkash.Sandbox, srv.Credentials(),
+		bkash.WithBaseURL(srv.URL), bkash.WithRefundAPI(bkash.RefundV2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	p := examplePaidPayment(ctx, client, srv, bkash.Taka(500))
+	for _, amount := range []bkash.Amount{bkash.Taka(100), bkash.Taka(50) + bkash.Poisha(25)} {
+		if _, err := client.Refunds.Create(ctx, &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: amount, SKU: "DOI-500G", Reason: "late"}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	st, err := client.Refunds.Status(ctx, p.PaymentID, p.TrxID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range st.Refunds {
+		fmt.Println(r.Amount, r.Status)
+	}
+	fmt.Println("refunded:", st.Refunded())
+	// Output:
+	// 100.00 Completed
+	// 50.25 Completed
+	// refunded: 150.25
 }
 
 // examplePaidPayment takes a payment of amount from the sandbox wallet

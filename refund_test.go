@@ -334,10 +334,15 @@ func TestRefundStatusDecodesEveryField(t *testing.T) {
 			t.Parallel()
 			m := newMockBkash(t, bkash.WithRefundAPI(tt.api))
 			m.reply(tt.path, http.StatusOK, tt.fixture)
+			before := time.Now()
 			got, err := m.client.Refunds.Status(context.Background(), refPaymentID, refTrxID)
 			if err != nil {
 				t.Fatalf("Status: %v", err)
 			}
+			if got.AskedAt.Before(before) || got.AskedAt.After(time.Now()) {
+				t.Errorf("AskedAt = %v, want the time of the request", got.AskedAt)
+			}
+			got.AskedAt = time.Time{}
 			if diff := cmp.Diff(tt.want, got, cmpTime); diff != "" {
 				t.Errorf("RefundStatus (-want +got):\n%s", diff)
 			}
@@ -411,8 +416,11 @@ func TestRefundIsNeverResentWhenTheOutcomeIsUnknown(t *testing.T) {
 				if ou.Op != "refund.create" {
 					t.Errorf("Op = %q, want refund.create", ou.Op)
 				}
-				if !strings.Contains(err.Error(), "call Refunds.Status") {
-					t.Errorf("error %q does not tell the caller to call Refunds.Status", err)
+				if !strings.Contains(err.Error(), "call Refunds.Settle before refunding again") {
+					t.Errorf("error %q does not tell the caller to call Refunds.Settle", err)
+				}
+				if ou.SentAt.IsZero() || !ou.SettleAfter().Equal(ou.SentAt.Add(bkash.SettleDelay)) {
+					t.Errorf("SentAt %v, SettleAfter %v", ou.SentAt, ou.SettleAfter())
 				}
 				if n := len(m.sent(api.path)); n != 1 {
 					t.Errorf("refund sent %d times, want exactly 1", n)

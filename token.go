@@ -364,11 +364,11 @@ type tokenManager struct {
 	sf       singleflight.Group
 
 	mu       sync.Mutex
-	latest   *Token      // newest token known, even rejected or expired: its refresh_token
-	calls    []time.Time // grant/refresh requests sent in the budget window
-	refusal  error       // the last credentials refusal, for the budget error
-	rejected []string    // id_tokens bKash rejected, newest last
-	hold     time.Time   // after a failed renewal: keep the valid token until then
+	latest   *Token              // newest token known, even rejected or expired: its refresh_token
+	calls    []time.Time         // grant/refresh requests sent in the budget window
+	refusal  error               // the last credentials refusal, for the budget error
+	rejected [][sha256.Size]byte // digests of the id_tokens bKash rejected, newest last (not the tokens: fmt can reach this struct)
+	hold     time.Time           // after a failed renewal: keep the valid token until then
 }
 
 // newTokenManager returns the manager of c's token. tr is the transport for
@@ -378,7 +378,7 @@ func newTokenManager(c *Client, cfg *config, tr *transport.Transport) *tokenMana
 		c:         c,
 		store:     cfg.store,
 		aead:      cfg.tokenAEAD,
-		key:       tokenKey(c.env, c.creds),
+		key:       tokenKey(c.env, c.secrets().creds),
 		budget:    cfg.budget,
 		lockWaits: defaultLockWaits,
 		tr:        tr,
@@ -467,7 +467,7 @@ func (m *tokenManager) reject(t *Token) {
 	}
 	m.mu.Lock()
 	if !m.isRejectedLocked(t.IDToken) {
-		m.rejected = append(m.rejected, string(t.IDToken))
+		m.rejected = append(m.rejected, sha256.Sum256([]byte(t.IDToken)))
 		if len(m.rejected) > maxRejected {
 			m.rejected = m.rejected[1:]
 		}
@@ -480,8 +480,9 @@ func (m *tokenManager) reject(t *Token) {
 }
 
 func (m *tokenManager) isRejectedLocked(id Secret) bool {
+	sum := sha256.Sum256([]byte(id))
 	for _, r := range m.rejected {
-		if r == string(id) {
+		if r == sum {
 			return true
 		}
 	}
@@ -733,7 +734,8 @@ func (m *tokenManager) call(ctx context.Context, ep *endpoint, prev *Token, keep
 	if s, ok := m.c.observer.(StartObserver); ok {
 		ctx = s.StartTokenRenewal(ctx, kind)
 	}
-	req := tokenRequest{appKey: m.c.creds.AppKey, appSecret: m.c.creds.AppSecret}
+	creds := &m.c.secrets().creds
+	req := tokenRequest{appKey: creds.AppKey, appSecret: creds.AppSecret}
 	if prev != nil {
 		req.refreshToken = prev.RefreshToken
 	}

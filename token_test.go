@@ -1224,7 +1224,7 @@ func TestFallbackNeverReturnsARejectedToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.tokens.mu.Lock()
-	c.tokens.rejected = append(c.tokens.rejected, string(tok.IDToken)) // rejected, CAS not yet done
+	c.tokens.rejected = append(c.tokens.rejected, sha256.Sum256([]byte(tok.IDToken))) // rejected, CAS not yet done
 	c.tokens.mu.Unlock()
 	boom := errors.New("renewal failed")
 	if got, err := c.tokens.fallback(context.Background(), boom); got != nil || err != boom {

@@ -45,8 +45,13 @@ func checkText(field, v string, required bool) error {
 // checkAmount requires a positive amount. Amount has at most two decimals by
 // construction (it counts poisha).
 func checkAmount(field string, a Amount) error {
-	if a <= 0 {
+	switch {
+	case a == overflowAmount:
+		return &ValidationError{Field: field, Reason: "overflowed: Taka was given more taka than an Amount holds"}
+	case a <= 0:
 		return &ValidationError{Field: field, Reason: "must be positive, got " + a.String()}
+	case a > MaxAmount:
+		return &ValidationError{Field: field, Reason: "exceeds MaxAmount (" + MaxAmount.String() + "), got " + a.String() + ": an overflowed sum?"}
 	}
 	return nil
 }

@@ -54,15 +54,24 @@ var (
 	ErrWebhookMessageType = sns.ErrMessageType
 	// ErrWebhookSignatureVersion: SignatureVersion is not "1" or "2".
 	ErrWebhookSignatureVersion = sns.ErrSignatureVersion
-	// ErrWebhookCertURL: SigningCertURL breaks AWS's rules (https,
-	// sns.<region>.amazonaws.com[.cn], default port, .pem). Nothing was
+	// ErrWebhookCertURL: SigningCertURL is not where SNS publishes its
+	// certificates: https, host sns.<region>.amazonaws.com[.cn] with a
+	// region-shaped <region> (ap-southeast-1, us-gov-west-1, cn-north-1;
+	// not an S3 endpoint such as sns.s3-us-west-2.amazonaws.com), default
+	// port, path /SimpleNotificationService-<32 hex>.pem. Nothing was
 	// fetched.
 	ErrWebhookCertURL = sns.ErrCertURL
 	// ErrWebhookSubscribeURL: the SubscribeURL of a confirmation breaks the
 	// same host rules or is not a ConfirmSubscription link.
 	ErrWebhookSubscribeURL = sns.ErrSubscribeURL
 	// ErrWebhookCertFetch: the signing certificate could not be fetched or
-	// parsed. It is the only error that may be temporary.
+	// parsed. It is the only error that may be temporary. A failed download
+	// is remembered for 10 seconds (messages naming that URL fail at once,
+	// without a download), shorter than SNS's 20-second retry interval; and
+	// the verifier downloads at most 5 certificates at once, then one per
+	// 10 seconds, so forged messages naming new certificate URLs cost
+	// little. Cached certificates are not limited. The Handler answers
+	// 503, so SNS delivers the message again.
 	ErrWebhookCertFetch = sns.ErrCertFetch
 	// ErrWebhookBadSignature: the signature is not valid base64 or does not
 	// verify with the certificate.
@@ -159,7 +168,10 @@ func WithSubscriptionConfirmation(enabled bool) WebhookOption {
 
 // WithCertFetcher replaces the HTTPS download of signing certificates, for
 // tests (see bkashtest.SNSSigner.CertFetcher) and for deployments that pin
-// certificates. The SigningCertURL rules still apply before it is called.
+// certificates. The SigningCertURL rules, the download limit and the brief
+// memory of failures (see ErrWebhookCertFetch) still apply before it is
+// called: a test fake that serves certificates is reached through a
+// CertFetcher, with URLs of SNS's shape, never through looser rules.
 func WithCertFetcher(f CertFetcher) WebhookOption {
 	return func(c *webhookConfig) error {
 		if f == nil {
@@ -563,7 +575,7 @@ func (n *Notification) set(f notificationField, s string) error {
 			}
 			return nil
 		}
-		a, err := parseAmount([]byte(t), true)
+		a, err := parseAmount([]byte(t))
 		if err != nil {
 			return badNotification("%s: %v", notificationKeys[f], err)
 		}

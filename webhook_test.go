@@ -257,7 +257,11 @@ func TestVerifyRejectsEachFaultWithItsOwnError(t *testing.T) {
 		{"confirmation with another action", confirmation(func(m *bkashtest.SNSMessage) {
 			m.SubscribeURL = "https://sns.ap-southeast-1.amazonaws.com/?Action=DeleteTopic&TopicArn=" + m.TopicARN
 		}), []string{"SubscribeURL"}, 0},
-		{"certificate not found", certURL("https://sns.ap-southeast-1.amazonaws.com/SimpleNotificationService-unknown.pem"), []string{"CertFetch"}, 1},
+		{"certificate not found", certURL("https://sns.ap-southeast-1.amazonaws.com/SimpleNotificationService-00000000000000000000000000000000.pem"), []string{"CertFetch"}, 1},
+		{"cert URL with another file name", certURL("https://sns.ap-southeast-1.amazonaws.com/SimpleNotificationService-unknown.pem"), []string{"CertURL"}, 0},
+		{"cert URL on an S3 bucket named sns", certURL("https://sns.s3-accelerate.amazonaws.com" + strings.TrimPrefix(s.CertURL(), "https://sns.ap-southeast-1.amazonaws.com")), []string{"CertURL"}, 0},
+		{"cert URL on a legacy S3 endpoint", certURL("https://sns.s3-us-west-2.amazonaws.com" + strings.TrimPrefix(s.CertURL(), "https://sns.ap-southeast-1.amazonaws.com")), []string{"CertURL"}, 0},
+		{"cert URL on s3-external-1", certURL("https://sns.s3-external-1.amazonaws.com" + strings.TrimPrefix(s.CertURL(), "https://sns.ap-southeast-1.amazonaws.com")), []string{"CertURL"}, 0},
 
 		{"tampered Message", tamper("1", func(m *bkashtest.SNSMessage) { m.Message = strings.Replace(m.Message, "150.50", "15000.50", 1) }), []string{"BadSignature"}, 1},
 		{"tampered Message v2", tamper("2", func(m *bkashtest.SNSMessage) { m.Message = strings.Replace(m.Message, "CLA7K2M9QZ", "CLA7K2M9QY", 1) }), []string{"BadSignature"}, 1},
@@ -309,6 +313,49 @@ func TestVerifyRejectsEachFaultWithItsOwnError(t *testing.T) {
 		}
 		if !strings.HasPrefix(err.Error(), "bkash: webhook: ") {
 			t.Errorf("%s: error text %q", tc.name, err)
+		}
+	}
+}
+
+// TestVerifyForgedFloodCostsFewDownloads: forged posts (unsigned bodies
+// that name a well-formed certificate URL) each made the verifier download
+// a certificate, and failures were not remembered: 100 posts, 100
+// downloads of up to 5 s. Now one URL costs one download per FailureTTL,
+// and distinct URLs draw on one small bucket; a message signed with a
+// cached certificate still verifies during the flood.
+func TestVerifyForgedFloodCostsFewDownloads(t *testing.T) {
+	t.Parallel()
+	good := signed(t, "1", nil).JSON()
+	for _, tc := range []struct {
+		name     string
+		url      func(i int) string
+		maxFetch int32
+	}{
+		{"one URL", func(int) string {
+			return "https://sns.ap-southeast-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem"
+		}, 1},
+		{"a new URL each time", func(i int) string {
+			return fmt.Sprintf("https://sns.ap-southeast-1.amazonaws.com/SimpleNotificationService-%032x.pem", i)
+		}, 5},
+	} {
+		v, fetches := newVerifier(t)
+		if _, err := v.Verify(context.Background(), good); err != nil { // caches the genuine certificate
+			t.Fatal(err)
+		}
+		fetches.n.Store(0)
+		for i := range 100 {
+			m := signed(t, "1", nil)
+			m.SigningCertURL = tc.url(i)
+			m.Signature = "Zm9yZ2Vk"
+			if _, err := v.Verify(context.Background(), m.JSON()); !errors.Is(err, bkash.ErrWebhookCertFetch) {
+				t.Fatalf("%s: forged post %d: err = %v, want ErrWebhookCertFetch", tc.name, i, err)
+			}
+		}
+		if n := fetches.n.Load(); n > tc.maxFetch {
+			t.Errorf("%s: 100 forged posts made %d certificate downloads, want at most %d", tc.name, n, tc.maxFetch)
+		}
+		if _, err := v.Verify(context.Background(), good); err != nil {
+			t.Errorf("%s: a genuine message during the flood: %v", tc.name, err)
 		}
 	}
 }
@@ -469,7 +516,8 @@ func TestHandlerStatusCodes(t *testing.T) {
 		}
 	}
 	missing := signed(t, "1", func(m *bkashtest.SNSMessage) {
-		m.SigningCertURL = strings.Replace(m.SigningCertURL, "Service-", "Service-0", 1)
+		// A well-formed SNS certificate URL the fetcher does not know.
+		m.SigningCertURL = "https://sns.ap-southeast-1.amazonaws.com/SimpleNotificationService-ffffffffffffffffffffffffffffffff.pem"
 	})
 	if code := post(h, missing.JSON()); code != http.StatusServiceUnavailable {
 		t.Errorf("certificate unavailable: %d, want 503", code)

@@ -163,7 +163,7 @@ var codeHints = map[bkash.ErrorCode]string{
 func genericAdvice(op string) string {
 	switch {
 	case strings.HasPrefix(op, "refund."):
-		return "The refund may have been made. Do not refund again: check with 'bkash refund status <paymentID> <trxID>'."
+		return "The refund may have been made, and may still be running at bKash for a minute. Do not refund again: settle it with 'bkash refund settle' (see 'bkash refund settle -h')."
 	case op == "payment.create" || op == "agreement.create":
 		return "No money moved. Create a new one if needed."
 	}

@@ -13,9 +13,13 @@
 //     reports the latest one; WithRefundAPI(bkash.RefundV2) lists all).
 //  4. A refund whose answer is lost (a timeout, a dropped connection) returns
 //     an *OutcomeUnknownError. The SDK has not sent it again, and neither
-//     must you: read Refunds.Status and look for it (RefundStatus.Find).
-//     Refunding "again" could pay the customer twice. (Shown with the fake
-//     only, which can drop an answer on purpose.)
+//     must you: bKash may still be making it until the error's SettleAfter
+//     (its 30-second timeout plus clock skew), so a status that does not
+//     list it yet proves nothing. Record a bkash.PendingRefund and settle it
+//     with Refunds.Settle: made, not made (only after SettleAfter), or
+//     undecided (settle it later). Refunding "again" on an empty status
+//     could pay the customer twice. (Shown with the fake only, which can
+//     drop an answer on purpose.)
 //  5. Refunding more than what is left is refused by bKash (an *APIError).
 //
 // By default the program runs against a fake bKash in the same process
@@ -107,24 +111,31 @@ func run(ctx context.Context, out io.Writer, in io.Reader) error {
 	if env.fake != nil {
 		env.fake.Inject("refund.create", bkashtest.Fault{Drop: true, AfterApply: true})
 		amount := bkash.Taka(100)
-		_, err := client.Refunds.Create(ctx, &bkash.RefundParams{
+		params := &bkash.RefundParams{
 			PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: amount, SKU: "doi-500", Reason: "late delivery",
-		})
+		}
+		_, err := client.Refunds.Create(ctx, params)
 		var unknown *bkash.OutcomeUnknownError
 		if !errors.As(err, &unknown) {
 			return fmt.Errorf("expected an unknown outcome, got %v", err)
 		}
 		fmt.Fprintf(out, "4. Refund of %s BDT: %v\n", amount, err)
-		seen := map[string]bool{rf.RefundTrxID: true} // the refunds we recorded
-		st, err := client.Refunds.Status(ctx, p.PaymentID, p.TrxID)
+		// What to store, so that any process can settle it later: the
+		// refund, when it was sent, and the refunds already recorded.
+		pending := bkash.NewPendingRefund(params, err, rf.RefundTrxID)
+		fmt.Fprintf(out, "   Pending; not decidable as \"not made\" before %s.\n", pending.SettleAfter().Format(time.RFC3339))
+		outcome, r, err := client.Refunds.Settle(ctx, pending)
 		if err != nil {
-			return fmt.Errorf("refund status: %w", err)
+			return fmt.Errorf("settle refund: %w", err)
 		}
-		if r, ok := st.Find(amount, "doi-500"); ok && !seen[r.RefundTrxID] {
-			fmt.Fprintf(out, "   Refund status shows it went through: %s %s BDT %s. Not sent again.\n", r.RefundTrxID, r.Amount, r.Status)
+		switch outcome {
+		case bkash.RefundMade:
+			fmt.Fprintf(out, "   Settled: it went through, %s %s BDT %s. Not sent again.\n", r.RefundTrxID, r.Amount, r.Status)
 			left -= r.Amount
-		} else {
-			fmt.Fprintln(out, "   Refund status does not show it: it did not happen. Only now may it be sent again.")
+		case bkash.RefundNotMade:
+			fmt.Fprintln(out, "   Settled: it was not made (read after it could no longer be in flight). Only now may it be sent again.")
+		default:
+			fmt.Fprintln(out, "   Undecided: keep the pending refund and settle it later; do not refund again.")
 		}
 	}
 

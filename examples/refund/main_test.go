@@ -22,7 +22,7 @@ func TestRunAgainstTheFake(t *testing.T) {
 		"3. Refund status of ",
 		"120.50 BDT Completed",
 		"4. Refund of 100.00 BDT: bkash: refund.create: outcome unknown",
-		"Refund status shows it went through: ",
+		"Settled: it went through, ",
 		"Not sent again.",
 		"5. Refunding 280.50 BDT when 279.50 is left: refused, The reversal amount cannot be greater than the original transaction amount (code 2026)",
 		"Done.",

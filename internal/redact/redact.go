@@ -8,21 +8,59 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Redacted is what a secret value becomes.
 const Redacted = "[REDACTED]"
 
-// Rules say what becomes of a member's value, by its key compared without
-// regard to case.
+// Rules say what becomes of a member's value, by its key compared as
+// encoding/json compares member names with struct fields: after unescaping,
+// without regard to Unicode simple case folding (see Fold). A body with
+// "refre\u017fh_token" (ſ, the long s) fills a field tagged refresh_token,
+// so it is a refresh token here too.
 type Rules struct {
-	// Secret lists lower-case keys whose values are replaced: every string,
-	// number and boolean below such a member becomes "[REDACTED]"; null
-	// stays null.
+	// Secret lists folded keys (see Fold; for ASCII names, the lower-case
+	// name) whose values are replaced: every string, number and boolean
+	// below such a member becomes "[REDACTED]"; null stays null.
 	Secret map[string]bool
 	// Mask, when set, may rewrite the string value of any other member (for
-	// example to mask a wallet number); key is lower case.
+	// example to mask a wallet number); key is folded.
 	Mask func(key, value string) (string, bool)
+}
+
+// Fold returns the form of key that every key encoding/json would match
+// with it shares: each rune becomes the smallest rune of its Unicode simple
+// folding orbit, ASCII letters then in lower case. So "REFRESH_TOKEN",
+// "refre\u017fh_token" (ſ) and "id_to\u212aen" (the Kelvin sign K) fold to
+// "refresh_token" and "id_token", as strings.EqualFold and encoding/json
+// see them, while "ıd_token" (dotless ı), which encoding/json does not
+// match with id_token, keeps its ı.
+func Fold(key string) string {
+	ascii := true
+	for i := 0; i < len(key); i++ {
+		if key[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.ToLower(key)
+	}
+	var b strings.Builder
+	b.Grow(len(key))
+	for _, r := range key {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		if 'A' <= m && m <= 'Z' {
+			m += 'a' - 'A'
+		}
+		b.WriteRune(m)
+	}
+	return b.String()
 }
 
 // JSON returns b, which must be exactly one JSON value, with the rules
@@ -42,7 +80,7 @@ func JSON(b []byte, r Rules) ([]byte, bool) {
 	return buf.Bytes(), true
 }
 
-// value copies one JSON value from dec to buf. key is the lower-case key of
+// value copies one JSON value from dec to buf. key is the folded key of
 // the member it belongs to ("" in an array or at the top); secret says
 // whether a member above it is secret.
 func (r *Rules) value(dec *json.Decoder, buf *bytes.Buffer, key string, secret bool) error {
@@ -70,7 +108,7 @@ func (r *Rules) value(dec *json.Decoder, buf *bytes.Buffer, key string, secret b
 				name, _ := kt.(string)
 				writeString(buf, name)
 				buf.WriteByte(':')
-				k = strings.ToLower(name)
+				k = Fold(name)
 			}
 			if err := r.value(dec, buf, k, secret || r.Secret[k]); err != nil {
 				return err

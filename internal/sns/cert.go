@@ -102,19 +102,56 @@ func ParseCertificatePEM(data []byte) (*x509.Certificate, error) {
 // signs with one certificate per region at a time and rotates rarely.
 const DefaultCacheSize = 32
 
+// Limits on fetching, so that forged messages cost little. Every unsigned
+// body that names a well-formed certificate URL would otherwise make the
+// verifier download something: 100 forged posts, 100 downloads of up to
+// FetchTimeout each.
+const (
+	// FetchBurst and FetchInterval are the token bucket of downloads, for
+	// the whole cache: at most FetchBurst at once, then one more per
+	// FetchInterval. A verifier needs one certificate per region and
+	// message kind (notifications and confirmations may be signed with
+	// different ones), fetched once, and a new one when SNS rotates them,
+	// which happens a few times a year. A cached certificate is never
+	// limited: under a flood of forged URLs, messages signed with a known
+	// certificate still verify.
+	FetchBurst    = 5
+	FetchInterval = 10 * time.Second
+	// FailureTTL is how long a failed download is remembered: requests for
+	// that URL fail at once in the meantime, without a download. It is
+	// shorter than SNS's retry interval (20 s by default), so that a genuine
+	// message whose certificate could not be fetched (an AWS hiccup, or the
+	// rate limit) verifies when SNS delivers it again.
+	FailureTTL = 10 * time.Second
+	// maxFailures bounds the remembered failures; the rate limit keeps their
+	// number far lower (FetchBurst + FailureTTL/FetchInterval).
+	maxFailures = 256
+)
+
+// errRateLimited is the cause when a download was refused by the limit.
+var errRateLimited = errors.New("too many certificate downloads; not fetched (the message may be retried)")
+
 // CertCache maps certificate URLs to RSA keys. It is bounded (least
 // recently used out), fetches each URL once however many requests ask for
-// it at the same time, and never caches a failure. Its methods are safe for
-// concurrent use.
+// it at the same time, remembers a failure for FailureTTL, and downloads at
+// most FetchBurst certificates at once and one per FetchInterval after
+// that. Its methods are safe for concurrent use.
 type CertCache struct {
 	fetch   FetchFunc
 	max     int
 	timeout time.Duration
+	// The limits, in fields so that tests can set them and the clock.
+	burst   int
+	every   time.Duration
+	failTTL time.Duration
+	now     func() time.Time
 
-	mu      sync.Mutex
-	entries map[string]*list.Element // of *cacheEntry
-	lru     list.List                // front: most recently used
-	group   singleflight.Group
+	mu       sync.Mutex
+	entries  map[string]*list.Element // of *cacheEntry
+	lru      list.List                // front: most recently used
+	failures map[string]failure
+	tat      time.Time // token bucket as GCRA: theoretical arrival time of the next download
+	group    singleflight.Group
 }
 
 type cacheEntry struct {
@@ -122,9 +159,15 @@ type cacheEntry struct {
 	key *rsa.PublicKey
 }
 
+type failure struct {
+	until time.Time
+	err   error
+}
+
 // NewCertCache returns a cache of at most max entries (DefaultCacheSize when
 // max <= 0) that loads keys with fetch, each load bounded by timeout
-// (FetchTimeout when timeout <= 0).
+// (FetchTimeout when timeout <= 0), with the limits FetchBurst,
+// FetchInterval and FailureTTL.
 func NewCertCache(fetch FetchFunc, max int, timeout time.Duration) *CertCache {
 	if max <= 0 {
 		max = DefaultCacheSize
@@ -132,7 +175,11 @@ func NewCertCache(fetch FetchFunc, max int, timeout time.Duration) *CertCache {
 	if timeout <= 0 {
 		timeout = FetchTimeout
 	}
-	return &CertCache{fetch: fetch, max: max, timeout: timeout, entries: make(map[string]*list.Element)}
+	return &CertCache{
+		fetch: fetch, max: max, timeout: timeout,
+		burst: FetchBurst, every: FetchInterval, failTTL: FailureTTL, now: time.Now,
+		entries: make(map[string]*list.Element), failures: make(map[string]failure),
+	}
 }
 
 // Len returns the number of cached certificates.
@@ -156,18 +203,15 @@ func (c *CertCache) Key(ctx context.Context, certURL string) (*rsa.PublicKey, er
 		if key := c.cached(certURL); key != nil {
 			return key, nil
 		}
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
-		defer cancel()
-		cert, err := c.fetch(fctx, certURL)
-		if err != nil {
+		if err := c.admit(certURL); err != nil {
 			return nil, err
 		}
-		if cert == nil {
-			return nil, errors.New("fetcher returned no certificate")
-		}
-		key, ok := cert.PublicKey.(*rsa.PublicKey)
-		if !ok {
-			return nil, errors.New("certificate key is not RSA")
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+		defer cancel()
+		key, err := c.load(fctx, certURL)
+		if err != nil {
+			c.fail(certURL, err)
+			return nil, err
 		}
 		c.add(certURL, key)
 		return key, nil
@@ -175,12 +219,69 @@ func (c *CertCache) Key(ctx context.Context, certURL string) (*rsa.PublicKey, er
 	select {
 	case res := <-ch:
 		if res.Err != nil {
-			return nil, fmt.Errorf("%w: %.200s: %v", ErrCertFetch, certURL, res.Err)
+			return nil, fmt.Errorf("%w: %.200s: %w", ErrCertFetch, certURL, res.Err)
 		}
 		return res.Val.(*rsa.PublicKey), nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: %.200s: %w", ErrCertFetch, certURL, context.Cause(ctx))
 	}
+}
+
+// load fetches the certificate at certURL and returns its RSA key.
+func (c *CertCache) load(ctx context.Context, certURL string) (*rsa.PublicKey, error) {
+	cert, err := c.fetch(ctx, certURL)
+	if err != nil {
+		return nil, err
+	}
+	if cert == nil {
+		return nil, errors.New("fetcher returned no certificate")
+	}
+	key, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return nil, errors.New("certificate key is not RSA")
+	}
+	return key, nil
+}
+
+// admit decides whether certURL may be downloaded now: not while a recent
+// failure of it is remembered, and not beyond the token bucket.
+func (c *CertCache) admit(certURL string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if f, ok := c.failures[certURL]; ok {
+		if now.Before(f.until) {
+			return fmt.Errorf("failed %s ago, not fetched again before %s: %w",
+				now.Sub(f.until.Add(-c.failTTL)).Round(time.Millisecond), f.until.UTC().Format(time.RFC3339), f.err)
+		}
+		delete(c.failures, certURL)
+	}
+	// GCRA: tat is when the bucket would be full again; a download is
+	// allowed while tat is at most (burst-1) intervals ahead of now.
+	tat := c.tat
+	if tat.Before(now) {
+		tat = now
+	}
+	if tat.Sub(now) > time.Duration(c.burst-1)*c.every {
+		return errRateLimited
+	}
+	c.tat = tat.Add(c.every)
+	return nil
+}
+
+// fail remembers a failed download of certURL for failTTL.
+func (c *CertCache) fail(certURL string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if len(c.failures) >= maxFailures {
+		for u, f := range c.failures {
+			if !now.Before(f.until) || len(c.failures) >= maxFailures {
+				delete(c.failures, u)
+			}
+		}
+	}
+	c.failures[certURL] = failure{until: now.Add(c.failTTL), err: err}
 }
 
 // cached returns the cached key of certURL, or nil.
@@ -197,6 +298,7 @@ func (c *CertCache) cached(certURL string) *rsa.PublicKey {
 func (c *CertCache) add(certURL string, key *rsa.PublicKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	delete(c.failures, certURL)
 	if el, ok := c.entries[certURL]; ok {
 		el.Value.(*cacheEntry).key = key
 		c.lru.MoveToFront(el)

@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"strings"
@@ -120,8 +121,24 @@ func TestCertCacheIsBoundedLRU(t *testing.T) {
 	}
 }
 
-func TestCertCacheDoesNotCacheFailures(t *testing.T) {
+// fakeClock is a settable clock for the cache's limits.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// TestCertCacheRemembersFailuresBriefly: a failed download is not repeated
+// for FailureTTL (a flood naming one bad URL costs one download), and is
+// repeated after it, so a genuine message whose certificate download failed
+// once verifies when SNS retries it (20 s later by default).
+func TestCertCacheRemembersFailuresBriefly(t *testing.T) {
 	t.Parallel()
+	if FailureTTL >= 20*time.Second {
+		t.Fatalf("FailureTTL %s is not shorter than SNS's 20 s retry interval", FailureTTL)
+	}
 	var calls atomic.Int32
 	c := NewCertCache(func(ctx context.Context, u string) (*x509.Certificate, error) {
 		if calls.Add(1) == 1 {
@@ -129,15 +146,94 @@ func TestCertCacheDoesNotCacheFailures(t *testing.T) {
 		}
 		return rsaCert().cert, nil
 	}, 0, 0)
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c.now = clock.now
 	_, err := c.Key(context.Background(), certURL)
 	if !errors.Is(err, ErrCertFetch) || !strings.Contains(err.Error(), "connection reset") {
 		t.Fatalf("first: err = %v", err)
 	}
+	for i := range 100 {
+		clock.add(FailureTTL / 200)
+		_, err := c.Key(context.Background(), certURL)
+		if !errors.Is(err, ErrCertFetch) || !strings.Contains(err.Error(), "connection reset") || !strings.Contains(err.Error(), "not fetched again") {
+			t.Fatalf("retry %d within FailureTTL: err = %v", i, err)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d downloads within FailureTTL, want 1", n)
+	}
+	clock.add(FailureTTL / 2) // past FailureTTL after the failure
 	if _, err := c.Key(context.Background(), certURL); err != nil {
-		t.Fatalf("second: %v", err)
+		t.Fatalf("after FailureTTL: %v", err)
 	}
 	if calls.Load() != 2 || c.Len() != 1 {
 		t.Fatalf("calls %d, cached %d", calls.Load(), c.Len())
+	}
+}
+
+// TestCertCacheLimitsDownloads: 100 distinct certificate URLs (forged
+// messages each naming a new one) cost FetchBurst downloads, then one per
+// FetchInterval; a cached certificate is served whatever the limit.
+func TestCertCacheLimitsDownloads(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	c := NewCertCache(func(ctx context.Context, u string) (*x509.Certificate, error) {
+		calls.Add(1)
+		if u == certURL {
+			return rsaCert().cert, nil
+		}
+		return nil, errors.New("http 404")
+	}, 0, 0)
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c.now = clock.now
+	if _, err := c.Key(context.Background(), certURL); err != nil {
+		t.Fatal(err)
+	}
+	limited := 0
+	for i := range 100 {
+		_, err := c.Key(context.Background(), fmt.Sprintf("https://sns.ap-southeast-1.amazonaws.com/SimpleNotificationService-%032x.pem", i))
+		if !errors.Is(err, ErrCertFetch) {
+			t.Fatalf("forged %d: err = %v", i, err)
+		}
+		if errors.Is(err, errRateLimited) {
+			limited++
+		}
+	}
+	if n := calls.Load(); n != FetchBurst {
+		t.Fatalf("100 forged URLs: %d downloads, want %d (the burst)", n, FetchBurst)
+	}
+	if limited != 100-(FetchBurst-1) {
+		t.Errorf("%d refused by the limit, want %d", limited, 100-(FetchBurst-1))
+	}
+	if _, err := c.Key(context.Background(), certURL); err != nil {
+		t.Fatalf("cached certificate under the limit: %v", err)
+	}
+	clock.add(FetchInterval)
+	if _, err := c.Key(context.Background(), "https://sns.ap-southeast-1.amazonaws.com/SimpleNotificationService-ffffffffffffffffffffffffffffffff.pem"); errors.Is(err, errRateLimited) {
+		t.Fatalf("one FetchInterval later: still limited: %v", err)
+	}
+	if n := calls.Load(); n != FetchBurst+1 {
+		t.Fatalf("%d downloads after one interval, want %d", n, FetchBurst+1)
+	}
+	if _, err := c.Key(context.Background(), "https://sns.ap-southeast-1.amazonaws.com/SimpleNotificationService-eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.pem"); !errors.Is(err, errRateLimited) {
+		t.Fatalf("second download in the interval: err = %v, want the limit", err)
+	}
+}
+
+func TestCertCacheBoundsRememberedFailures(t *testing.T) {
+	t.Parallel()
+	c := NewCertCache(func(ctx context.Context, u string) (*x509.Certificate, error) {
+		return nil, errors.New("http 404")
+	}, 0, 0)
+	c.burst = 1 << 20 // no download limit: only the bound on failures
+	for i := range 3 * maxFailures {
+		_, _ = c.Key(context.Background(), fmt.Sprintf("u%d", i))
+	}
+	c.mu.Lock()
+	n := len(c.failures)
+	c.mu.Unlock()
+	if n > maxFailures {
+		t.Fatalf("%d failures remembered, bound %d", n, maxFailures)
 	}
 }
 

@@ -6,10 +6,15 @@ import (
 	"strings"
 )
 
-// CheckCertURL applies AWS's rules for a SigningCertURL: https, host
-// sns.<region>.amazonaws.com or sns.<region>.amazonaws.com.cn, the default
-// port, no user info, no query or fragment, and a path ending in ".pem".
-// It never touches the network.
+// CheckCertURL applies the rules for a SigningCertURL: https, host
+// sns.<region>.amazonaws.com or sns.<region>.amazonaws.com.cn (see
+// IsSNSHost), the default port, no user info, no query or fragment, and the
+// path SNS publishes its certificates at:
+// /SimpleNotificationService-<32 hex digits>.pem, as in AWS's documented
+// example (SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem)
+// and every certificate URL recorded from SNS. Any other path on an SNS
+// host is refused without a download, so forged messages cannot make the
+// verifier fetch arbitrary paths. It never touches the network.
 func CheckCertURL(raw string) error {
 	u, err := checkSNSURL(raw)
 	if err != nil {
@@ -18,10 +23,28 @@ func CheckCertURL(raw string) error {
 	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
 		return fmt.Errorf("%w: %.200q has a query or fragment", ErrCertURL, raw)
 	}
-	if !strings.HasSuffix(u.Path, ".pem") {
-		return fmt.Errorf("%w: %.200q does not name a .pem file", ErrCertURL, raw)
+	if u.RawPath != "" || !isCertPath(u.Path) {
+		return fmt.Errorf("%w: %.200q is not an SNS certificate path (/SimpleNotificationService-<32 hex>.pem)", ErrCertURL, raw)
 	}
 	return nil
+}
+
+// isCertPath reports whether p is /SimpleNotificationService-<32 hex>.pem.
+func isCertPath(p string) bool {
+	id, ok := strings.CutPrefix(p, "/SimpleNotificationService-")
+	if !ok {
+		return false
+	}
+	if id, ok = strings.CutSuffix(id, ".pem"); !ok || len(id) != 32 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckSubscribeURL applies the same host rules to a SubscribeURL and
@@ -63,10 +86,18 @@ func checkSNSURL(raw string) (*url.URL, error) {
 }
 
 // IsSNSHost reports whether host is sns.<region>.amazonaws.com or
-// sns.<region>.amazonaws.com.cn, where region is at least three letters,
-// digits or hyphens (AWS's published pattern
-// ^sns\.[a-zA-Z0-9\-]{3,}\.amazonaws\.com(\.cn)?$).
+// sns.<region>.amazonaws.com.cn, letter case ignored, where region has
+// the shape of an AWS region: two or more hyphen-separated groups of
+// letters and a final group of digits (ap-southeast-1, us-gov-west-1,
+// cn-north-1, us-isob-east-1).
+//
+// AWS's published pattern, ^sns\.[a-zA-Z0-9\-]{3,}\.amazonaws\.com(\.cn)?$,
+// is looser: it also matches sns.s3-accelerate.amazonaws.com,
+// sns.s3-us-west-2.amazonaws.com and sns.s3-external-1.amazonaws.com,
+// which are S3 endpoints of a bucket named "sns" that anyone may own. A
+// region's first group has no digit, which keeps every s3-... label out.
 func IsSNSHost(host string) bool {
+	host = strings.ToLower(host)
 	rest, ok := strings.CutPrefix(host, "sns.")
 	if !ok {
 		return false
@@ -77,13 +108,33 @@ func IsSNSHost(host string) bool {
 			return false
 		}
 	}
-	if len(region) < 3 {
+	return isRegion(region)
+}
+
+// isRegion reports whether s is letters-letters(-letters)*-digits, with at
+// least two letters in each letter group and at most two digits.
+func isRegion(s string) bool {
+	groups := strings.Split(s, "-")
+	if len(groups) < 3 {
 		return false
 	}
-	for i := 0; i < len(region); i++ {
-		c := region[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+	last := groups[len(groups)-1]
+	if len(last) < 1 || len(last) > 2 {
+		return false
+	}
+	for i := 0; i < len(last); i++ {
+		if last[i] < '0' || last[i] > '9' {
 			return false
+		}
+	}
+	for _, g := range groups[:len(groups)-1] {
+		if len(g) < 2 {
+			return false
+		}
+		for i := 0; i < len(g); i++ {
+			if g[i] < 'a' || g[i] > 'z' {
+				return false
+			}
 		}
 	}
 	return true
