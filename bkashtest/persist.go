@@ -366,10 +366,15 @@ func (s *Server) snapshotLocked() []stateRecord {
 	if len(toks) > 0 {
 		recs = append(recs, stateRecord{Tokens: toks})
 	}
+	// One allocation for all payment records: the copy is made with the
+	// lock held, so it must be quick.
+	pays := make([]paymentRecord, 0, len(s.payments))
 	for _, agreements := range []bool{true, false} {
 		for _, p := range s.payments {
 			if (p.mode == modeAgreement) == agreements {
-				recs = append(recs, stateRecord{Payments: []paymentRecord{paymentRecordOf(p)}})
+				pays = append(pays, paymentRecordOf(p))
+				i := len(pays) - 1
+				recs = append(recs, stateRecord{Payments: pays[i : i+1 : i+1]})
 			}
 		}
 	}
