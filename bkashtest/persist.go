@@ -532,7 +532,17 @@ func (st *store) open(s *Server) error {
 			st.snapLines = 1 + len(s.payments) + (len(s.idTokens)+len(s.refreshTokens)+tokensPerRecord-1)/tokensPerRecord
 			return nil
 		}
-		_ = f.Close() // empty: start a new state
+		_ = f.Close()
+		if fi, err := os.Stat(path); err != nil || fi.Size() > 0 {
+			// A state file begins with a snapshot renamed into place whole,
+			// so bytes without one complete record are not a torn state
+			// file but some other file: never overwrite it.
+			if err == nil {
+				err = errors.New("not a bkashtest state file (no complete record)")
+			}
+			return &StateFileError{Path: path, Line: 1, Err: err}
+		}
+		// Empty: start a new state.
 	}
 	snap := s.snapshotLocked() // s is not shared yet
 	nf, err := writeSnapshot(path, snap)

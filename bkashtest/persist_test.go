@@ -434,6 +434,9 @@ func TestStateFileCorruptionIsAnErrorNamingTheFile(t *testing.T) {
 		{"not a state file", func([]string) []string {
 			return []string{"hello\n", "world\n"}
 		}, 1, "not a state record"},
+		{"no complete record", func([]string) []string {
+			return []string{`{"a":1}`}
+		}, 1, "no complete record"},
 		{"another format", func(l []string) []string {
 			l[0] = record(`{"format":"something-else","version":1}`)
 			return l
