@@ -591,39 +591,155 @@ func removeStaleTemps(path string) error {
 	return nil
 }
 
+// loadBatch is a run of consecutive records, decoded by a worker and then
+// applied in order.
+type loadBatch struct {
+	first int    // line number of lines[0]
+	start int64  // offset of lines[0]
+	buf   []byte // the lines, newlines included
+	ends  []int  // end of each line in buf
+	recs  []stateRecord
+	bad   int   // index of the first record that did not decode; -1: none
+	err   error // why
+	done  chan struct{}
+}
+
+// Batches: large enough to make the hand-over cheap, small enough to keep
+// both cores busy on small files.
+const loadBatchLines = 256
+
 // load applies the records of r to s. It returns the number of records and
 // the size of the complete ones: bytes after the last newline are a torn
 // record, ignored. Anything else that does not read back is an error.
-func (s *Server) load(r io.Reader, path string) (n int, good int64, err error) {
+//
+// Decoding (checksum and JSON, most of the work) runs on every core; the
+// records are applied in file order by the calling goroutine.
+func (s *Server) load(r io.Reader, path string) (int, int64, error) {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	work := make(chan *loadBatch, workers)
+	order := make(chan *loadBatch, 2*workers)
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for b := range work {
+				b.decode()
+			}
+		})
+	}
+	var (
+		n       int   // records read
+		good    int64 // their size
+		readErr error
+	)
+	wg.Go(func() {
+		defer close(order)
+		defer close(work)
+		readErr = readBatches(r, func(b *loadBatch) bool {
+			select {
+			case order <- b:
+			case <-quit:
+				return false
+			}
+			work <- b
+			return true
+		}, &n, &good)
+	})
+	var err error
+	for b := range order {
+		if err != nil {
+			continue // draining after an error
+		}
+		<-b.done
+		for i := range b.recs { // the records before a bad one, if any
+			if aerr := s.apply(&b.recs[i]); aerr != nil {
+				b.bad, b.err = i, aerr
+				break
+			}
+		}
+		if b.bad >= 0 {
+			off := b.start
+			if b.bad > 0 {
+				off += int64(b.ends[b.bad-1])
+			}
+			err = &StateFileError{Path: path, Line: b.first + b.bad, Offset: off, Err: b.err}
+			close(quit)
+		}
+	}
+	wg.Wait()
+	switch {
+	case err != nil:
+		return 0, 0, err
+	case readErr != nil:
+		return 0, 0, &StateFileError{Path: path, Err: readErr}
+	}
+	return n, good, nil
+}
+
+// readBatches cuts r into batches of complete lines and hands them to send
+// until it returns false. It counts the lines and their bytes in n and
+// good; bytes after the last newline are left out.
+func readBatches(r io.Reader, send func(*loadBatch) bool, n *int, good *int64) error {
 	br := bufio.NewReaderSize(r, 1<<20)
-	var off int64
+	var b *loadBatch
+	flush := func() bool {
+		if b == nil {
+			return true
+		}
+		ok := send(b)
+		b = nil
+		return ok
+	}
 	for {
-		line, rerr := br.ReadSlice('\n')
-		if rerr == bufio.ErrBufferFull {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
 			// A record longer than the buffer: collect it whole.
 			big := bytes.Clone(line)
-			for rerr == bufio.ErrBufferFull {
-				line, rerr = br.ReadSlice('\n')
+			for err == bufio.ErrBufferFull {
+				line, err = br.ReadSlice('\n')
 				big = append(big, line...)
 			}
 			line = big
 		}
-		if rerr == io.EOF {
-			return n, off, nil // no newline: empty, or a torn last record
+		if err == io.EOF {
+			flush() // what is left is empty, or a torn last record
+			return nil
 		}
-		if rerr != nil {
-			return n, off, &StateFileError{Path: path, Err: rerr}
+		if err != nil {
+			flush()
+			return err
 		}
-		n++
-		if err := s.applyLine(line[:len(line)-1], n); err != nil {
-			return n, off, &StateFileError{Path: path, Line: n, Offset: off, Err: err}
+		if b == nil {
+			b = &loadBatch{first: *n + 1, start: *good, bad: -1, done: make(chan struct{}),
+				buf: make([]byte, 0, 64<<10), ends: make([]int, 0, loadBatchLines)}
 		}
-		off += int64(len(line))
+		b.buf = append(b.buf, line...)
+		b.ends = append(b.ends, len(b.buf))
+		*n++
+		*good += int64(len(line))
+		if len(b.ends) == loadBatchLines && !flush() {
+			return nil
+		}
 	}
 }
 
-// applyLine checks one record and applies it.
-func (s *Server) applyLine(line []byte, n int) error {
+// decode checks and decodes the records of b, up to the first bad one.
+func (b *loadBatch) decode() {
+	defer close(b.done)
+	b.recs = make([]stateRecord, len(b.ends))
+	begin := 0
+	for i, end := range b.ends {
+		if err := decodeLine(b.buf[begin:end-1], b.first+i, &b.recs[i]); err != nil {
+			b.bad, b.err = i, err
+			b.recs = b.recs[:i]
+			return
+		}
+		begin = end
+	}
+}
+
+// decodeLine checks record n of the file and decodes it into rec.
+func decodeLine(line []byte, n int, rec *stateRecord) error {
 	rest, ok := bytes.CutPrefix(line, []byte(`{"c":`))
 	i := bytes.IndexByte(rest, ',')
 	if !ok || i < 0 {
@@ -641,10 +757,9 @@ func (s *Server) applyLine(line []byte, n int) error {
 	if got := crc32.Checksum(raw, castagnoli); got != uint32(sum) {
 		return fmt.Errorf("checksum mismatch (record says %d, content has %d)", sum, got)
 	}
-	var rec stateRecord
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rec); err != nil {
+	if err := dec.Decode(rec); err != nil {
 		return fmt.Errorf("bad record: %w", err)
 	}
 	switch {
@@ -655,7 +770,7 @@ func (s *Server) applyLine(line []byte, n int) error {
 	case n > 1 && (rec.Format != "" || rec.Version != 0):
 		return errors.New("header record after the first line")
 	}
-	return s.apply(&rec)
+	return nil
 }
 
 // apply replays one record onto s. Entities are updated in place, because

@@ -808,3 +808,46 @@ func TestStateFileCompactionKeepsChangesMadeMeanwhile(t *testing.T) {
 		t.Errorf("the cancel made during the compaction was lost: %+v", st)
 	}
 }
+
+// TestStateFileCorruptionDeepInALargeFile checks the line and offset of a
+// bad record many batches into the file, and that the records around it
+// are not the ones blamed.
+func TestStateFileCorruptionDeepInALargeFile(t *testing.T) {
+	t.Parallel()
+	path := statePath(t)
+	srv, err := Open(WithStateFile(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addCompletedPayments(t, srv, 400) // 1,200 journal records after the header
+	leaveJournal(srv)
+	srv.Close()
+	lines := stateLines(t, path)
+	if len(lines) < 1000 {
+		t.Fatalf("only %d lines", len(lines))
+	}
+	for _, bad := range []int{2, 256, 257, 700, len(lines) - 1} { // 1-based; the last complete line too
+		edited := slices.Clone(lines)
+		edited[bad-1] = strings.Replace(edited[bad-1], `"amountText":"`, `"amountText":"9`, 1)
+		if err := os.WriteFile(path, []byte(strings.Join(edited, "")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(WithStateFile(path))
+		var sfe *StateFileError
+		var off int64
+		for _, l := range edited[:bad-1] {
+			off += int64(len(l))
+		}
+		if !errors.As(err, &sfe) || sfe.Line != bad || sfe.Offset != off || !strings.Contains(err.Error(), "checksum mismatch") {
+			t.Errorf("bad line %d at offset %d: got %v", bad, off, err)
+		}
+	}
+	// Intact, with a torn tail: everything before it loads.
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "")+`{"c":12,"r":{"pay`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := openState(t, path)
+	if got := countPayments(c.srv); got != 400 {
+		t.Errorf("%d payments, want 400", got)
+	}
+}
