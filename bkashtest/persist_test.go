@@ -851,3 +851,28 @@ func TestStateFileCorruptionDeepInALargeFile(t *testing.T) {
 		t.Errorf("%d payments, want 400", got)
 	}
 }
+
+// TestStateFileRecordLongerThanTheReadBuffer loads a reset record that
+// carries every payment, longer than the 1 MiB the loader reads at once.
+func TestStateFileRecordLongerThanTheReadBuffer(t *testing.T) {
+	t.Parallel()
+	path := statePath(t)
+	srv, err := Open(WithStateFile(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addCompletedPayments(t, srv, 2500)
+	srv.mu.Lock()
+	srv.saveResetLocked()
+	srv.mu.Unlock()
+	leaveJournal(srv)
+	srv.Close()
+	lines := stateLines(t, path)
+	if last := lines[len(lines)-2]; len(last) < 1<<20 || !strings.Contains(last[:100], `"reset":true`) {
+		t.Fatalf("the last record is %d bytes, want a reset record over 1 MiB", len(last))
+	}
+	c := openState(t, path)
+	if got := countPayments(c.srv); got != 2500 {
+		t.Errorf("%d payments, want 2500", got)
+	}
+}
