@@ -200,7 +200,7 @@ var DefaultCredentials = bkash.Credentials{
 func NewServer(opts ...Option) *Server {
 	s, err := open(opts)
 	if err != nil {
-		panic(err.Error())
+		panic(err)
 	}
 	return s
 }
