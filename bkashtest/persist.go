@@ -46,6 +46,9 @@ const (
 	defaultCompactMin = 4096
 	// tokensPerRecord groups token hashes in snapshot records.
 	tokensPerRecord = 512
+	// snapshotChunk is how many payments a compaction copies per hold of
+	// the server's lock: requests wait for one chunk, not for the state.
+	snapshotChunk = 1024
 	// tempMarker names the temporary files of a compaction:
 	// <state file name>.tmp-<random>.
 	tempMarker = ".tmp-"
@@ -72,15 +75,27 @@ func WithStateFile(path string) Option {
 	return func(c *config) { c.stateFile = path }
 }
 
-// withCompactMin sets the compaction threshold (tests and benchmarks).
-func withCompactMin(n int) Option {
-	return func(c *config) { c.compactMin = n }
+// stateTuning adjusts compactions, for tests and benchmarks.
+type stateTuning struct {
+	compactMin int    // journal records before a compaction; 0: defaultCompactMin
+	chunk      int    // payments copied per hold of the lock; 0: snapshotChunk
+	afterChunk func() // run by a background compaction after each chunk, unlocked
 }
 
-// withAfterSnapshot runs fn in each background compaction after its
-// snapshot is written and before it is installed (tests).
-func withAfterSnapshot(fn func()) Option {
-	return func(c *config) { c.afterSnapshot = fn }
+// withCompactMin sets the compaction threshold.
+func withCompactMin(n int) Option {
+	return func(c *config) { c.stateTuning.compactMin = n }
+}
+
+// withSnapshotChunk sets how many payments a compaction copies at a time.
+func withSnapshotChunk(n int) Option {
+	return func(c *config) { c.stateTuning.chunk = n }
+}
+
+// withAfterChunk runs fn in background compactions after each chunk is
+// copied, without the lock.
+func withAfterChunk(fn func()) Option {
+	return func(c *config) { c.stateTuning.afterChunk = fn }
 }
 
 // Open starts a fake bKash server like NewServer does, and returns the
@@ -129,8 +144,7 @@ type store struct {
 	line       []byte   // reusable encoding buffer
 	fileLines  int      // records in the file
 	snapLines  int      // records written by the last snapshot (or loaded)
-	compactMin int
-	afterSnap  func()   // withAfterSnapshot
+	tuning     stateTuning
 	compacting bool     // a compaction writes a new file in the background
 	pending    [][]byte // records appended since that compaction's snapshot
 	closing    bool     // Close has begun: no new compactions
@@ -316,15 +330,21 @@ func (s *Server) recordLocked(rec *stateRecord) {
 		st.pending = append(st.pending, bytes.Clone(line))
 		return
 	}
-	if !st.closing && st.fileLines-st.snapLines >= max(st.compactMin, st.snapLines) {
-		st.compacting = true
-		snap := s.snapshotLocked()
-		st.wg.Add(1)
-		go func() {
-			defer st.wg.Done()
-			s.compact(snap)
-		}()
+	if !st.closing && st.fileLines-st.snapLines >= max(st.tuning.compactMin, st.snapLines) {
+		s.startCompactionLocked()
 	}
+}
+
+// startCompactionLocked starts a compaction in the background.
+func (s *Server) startCompactionLocked() {
+	st := s.store
+	st.compacting = true
+	sn := s.planSnapshotLocked()
+	st.wg.Add(1)
+	go func() {
+		defer st.wg.Done()
+		s.compact(sn)
+	}()
 }
 
 // appendRecord appends rec as one line of the state file.
@@ -340,23 +360,43 @@ func appendRecord(dst []byte, rec *stateRecord) ([]byte, error) {
 	return append(dst, "}\n"...), nil
 }
 
-// snapshotLocked copies the state into the records of a snapshot: the
-// header with the wallets, the tokens, then the payments, agreement
-// creations first so that the payments made with an agreement find it.
-func (s *Server) snapshotLocked() []stateRecord {
+// snapshot is the state a compaction writes. Wallets and tokens, which are
+// few, are copied when it starts; payments are listed then and copied a
+// chunk at a time, each chunk with the lock held, so that requests never
+// wait for a copy of the whole state.
+//
+// A payment copied later than the start is newer than the snapshot's
+// start; the records made since the start (store.pending) follow the
+// snapshot in the file and bring every payment to its latest version
+// whatever version the snapshot holds, because a payment record replaces
+// the payment whole. Payments created since the start are in those records
+// only. Agreement creations come first, so a payment made with an
+// agreement finds it: the agreement was executed before the payment was
+// created, so before the start, or the payment is not in the snapshot.
+type snapshot struct {
+	head []stateRecord // the header (with the wallets) and the tokens
+	pays []*payment    // agreement creations first
+}
+
+func (sn *snapshot) records() int { return len(sn.head) + len(sn.pays) }
+
+// planSnapshotLocked starts a snapshot of the state.
+func (s *Server) planSnapshotLocked() *snapshot {
 	head := stateRecord{Format: stateFormat, Version: stateVersion}
 	for _, n := range slices.Sorted(maps.Keys(s.wallets)) {
 		w := s.wallets[n]
 		head.Wallets = append(head.Wallets, walletRecord{MSISDN: n, Balance: int64(w.balance), Blocked: w.blocked})
 	}
-	recs := make([]stateRecord, 0, 1+len(s.payments)+(len(s.idTokens)+len(s.refreshTokens))/tokensPerRecord+2)
-	recs = append(recs, head)
+	sn := &snapshot{
+		head: []stateRecord{head},
+		pays: make([]*payment, 0, len(s.payments)),
+	}
 	var toks []tokenRecord
 	addTokens := func(kind string, m map[string]time.Time) {
 		for k, exp := range m {
 			toks = append(toks, tokenRecord{Kind: kind, SHA256: k, Expires: exp})
 			if len(toks) == tokensPerRecord {
-				recs = append(recs, stateRecord{Tokens: toks})
+				sn.head = append(sn.head, stateRecord{Tokens: toks})
 				toks = nil
 			}
 		}
@@ -364,37 +404,46 @@ func (s *Server) snapshotLocked() []stateRecord {
 	addTokens("id", s.idTokens)
 	addTokens("refresh", s.refreshTokens)
 	if len(toks) > 0 {
-		recs = append(recs, stateRecord{Tokens: toks})
+		sn.head = append(sn.head, stateRecord{Tokens: toks})
 	}
-	// One allocation for all payment records: the copy is made with the
-	// lock held, so it must be quick.
-	pays := make([]paymentRecord, 0, len(s.payments))
 	for _, agreements := range []bool{true, false} {
 		for _, p := range s.payments {
 			if (p.mode == modeAgreement) == agreements {
-				pays = append(pays, paymentRecordOf(p))
-				i := len(pays) - 1
-				recs = append(recs, stateRecord{Payments: pays[i : i+1 : i+1]})
+				sn.pays = append(sn.pays, p)
 			}
 		}
+	}
+	return sn
+}
+
+// chunkLocked copies the records of payments [i, j) of the snapshot.
+func (sn *snapshot) chunkLocked(i, j int) []stateRecord {
+	pays := make([]paymentRecord, j-i)
+	recs := make([]stateRecord, j-i)
+	for k, p := range sn.pays[i:j] {
+		pays[k] = paymentRecordOf(p)
+		recs[k].Payments = pays[k : k+1 : k+1]
 	}
 	return recs
 }
 
-// compact writes snap to a new file, appends what was recorded meanwhile,
+// snapshotLocked copies the whole state into the records of a snapshot.
+func (s *Server) snapshotLocked() []stateRecord {
+	sn := s.planSnapshotLocked()
+	return append(sn.head, sn.chunkLocked(0, len(sn.pays))...)
+}
+
+// compact writes sn to a new file, appends what was recorded meanwhile,
 // and renames the new file over the state file.
-func (s *Server) compact(snap []stateRecord) {
+func (s *Server) compact(sn *snapshot) {
 	st := s.store
-	f, err := writeSnapshot(st.path, snap)
-	if st.afterSnap != nil {
-		st.afterSnap()
-	}
+	f, err := writeSnapshot(st.path, sn, &s.mu, st.tuning)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pending := st.pending
 	st.compacting, st.pending = false, nil
 	if err == nil {
-		err = st.install(f, len(snap), pending)
+		err = st.install(f, sn.records(), pending)
 	}
 	if err != nil && st.err == nil {
 		st.err = &StateFileError{Path: st.path, Err: fmt.Errorf("compacting: %w", err)}
@@ -431,22 +480,50 @@ func (st *store) install(f *os.File, snapLines int, pending [][]byte) error {
 	return nil
 }
 
-// writeSnapshot writes recs to a new temporary file beside path and syncs
-// it. The file is left open, positioned at its end.
-func writeSnapshot(path string, recs []stateRecord) (*os.File, error) {
+// writeSnapshot writes sn to a new temporary file beside path and syncs it.
+// It copies the payments a chunk at a time with lock held; lock is nil when
+// the caller holds the server's lock (or nothing else runs). The file is
+// left open, positioned at its end.
+func writeSnapshot(path string, sn *snapshot, lock sync.Locker, tuning stateTuning) (*os.File, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+tempMarker+"*")
 	if err != nil {
 		return nil, err
 	}
+	chunk := tuning.chunk
+	if chunk <= 0 {
+		chunk = snapshotChunk
+	}
 	err = func() error {
 		w := bufio.NewWriterSize(f, 256<<10)
 		var line []byte
-		for i := range recs {
-			var err error
-			if line, err = appendRecord(line[:0], &recs[i]); err != nil {
-				return err
+		write := func(recs []stateRecord) error {
+			for i := range recs {
+				var err error
+				if line, err = appendRecord(line[:0], &recs[i]); err != nil {
+					return err
+				}
+				if _, err := w.Write(line); err != nil {
+					return err
+				}
 			}
-			if _, err := w.Write(line); err != nil {
+			return nil
+		}
+		if err := write(sn.head); err != nil {
+			return err
+		}
+		for i := 0; i < len(sn.pays); i += chunk {
+			j := min(i+chunk, len(sn.pays))
+			if lock != nil {
+				lock.Lock()
+			}
+			recs := sn.chunkLocked(i, j)
+			if lock != nil {
+				lock.Unlock()
+				if tuning.afterChunk != nil {
+					tuning.afterChunk()
+				}
+			}
+			if err := write(recs); err != nil {
 				return err
 			}
 		}
@@ -482,10 +559,10 @@ func syncDir(dir string) error {
 
 // openState loads the state file into s (which serves nothing yet) and
 // opens it for appending, or creates it.
-func (s *Server) openState(path string, compactMin int, afterSnap func()) error {
-	st := &store{path: path, compactMin: compactMin, afterSnap: afterSnap}
-	if st.compactMin <= 0 {
-		st.compactMin = defaultCompactMin
+func (s *Server) openState(path string, tuning stateTuning) error {
+	st := &store{path: path, tuning: tuning}
+	if st.tuning.compactMin <= 0 {
+		st.tuning.compactMin = defaultCompactMin
 	}
 	fail := func(err error) error { return &StateFileError{Path: path, Err: err} }
 	lock, err := lockStateFile(path)
@@ -544,8 +621,8 @@ func (st *store) open(s *Server) error {
 		}
 		// Empty: start a new state.
 	}
-	snap := s.snapshotLocked() // s is not shared yet
-	nf, err := writeSnapshot(path, snap)
+	sn := s.planSnapshotLocked() // s is not shared yet
+	nf, err := writeSnapshot(path, sn, nil, st.tuning)
 	if err != nil {
 		return fail(err)
 	}
@@ -558,7 +635,7 @@ func (st *store) open(s *Server) error {
 		_ = nf.Close()
 		return fail(err)
 	}
-	st.f, st.fileLines, st.snapLines = nf, len(snap), len(snap)
+	st.f, st.fileLines, st.snapLines = nf, sn.records(), sn.records()
 	return nil
 }
 
@@ -903,10 +980,10 @@ func (s *Server) closeState() {
 	if st.fileLines > st.snapLines || st.err != nil {
 		// After a failed append memory is still the truth: a snapshot of it
 		// repairs the file, though StateErr keeps reporting the failure.
-		snap := s.snapshotLocked()
-		f, err := writeSnapshot(st.path, snap)
+		sn := s.planSnapshotLocked()
+		f, err := writeSnapshot(st.path, sn, nil, st.tuning)
 		if err == nil {
-			err = st.install(f, len(snap), nil)
+			err = st.install(f, sn.records(), nil)
 		}
 		if err != nil && st.err == nil {
 			st.err = &StateFileError{Path: st.path, Err: fmt.Errorf("writing the final snapshot: %w", err)}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -777,7 +778,7 @@ func TestStateFileCompactionKeepsChangesMadeMeanwhile(t *testing.T) {
 	jobs := make(chan job, 1)
 	var cancelled atomic.Bool
 	path := statePath(t)
-	c := openState(t, path, withCompactMin(6), withAfterSnapshot(func() {
+	c := openState(t, path, withCompactMin(6), withAfterChunk(func() {
 		select {
 		case j := <-jobs:
 			if err := j.srv.Cancel(j.id); err != nil {
@@ -875,4 +876,163 @@ func TestStateFileRecordLongerThanTheReadBuffer(t *testing.T) {
 	if got := countPayments(c.srv); got != 2500 {
 		t.Errorf("%d payments, want 2500", got)
 	}
+}
+
+// fullState is everything a state file keeps, for comparisons.
+type fullState struct {
+	Payments      map[string]PaymentState
+	Agreements    map[string]AgreementState
+	Refunds       map[string][]RefundState
+	Wallets       map[string]bkash.Amount
+	IDTokens      map[string]time.Time
+	RefreshTokens map[string]time.Time
+}
+
+func stateOf(s *Server) fullState {
+	s.mu.Lock()
+	ids := slices.Collect(maps.Keys(s.payments))
+	agIDs := slices.Collect(maps.Keys(s.agreements))
+	trxs := slices.Collect(maps.Keys(s.trx))
+	st := fullState{
+		Payments: map[string]PaymentState{}, Agreements: map[string]AgreementState{},
+		Refunds: map[string][]RefundState{}, Wallets: map[string]bkash.Amount{},
+		IDTokens: maps.Clone(s.idTokens), RefreshTokens: maps.Clone(s.refreshTokens),
+	}
+	for n, w := range s.wallets {
+		st.Wallets[n] = w.balance
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		st.Payments[id], _ = s.Payment(id)
+	}
+	for _, id := range agIDs {
+		st.Agreements[id], _ = s.Agreement(id)
+	}
+	for _, trx := range trxs {
+		st.Refunds[trx] = s.RefundsOf(trx)
+	}
+	return st
+}
+
+// TestStateFileChangesBetweenSnapshotChunks makes every kind of change while
+// a compaction copies the payments one at a time, then "kills" the server:
+// the compacted file and the records made meanwhile rebuild the state
+// exactly, though the snapshot holds payments newer than those records.
+func TestStateFileChangesBetweenSnapshotChunks(t *testing.T) {
+	t.Parallel()
+	clock := fixedClock(t)
+	var (
+		mu    sync.Mutex
+		steps []func() error
+		errs  []error
+	)
+	path := statePath(t)
+	c := openState(t, path, WithClock(clock.Now), withCompactMin(1<<30), withSnapshotChunk(1),
+		withAfterChunk(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(steps) == 0 {
+				return
+			}
+			if err := steps[0](); err != nil {
+				errs = append(errs, err)
+			}
+			steps = steps[1:]
+		}))
+	agreementOf := func(wallet string, execute bool) (string, string) {
+		cr := mustOK(t, "create agreement", c.call(createPath, map[string]string{
+			"mode": "0000", "payerReference": wallet, "callbackURL": callbackBase,
+		})).str("paymentID")
+		if err := c.srv.Approve(cr, wallet); err != nil {
+			t.Fatal(err)
+		}
+		if !execute {
+			return cr, ""
+		}
+		return cr, mustOK(t, "execute agreement", c.call(executePath, map[string]string{"paymentID": cr})).str("agreementID")
+	}
+	_, ag1 := agreementOf(walletOK, true)
+	cr2, _ := agreementOf(walletOther, false)
+	var paid [3][2]string
+	for i := range paid {
+		paid[i][0], paid[i][1] = c.paid("100", "sale")
+	}
+	p4 := c.createPayment("40", "sale")
+	p5 := c.createPayment("50", "sale")
+
+	post := func(path string, body any) (answer, error) {
+		a, err := c.trySend(path, body, c.authHeaders())
+		if err == nil && a.status != http.StatusOK {
+			err = fmt.Errorf("%s: %d %s", path, a.status, a.raw)
+		}
+		return a, err
+	}
+	steps = []func() error{
+		func() error { // an agreement executed, and a payment made with it
+			ex, err := post(executePath, map[string]string{"paymentID": cr2})
+			if err != nil {
+				return err
+			}
+			body := paymentBody("75", "sale")
+			body["mode"], body["agreementID"] = "0001", ex.str("agreementID")
+			cr, err := post(createPath, body)
+			if err != nil {
+				return err
+			}
+			if err := c.srv.Approve(cr.str("paymentID"), ""); err != nil {
+				return err
+			}
+			_, err = post(executePath, map[string]string{"paymentID": cr.str("paymentID")})
+			return err
+		},
+		func() error { // refunds of a payment copied already, and of one not yet
+			if _, err := post(refundPath, v1Refund(paid[0][0], paid[0][1], "10")); err != nil {
+				return err
+			}
+			_, err := post(v2RefundPath, v2Refund(paid[2][0], paid[2][1], "20"))
+			return err
+		},
+		func() error { // a payment not copied yet moves on
+			if err := c.srv.Approve(p4, walletOK); err != nil {
+				return err
+			}
+			_, err := post(executePath, map[string]string{"paymentID": p4})
+			return err
+		},
+		func() error { // the first agreement is cancelled
+			_, err := post(agCancelPath, map[string]string{"agreementID": ag1})
+			return err
+		},
+		func() error { return c.srv.Cancel(p5) },
+		func() error { // tokens expire, and a new one is granted
+			c.srv.ExpireTokens()
+			cr := c.srv.Credentials()
+			g, err := c.trySend(grantPath, map[string]string{"app_key": cr.AppKey, "app_secret": string(cr.AppSecret)}, c.grantHeaders())
+			c.token = g.str("id_token")
+			return err
+		},
+	}
+	c.srv.mu.Lock()
+	c.srv.startCompactionLocked()
+	c.srv.mu.Unlock()
+	c.srv.store.wg.Wait()
+	mu.Lock()
+	if len(steps) != 0 || len(errs) != 0 {
+		t.Fatalf("%d steps not run; errors: %v", len(steps), errs)
+	}
+	mu.Unlock()
+	c.srv.mu.Lock()
+	pending := c.srv.store.fileLines - c.srv.store.snapLines
+	c.srv.mu.Unlock()
+	if pending < 10 {
+		t.Fatalf("only %d records were made during the compaction", pending)
+	}
+	want := stateOf(c.srv)
+
+	leaveJournal(c.srv)
+	c = c.restart()
+	if diff := cmp.Diff(want, stateOf(c.srv), stateOpts); diff != "" {
+		t.Errorf("state after a kill following the compaction (-before +after):\n%s", diff)
+	}
+	mustOK(t, "the new token", c.call(statusPath, map[string]string{"paymentID": p4}))
 }
