@@ -15,12 +15,17 @@ import (
 // the absolute times are inflated, several-fold at the worst moments.
 //
 // TestStateFileScale, 100,000 completed sale payments (300,000 journal
-// records, compacted on the way and on Close), two runs at load 13-19:
+// records, compacted on the way and on Close), final code, load 12-14:
 //
 //	state file 55.8 MB (557 bytes per payment)
-//	Open (load) 7.4 s, 8.9 s; Close (final snapshot) 5.6 s, 5.9 s
-//	a compaction holds the server's lock 0.75 s, 1.2 s (copying the state)
-//	recording 77-80 µs per record, compactions included
+//	Open (load) 5.3 s; Close (final snapshot) 1.4 s
+//	a compaction holds the server's lock 21 ms to start (wallets, tokens,
+//	the list of payments) and 0.6 ms per chunk of 1,024 payments
+//	recording 43 µs per record, compactions included
+//
+// Before the chunked copy, a compaction held the lock for the copy of the
+// whole state: 0.75 s, 1.2 s and 3.0 s at 100,000 payments (load 13-20).
+// Earlier runs at load 8-19 loaded the same file in 5.6 s to 8.9 s.
 //
 // With 2,000 payments at load 7: 1.1 MB, Open 38 ms, Close 64 ms.
 // BenchmarkStateFileLoad, 10,000 payments: 58 ms at best (GOMAXPROCS=1),
@@ -94,7 +99,7 @@ func TestStateFileScale(t *testing.T) {
 	srv.mu.Lock()
 	chunk := sn.chunkLocked(0, min(snapshotChunk, n))
 	srv.mu.Unlock()
-	held := max(plan, time.Since(start))
+	held := time.Since(start)
 	if sn.records() != n+1 || len(chunk) != min(snapshotChunk, n) { // the header and the payments: no token was granted
 		t.Errorf("snapshot of %d records, want %d", sn.records(), n+1)
 	}
@@ -123,8 +128,8 @@ func TestStateFileScale(t *testing.T) {
 	if got, _ := srv2.WalletBalance(walletOK); got != want {
 		t.Errorf("balance after load %v, want %v", got, want)
 	}
-	t.Logf("%d payments: recording %v (%.1f µs per record, compactions included), compaction holds the lock %v, Close %v, file %.1f MB (%d bytes per payment), Open %v",
-		n, record.Round(time.Millisecond), float64(record.Microseconds())/float64(3*n), held.Round(time.Millisecond),
+	t.Logf("%d payments: recording %v (%.1f µs per record, compactions included), a compaction holds the lock %v to start, %v per chunk, Close %v, file %.1f MB (%d bytes per payment), Open %v",
+		n, record.Round(time.Millisecond), float64(record.Microseconds())/float64(3*n), plan.Round(100*time.Microsecond), held.Round(100*time.Microsecond),
 		closing.Round(time.Millisecond), float64(fi.Size())/1e6, fi.Size()/int64(n), load.Round(time.Millisecond))
 }
 
