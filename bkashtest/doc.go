@@ -104,7 +104,8 @@
 // by a crash are removed at start. A process killed at any moment leaves a
 // file that loads; after a power failure the last changes may be missing.
 // A missing or empty file starts a new state (the directory must exist).
-// One server at a time may use a file.
+// One server at a time uses a file: <name>.lock is locked (flock) while it
+// does, and Open refuses a second one (not on Windows, which has no flock).
 //
 // Format, version 1: UTF-8 text, one record per line,
 //
