@@ -97,13 +97,15 @@
 // write, no fsync) while the change is made, so the cost per change does
 // not grow with the state. When the journal is as long as the state
 // (at least 4,096 records), a compaction writes the whole state to a
-// temporary file beside it (<name>.tmp-<random>), syncs it, appends the
-// records made meanwhile and renames it over the file; Close does the same
+// temporary file beside it (<name>.tmp-<random>), copying the payments
+// 1,024 at a time so that requests never wait for the whole copy, syncs it,
+// appends the records made meanwhile and renames it over the file; Close does the same
 // when the file holds journal records. Temporary files of that name left
 // by a crash are removed at start. A process killed at any moment leaves a
 // file that loads; after a power failure the last changes may be missing.
 // A missing or empty file starts a new state (the directory must exist).
-// One server at a time may use a file.
+// One server at a time uses a file: <name>.lock is locked (flock) while it
+// does, and Open refuses a second one (not on Windows, which has no flock).
 //
 // Format, version 1: UTF-8 text, one record per line,
 //

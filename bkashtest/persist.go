@@ -46,6 +46,9 @@ const (
 	defaultCompactMin = 4096
 	// tokensPerRecord groups token hashes in snapshot records.
 	tokensPerRecord = 512
+	// snapshotChunk is how many payments a compaction copies per hold of
+	// the server's lock: requests wait for one chunk, not for the state.
+	snapshotChunk = 1024
 	// tempMarker names the temporary files of a compaction:
 	// <state file name>.tmp-<random>.
 	tempMarker = ".tmp-"
@@ -72,15 +75,27 @@ func WithStateFile(path string) Option {
 	return func(c *config) { c.stateFile = path }
 }
 
-// withCompactMin sets the compaction threshold (tests and benchmarks).
-func withCompactMin(n int) Option {
-	return func(c *config) { c.compactMin = n }
+// stateTuning adjusts compactions, for tests and benchmarks.
+type stateTuning struct {
+	compactMin int    // journal records before a compaction; 0: defaultCompactMin
+	chunk      int    // payments copied per hold of the lock; 0: snapshotChunk
+	afterChunk func() // run by a background compaction after each chunk, unlocked
 }
 
-// withAfterSnapshot runs fn in each background compaction after its
-// snapshot is written and before it is installed (tests).
-func withAfterSnapshot(fn func()) Option {
-	return func(c *config) { c.afterSnapshot = fn }
+// withCompactMin sets the compaction threshold.
+func withCompactMin(n int) Option {
+	return func(c *config) { c.stateTuning.compactMin = n }
+}
+
+// withSnapshotChunk sets how many payments a compaction copies at a time.
+func withSnapshotChunk(n int) Option {
+	return func(c *config) { c.stateTuning.chunk = n }
+}
+
+// withAfterChunk runs fn in background compactions after each chunk is
+// copied, without the lock.
+func withAfterChunk(fn func()) Option {
+	return func(c *config) { c.stateTuning.afterChunk = fn }
 }
 
 // Open starts a fake bKash server like NewServer does, and returns the
@@ -129,8 +144,7 @@ type store struct {
 	line       []byte   // reusable encoding buffer
 	fileLines  int      // records in the file
 	snapLines  int      // records written by the last snapshot (or loaded)
-	compactMin int
-	afterSnap  func()   // withAfterSnapshot
+	tuning     stateTuning
 	compacting bool     // a compaction writes a new file in the background
 	pending    [][]byte // records appended since that compaction's snapshot
 	closing    bool     // Close has begun: no new compactions
@@ -316,15 +330,21 @@ func (s *Server) recordLocked(rec *stateRecord) {
 		st.pending = append(st.pending, bytes.Clone(line))
 		return
 	}
-	if !st.closing && st.fileLines-st.snapLines >= max(st.compactMin, st.snapLines) {
-		st.compacting = true
-		snap := s.snapshotLocked()
-		st.wg.Add(1)
-		go func() {
-			defer st.wg.Done()
-			s.compact(snap)
-		}()
+	if !st.closing && st.fileLines-st.snapLines >= max(st.tuning.compactMin, st.snapLines) {
+		s.startCompactionLocked()
 	}
+}
+
+// startCompactionLocked starts a compaction in the background.
+func (s *Server) startCompactionLocked() {
+	st := s.store
+	st.compacting = true
+	sn := s.planSnapshotLocked()
+	st.wg.Add(1)
+	go func() {
+		defer st.wg.Done()
+		s.compact(sn)
+	}()
 }
 
 // appendRecord appends rec as one line of the state file.
@@ -340,23 +360,43 @@ func appendRecord(dst []byte, rec *stateRecord) ([]byte, error) {
 	return append(dst, "}\n"...), nil
 }
 
-// snapshotLocked copies the state into the records of a snapshot: the
-// header with the wallets, the tokens, then the payments, agreement
-// creations first so that the payments made with an agreement find it.
-func (s *Server) snapshotLocked() []stateRecord {
+// snapshot is the state a compaction writes. Wallets and tokens, which are
+// few, are copied when it starts; payments are listed then and copied a
+// chunk at a time, each chunk with the lock held, so that requests never
+// wait for a copy of the whole state.
+//
+// A payment copied later than the start is newer than the snapshot's
+// start; the records made since the start (store.pending) follow the
+// snapshot in the file and bring every payment to its latest version
+// whatever version the snapshot holds, because a payment record replaces
+// the payment whole. Payments created since the start are in those records
+// only. Agreement creations come first, so a payment made with an
+// agreement finds it: the agreement was executed before the payment was
+// created, so before the start, or the payment is not in the snapshot.
+type snapshot struct {
+	head []stateRecord // the header (with the wallets) and the tokens
+	pays []*payment    // agreement creations first
+}
+
+func (sn *snapshot) records() int { return len(sn.head) + len(sn.pays) }
+
+// planSnapshotLocked starts a snapshot of the state.
+func (s *Server) planSnapshotLocked() *snapshot {
 	head := stateRecord{Format: stateFormat, Version: stateVersion}
 	for _, n := range slices.Sorted(maps.Keys(s.wallets)) {
 		w := s.wallets[n]
 		head.Wallets = append(head.Wallets, walletRecord{MSISDN: n, Balance: int64(w.balance), Blocked: w.blocked})
 	}
-	recs := make([]stateRecord, 0, 1+len(s.payments)+(len(s.idTokens)+len(s.refreshTokens))/tokensPerRecord+2)
-	recs = append(recs, head)
+	sn := &snapshot{
+		head: []stateRecord{head},
+		pays: make([]*payment, 0, len(s.payments)),
+	}
 	var toks []tokenRecord
 	addTokens := func(kind string, m map[string]time.Time) {
 		for k, exp := range m {
 			toks = append(toks, tokenRecord{Kind: kind, SHA256: k, Expires: exp})
 			if len(toks) == tokensPerRecord {
-				recs = append(recs, stateRecord{Tokens: toks})
+				sn.head = append(sn.head, stateRecord{Tokens: toks})
 				toks = nil
 			}
 		}
@@ -364,32 +404,46 @@ func (s *Server) snapshotLocked() []stateRecord {
 	addTokens("id", s.idTokens)
 	addTokens("refresh", s.refreshTokens)
 	if len(toks) > 0 {
-		recs = append(recs, stateRecord{Tokens: toks})
+		sn.head = append(sn.head, stateRecord{Tokens: toks})
 	}
 	for _, agreements := range []bool{true, false} {
 		for _, p := range s.payments {
 			if (p.mode == modeAgreement) == agreements {
-				recs = append(recs, stateRecord{Payments: []paymentRecord{paymentRecordOf(p)}})
+				sn.pays = append(sn.pays, p)
 			}
 		}
+	}
+	return sn
+}
+
+// chunkLocked copies the records of payments [i, j) of the snapshot.
+func (sn *snapshot) chunkLocked(i, j int) []stateRecord {
+	pays := make([]paymentRecord, j-i)
+	recs := make([]stateRecord, j-i)
+	for k, p := range sn.pays[i:j] {
+		pays[k] = paymentRecordOf(p)
+		recs[k].Payments = pays[k : k+1 : k+1]
 	}
 	return recs
 }
 
-// compact writes snap to a new file, appends what was recorded meanwhile,
+// snapshotLocked copies the whole state into the records of a snapshot.
+func (s *Server) snapshotLocked() []stateRecord {
+	sn := s.planSnapshotLocked()
+	return append(sn.head, sn.chunkLocked(0, len(sn.pays))...)
+}
+
+// compact writes sn to a new file, appends what was recorded meanwhile,
 // and renames the new file over the state file.
-func (s *Server) compact(snap []stateRecord) {
+func (s *Server) compact(sn *snapshot) {
 	st := s.store
-	f, err := writeSnapshot(st.path, snap)
-	if st.afterSnap != nil {
-		st.afterSnap()
-	}
+	f, err := writeSnapshot(st.path, sn, &s.mu, st.tuning)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pending := st.pending
 	st.compacting, st.pending = false, nil
 	if err == nil {
-		err = st.install(f, len(snap), pending)
+		err = st.install(f, sn.records(), pending)
 	}
 	if err != nil && st.err == nil {
 		st.err = &StateFileError{Path: st.path, Err: fmt.Errorf("compacting: %w", err)}
@@ -426,22 +480,50 @@ func (st *store) install(f *os.File, snapLines int, pending [][]byte) error {
 	return nil
 }
 
-// writeSnapshot writes recs to a new temporary file beside path and syncs
-// it. The file is left open, positioned at its end.
-func writeSnapshot(path string, recs []stateRecord) (*os.File, error) {
+// writeSnapshot writes sn to a new temporary file beside path and syncs it.
+// It copies the payments a chunk at a time with lock held; lock is nil when
+// the caller holds the server's lock (or nothing else runs). The file is
+// left open, positioned at its end.
+func writeSnapshot(path string, sn *snapshot, lock sync.Locker, tuning stateTuning) (*os.File, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+tempMarker+"*")
 	if err != nil {
 		return nil, err
 	}
+	chunk := tuning.chunk
+	if chunk <= 0 {
+		chunk = snapshotChunk
+	}
 	err = func() error {
 		w := bufio.NewWriterSize(f, 256<<10)
 		var line []byte
-		for i := range recs {
-			var err error
-			if line, err = appendRecord(line[:0], &recs[i]); err != nil {
-				return err
+		write := func(recs []stateRecord) error {
+			for i := range recs {
+				var err error
+				if line, err = appendRecord(line[:0], &recs[i]); err != nil {
+					return err
+				}
+				if _, err := w.Write(line); err != nil {
+					return err
+				}
 			}
-			if _, err := w.Write(line); err != nil {
+			return nil
+		}
+		if err := write(sn.head); err != nil {
+			return err
+		}
+		for i := 0; i < len(sn.pays); i += chunk {
+			j := min(i+chunk, len(sn.pays))
+			if lock != nil {
+				lock.Lock()
+			}
+			recs := sn.chunkLocked(i, j)
+			if lock != nil {
+				lock.Unlock()
+				if tuning.afterChunk != nil {
+					tuning.afterChunk()
+				}
+			}
+			if err := write(recs); err != nil {
 				return err
 			}
 		}
@@ -477,10 +559,10 @@ func syncDir(dir string) error {
 
 // openState loads the state file into s (which serves nothing yet) and
 // opens it for appending, or creates it.
-func (s *Server) openState(path string, compactMin int, afterSnap func()) error {
-	st := &store{path: path, compactMin: compactMin, afterSnap: afterSnap}
-	if st.compactMin <= 0 {
-		st.compactMin = defaultCompactMin
+func (s *Server) openState(path string, tuning stateTuning) error {
+	st := &store{path: path, tuning: tuning}
+	if st.tuning.compactMin <= 0 {
+		st.tuning.compactMin = defaultCompactMin
 	}
 	fail := func(err error) error { return &StateFileError{Path: path, Err: err} }
 	lock, err := lockStateFile(path)
@@ -527,10 +609,20 @@ func (st *store) open(s *Server) error {
 			st.snapLines = 1 + len(s.payments) + (len(s.idTokens)+len(s.refreshTokens)+tokensPerRecord-1)/tokensPerRecord
 			return nil
 		}
-		_ = f.Close() // empty: start a new state
+		_ = f.Close()
+		if fi, err := os.Stat(path); err != nil || fi.Size() > 0 {
+			// A state file begins with a snapshot renamed into place whole,
+			// so bytes without one complete record are not a torn state
+			// file but some other file: never overwrite it.
+			if err == nil {
+				err = errors.New("not a bkashtest state file (no complete record)")
+			}
+			return &StateFileError{Path: path, Line: 1, Err: err}
+		}
+		// Empty: start a new state.
 	}
-	snap := s.snapshotLocked() // s is not shared yet
-	nf, err := writeSnapshot(path, snap)
+	sn := s.planSnapshotLocked() // s is not shared yet
+	nf, err := writeSnapshot(path, sn, nil, st.tuning)
 	if err != nil {
 		return fail(err)
 	}
@@ -543,7 +635,7 @@ func (st *store) open(s *Server) error {
 		_ = nf.Close()
 		return fail(err)
 	}
-	st.f, st.fileLines, st.snapLines = nf, len(snap), len(snap)
+	st.f, st.fileLines, st.snapLines = nf, sn.records(), sn.records()
 	return nil
 }
 
@@ -576,39 +668,155 @@ func removeStaleTemps(path string) error {
 	return nil
 }
 
+// loadBatch is a run of consecutive records, decoded by a worker and then
+// applied in order.
+type loadBatch struct {
+	first int    // line number of lines[0]
+	start int64  // offset of lines[0]
+	buf   []byte // the lines, newlines included
+	ends  []int  // end of each line in buf
+	recs  []stateRecord
+	bad   int   // index of the first record that did not decode; -1: none
+	err   error // why
+	done  chan struct{}
+}
+
+// Batches: large enough to make the hand-over cheap, small enough to keep
+// both cores busy on small files.
+const loadBatchLines = 256
+
 // load applies the records of r to s. It returns the number of records and
 // the size of the complete ones: bytes after the last newline are a torn
 // record, ignored. Anything else that does not read back is an error.
-func (s *Server) load(r io.Reader, path string) (n int, good int64, err error) {
+//
+// Decoding (checksum and JSON, most of the work) runs on every core; the
+// records are applied in file order by the calling goroutine.
+func (s *Server) load(r io.Reader, path string) (int, int64, error) {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	work := make(chan *loadBatch, workers)
+	order := make(chan *loadBatch, 2*workers)
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for b := range work {
+				b.decode()
+			}
+		})
+	}
+	var (
+		n       int   // records read
+		good    int64 // their size
+		readErr error
+	)
+	wg.Go(func() {
+		defer close(order)
+		defer close(work)
+		readErr = readBatches(r, func(b *loadBatch) bool {
+			select {
+			case order <- b:
+			case <-quit:
+				return false
+			}
+			work <- b
+			return true
+		}, &n, &good)
+	})
+	var err error
+	for b := range order {
+		if err != nil {
+			continue // draining after an error
+		}
+		<-b.done
+		for i := range b.recs { // the records before a bad one, if any
+			if aerr := s.apply(&b.recs[i]); aerr != nil {
+				b.bad, b.err = i, aerr
+				break
+			}
+		}
+		if b.bad >= 0 {
+			off := b.start
+			if b.bad > 0 {
+				off += int64(b.ends[b.bad-1])
+			}
+			err = &StateFileError{Path: path, Line: b.first + b.bad, Offset: off, Err: b.err}
+			close(quit)
+		}
+	}
+	wg.Wait()
+	switch {
+	case err != nil:
+		return 0, 0, err
+	case readErr != nil:
+		return 0, 0, &StateFileError{Path: path, Err: readErr}
+	}
+	return n, good, nil
+}
+
+// readBatches cuts r into batches of complete lines and hands them to send
+// until it returns false. It counts the lines and their bytes in n and
+// good; bytes after the last newline are left out.
+func readBatches(r io.Reader, send func(*loadBatch) bool, n *int, good *int64) error {
 	br := bufio.NewReaderSize(r, 1<<20)
-	var off int64
+	var b *loadBatch
+	flush := func() bool {
+		if b == nil {
+			return true
+		}
+		ok := send(b)
+		b = nil
+		return ok
+	}
 	for {
-		line, rerr := br.ReadSlice('\n')
-		if rerr == bufio.ErrBufferFull {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
 			// A record longer than the buffer: collect it whole.
 			big := bytes.Clone(line)
-			for rerr == bufio.ErrBufferFull {
-				line, rerr = br.ReadSlice('\n')
+			for err == bufio.ErrBufferFull {
+				line, err = br.ReadSlice('\n')
 				big = append(big, line...)
 			}
 			line = big
 		}
-		if rerr == io.EOF {
-			return n, off, nil // no newline: empty, or a torn last record
+		if err == io.EOF {
+			flush() // what is left is empty, or a torn last record
+			return nil
 		}
-		if rerr != nil {
-			return n, off, &StateFileError{Path: path, Err: rerr}
+		if err != nil {
+			flush()
+			return err
 		}
-		n++
-		if err := s.applyLine(line[:len(line)-1], n); err != nil {
-			return n, off, &StateFileError{Path: path, Line: n, Offset: off, Err: err}
+		if b == nil {
+			b = &loadBatch{first: *n + 1, start: *good, bad: -1, done: make(chan struct{}),
+				buf: make([]byte, 0, 64<<10), ends: make([]int, 0, loadBatchLines)}
 		}
-		off += int64(len(line))
+		b.buf = append(b.buf, line...)
+		b.ends = append(b.ends, len(b.buf))
+		*n++
+		*good += int64(len(line))
+		if len(b.ends) == loadBatchLines && !flush() {
+			return nil
+		}
 	}
 }
 
-// applyLine checks one record and applies it.
-func (s *Server) applyLine(line []byte, n int) error {
+// decode checks and decodes the records of b, up to the first bad one.
+func (b *loadBatch) decode() {
+	defer close(b.done)
+	b.recs = make([]stateRecord, len(b.ends))
+	begin := 0
+	for i, end := range b.ends {
+		if err := decodeLine(b.buf[begin:end-1], b.first+i, &b.recs[i]); err != nil {
+			b.bad, b.err = i, err
+			b.recs = b.recs[:i]
+			return
+		}
+		begin = end
+	}
+}
+
+// decodeLine checks record n of the file and decodes it into rec.
+func decodeLine(line []byte, n int, rec *stateRecord) error {
 	rest, ok := bytes.CutPrefix(line, []byte(`{"c":`))
 	i := bytes.IndexByte(rest, ',')
 	if !ok || i < 0 {
@@ -626,10 +834,9 @@ func (s *Server) applyLine(line []byte, n int) error {
 	if got := crc32.Checksum(raw, castagnoli); got != uint32(sum) {
 		return fmt.Errorf("checksum mismatch (record says %d, content has %d)", sum, got)
 	}
-	var rec stateRecord
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rec); err != nil {
+	if err := dec.Decode(rec); err != nil {
 		return fmt.Errorf("bad record: %w", err)
 	}
 	switch {
@@ -640,7 +847,7 @@ func (s *Server) applyLine(line []byte, n int) error {
 	case n > 1 && (rec.Format != "" || rec.Version != 0):
 		return errors.New("header record after the first line")
 	}
-	return s.apply(&rec)
+	return nil
 }
 
 // apply replays one record onto s. Entities are updated in place, because
@@ -773,10 +980,10 @@ func (s *Server) closeState() {
 	if st.fileLines > st.snapLines || st.err != nil {
 		// After a failed append memory is still the truth: a snapshot of it
 		// repairs the file, though StateErr keeps reporting the failure.
-		snap := s.snapshotLocked()
-		f, err := writeSnapshot(st.path, snap)
+		sn := s.planSnapshotLocked()
+		f, err := writeSnapshot(st.path, sn, nil, st.tuning)
 		if err == nil {
-			err = st.install(f, len(snap), nil)
+			err = st.install(f, sn.records(), nil)
 		}
 		if err != nil && st.err == nil {
 			st.err = &StateFileError{Path: st.path, Err: fmt.Errorf("writing the final snapshot: %w", err)}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -434,6 +435,9 @@ func TestStateFileCorruptionIsAnErrorNamingTheFile(t *testing.T) {
 		{"not a state file", func([]string) []string {
 			return []string{"hello\n", "world\n"}
 		}, 1, "not a state record"},
+		{"no complete record", func([]string) []string {
+			return []string{`{"a":1}`}
+		}, 1, "no complete record"},
 		{"another format", func(l []string) []string {
 			l[0] = record(`{"format":"something-else","version":1}`)
 			return l
@@ -774,7 +778,7 @@ func TestStateFileCompactionKeepsChangesMadeMeanwhile(t *testing.T) {
 	jobs := make(chan job, 1)
 	var cancelled atomic.Bool
 	path := statePath(t)
-	c := openState(t, path, withCompactMin(6), withAfterSnapshot(func() {
+	c := openState(t, path, withCompactMin(6), withAfterChunk(func() {
 		select {
 		case j := <-jobs:
 			if err := j.srv.Cancel(j.id); err != nil {
@@ -804,4 +808,231 @@ func TestStateFileCompactionKeepsChangesMadeMeanwhile(t *testing.T) {
 	if st, _ := c.srv.Payment(first); st.CustomerStatus != customerCancel {
 		t.Errorf("the cancel made during the compaction was lost: %+v", st)
 	}
+}
+
+// TestStateFileCorruptionDeepInALargeFile checks the line and offset of a
+// bad record many batches into the file, and that the records around it
+// are not the ones blamed.
+func TestStateFileCorruptionDeepInALargeFile(t *testing.T) {
+	t.Parallel()
+	path := statePath(t)
+	srv, err := Open(WithStateFile(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addCompletedPayments(t, srv, 400) // 1,200 journal records after the header
+	leaveJournal(srv)
+	srv.Close()
+	lines := stateLines(t, path)
+	if len(lines) < 1000 {
+		t.Fatalf("only %d lines", len(lines))
+	}
+	for _, bad := range []int{2, 256, 257, 700, len(lines) - 1} { // 1-based; the last complete line too
+		edited := slices.Clone(lines)
+		edited[bad-1] = strings.Replace(edited[bad-1], `"amountText":"`, `"amountText":"9`, 1)
+		if err := os.WriteFile(path, []byte(strings.Join(edited, "")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(WithStateFile(path))
+		var sfe *StateFileError
+		var off int64
+		for _, l := range edited[:bad-1] {
+			off += int64(len(l))
+		}
+		if !errors.As(err, &sfe) || sfe.Line != bad || sfe.Offset != off || !strings.Contains(err.Error(), "checksum mismatch") {
+			t.Errorf("bad line %d at offset %d: got %v", bad, off, err)
+		}
+	}
+	// Intact, with a torn tail: everything before it loads.
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "")+`{"c":12,"r":{"pay`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := openState(t, path)
+	if got := countPayments(c.srv); got != 400 {
+		t.Errorf("%d payments, want 400", got)
+	}
+}
+
+// TestStateFileRecordLongerThanTheReadBuffer loads a reset record that
+// carries every payment, longer than the 1 MiB the loader reads at once.
+func TestStateFileRecordLongerThanTheReadBuffer(t *testing.T) {
+	t.Parallel()
+	path := statePath(t)
+	srv, err := Open(WithStateFile(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addCompletedPayments(t, srv, 2500)
+	srv.mu.Lock()
+	srv.saveResetLocked()
+	srv.mu.Unlock()
+	leaveJournal(srv)
+	srv.Close()
+	lines := stateLines(t, path)
+	if last := lines[len(lines)-2]; len(last) < 1<<20 || !strings.Contains(last[:100], `"reset":true`) {
+		t.Fatalf("the last record is %d bytes, want a reset record over 1 MiB", len(last))
+	}
+	c := openState(t, path)
+	if got := countPayments(c.srv); got != 2500 {
+		t.Errorf("%d payments, want 2500", got)
+	}
+}
+
+// fullState is everything a state file keeps, for comparisons.
+type fullState struct {
+	Payments      map[string]PaymentState
+	Agreements    map[string]AgreementState
+	Refunds       map[string][]RefundState
+	Wallets       map[string]bkash.Amount
+	IDTokens      map[string]time.Time
+	RefreshTokens map[string]time.Time
+}
+
+func stateOf(s *Server) fullState {
+	s.mu.Lock()
+	ids := slices.Collect(maps.Keys(s.payments))
+	agIDs := slices.Collect(maps.Keys(s.agreements))
+	trxs := slices.Collect(maps.Keys(s.trx))
+	st := fullState{
+		Payments: map[string]PaymentState{}, Agreements: map[string]AgreementState{},
+		Refunds: map[string][]RefundState{}, Wallets: map[string]bkash.Amount{},
+		IDTokens: maps.Clone(s.idTokens), RefreshTokens: maps.Clone(s.refreshTokens),
+	}
+	for n, w := range s.wallets {
+		st.Wallets[n] = w.balance
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		st.Payments[id], _ = s.Payment(id)
+	}
+	for _, id := range agIDs {
+		st.Agreements[id], _ = s.Agreement(id)
+	}
+	for _, trx := range trxs {
+		st.Refunds[trx] = s.RefundsOf(trx)
+	}
+	return st
+}
+
+// TestStateFileChangesBetweenSnapshotChunks makes every kind of change while
+// a compaction copies the payments one at a time, then "kills" the server:
+// the compacted file and the records made meanwhile rebuild the state
+// exactly, though the snapshot holds payments newer than those records.
+func TestStateFileChangesBetweenSnapshotChunks(t *testing.T) {
+	t.Parallel()
+	clock := fixedClock(t)
+	var (
+		mu    sync.Mutex
+		steps []func() error
+		errs  []error
+	)
+	path := statePath(t)
+	c := openState(t, path, WithClock(clock.Now), withCompactMin(1<<30), withSnapshotChunk(1),
+		withAfterChunk(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(steps) == 0 {
+				return
+			}
+			if err := steps[0](); err != nil {
+				errs = append(errs, err)
+			}
+			steps = steps[1:]
+		}))
+	agreementOf := func(wallet string, execute bool) (string, string) {
+		cr := mustOK(t, "create agreement", c.call(createPath, map[string]string{
+			"mode": "0000", "payerReference": wallet, "callbackURL": callbackBase,
+		})).str("paymentID")
+		if err := c.srv.Approve(cr, wallet); err != nil {
+			t.Fatal(err)
+		}
+		if !execute {
+			return cr, ""
+		}
+		return cr, mustOK(t, "execute agreement", c.call(executePath, map[string]string{"paymentID": cr})).str("agreementID")
+	}
+	_, ag1 := agreementOf(walletOK, true)
+	cr2, _ := agreementOf(walletOther, false)
+	var paid [3][2]string
+	for i := range paid {
+		paid[i][0], paid[i][1] = c.paid("100", "sale")
+	}
+	p4 := c.createPayment("40", "sale")
+	p5 := c.createPayment("50", "sale")
+
+	post := func(path string, body any) (answer, error) {
+		a, err := c.trySend(path, body, c.authHeaders())
+		if err == nil && a.status != http.StatusOK {
+			err = fmt.Errorf("%s: %d %s", path, a.status, a.raw)
+		}
+		return a, err
+	}
+	steps = []func() error{
+		func() error { // an agreement executed, and a payment made with it
+			ex, err := post(executePath, map[string]string{"paymentID": cr2})
+			if err != nil {
+				return err
+			}
+			body := paymentBody("75", "sale")
+			body["mode"], body["agreementID"] = "0001", ex.str("agreementID")
+			cr, err := post(createPath, body)
+			if err != nil {
+				return err
+			}
+			if err := c.srv.Approve(cr.str("paymentID"), ""); err != nil {
+				return err
+			}
+			_, err = post(executePath, map[string]string{"paymentID": cr.str("paymentID")})
+			return err
+		},
+		func() error { // refunds of a payment copied already, and of one not yet
+			if _, err := post(refundPath, v1Refund(paid[0][0], paid[0][1], "10")); err != nil {
+				return err
+			}
+			_, err := post(v2RefundPath, v2Refund(paid[2][0], paid[2][1], "20"))
+			return err
+		},
+		func() error { // a payment not copied yet moves on
+			if err := c.srv.Approve(p4, walletOK); err != nil {
+				return err
+			}
+			_, err := post(executePath, map[string]string{"paymentID": p4})
+			return err
+		},
+		func() error { // the first agreement is cancelled
+			_, err := post(agCancelPath, map[string]string{"agreementID": ag1})
+			return err
+		},
+		func() error { return c.srv.Cancel(p5) },
+		func() error { // tokens expire, and a new one is granted
+			c.srv.ExpireTokens()
+			cr := c.srv.Credentials()
+			g, err := c.trySend(grantPath, map[string]string{"app_key": cr.AppKey, "app_secret": string(cr.AppSecret)}, c.grantHeaders())
+			c.token = g.str("id_token")
+			return err
+		},
+	}
+	c.srv.mu.Lock()
+	c.srv.startCompactionLocked()
+	c.srv.mu.Unlock()
+	c.srv.store.wg.Wait()
+	mu.Lock()
+	if len(steps) != 0 || len(errs) != 0 {
+		t.Fatalf("%d steps not run; errors: %v", len(steps), errs)
+	}
+	mu.Unlock()
+	c.srv.mu.Lock()
+	pending := c.srv.store.fileLines - c.srv.store.snapLines
+	c.srv.mu.Unlock()
+	if pending < 10 {
+		t.Fatalf("only %d records were made during the compaction", pending)
+	}
+	want := stateOf(c.srv)
+
+	leaveJournal(c.srv)
+	c = c.restart()
+	if diff := cmp.Diff(want, stateOf(c.srv), stateOpts); diff != "" {
+		t.Errorf("state after a kill following the compaction (-before +after):\n%s", diff)
+	}
+	mustOK(t, "the new token", c.call(statusPath, map[string]string{"paymentID": p4}))
 }

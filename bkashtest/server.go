@@ -122,8 +122,7 @@ type config struct {
 	wallets         map[string]*wallet
 	hooks           []func() hook // builds the server's completed-payment listeners
 	stateFile       string        // WithStateFile
-	compactMin      int           // journal records before a compaction (0: default)
-	afterSnapshot   func()        // test hook of compactions
+	stateTuning     stateTuning   // compaction settings (tests, benchmarks)
 }
 
 // Option configures a Server.
@@ -200,7 +199,7 @@ var DefaultCredentials = bkash.Credentials{
 func NewServer(opts ...Option) *Server {
 	s, err := open(opts)
 	if err != nil {
-		panic(err.Error())
+		panic(err)
 	}
 	return s
 }
@@ -233,7 +232,7 @@ func open(opts []Option) (*Server, error) {
 		applied:       make(map[string]int),
 	}
 	if cfg.stateFile != "" {
-		if err := s.openState(cfg.stateFile, cfg.compactMin, cfg.afterSnapshot); err != nil {
+		if err := s.openState(cfg.stateFile, cfg.stateTuning); err != nil {
 			return nil, err
 		}
 	}
