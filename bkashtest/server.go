@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -84,6 +85,7 @@ type Server struct {
 	closing   chan struct{} // closed by Close: aborts injected delays
 	closeOnce sync.Once
 	bg        sync.WaitGroup // webhook deliveries in flight
+	ctl       *control       // the control API's state (control.go)
 
 	mu            sync.Mutex
 	closed        bool
@@ -112,6 +114,10 @@ type hook interface {
 
 // config is what the options set.
 type config struct {
+	listener        net.Listener      // WithListener; nil: a loopback port
+	publicURL       string            // WithPublicURL
+	refundAPIs      []bkash.RefundAPI // WithRefundAPIs; nil: both
+	signer          *SNSSigner        // WithSNSSigner
 	clock           func() time.Time
 	creds           bkash.Credentials
 	tokenLifetime   time.Duration
@@ -207,6 +213,7 @@ func NewServer(opts ...Option) *Server {
 	}
 	s := &Server{
 		cfg:           cfg,
+		ctl:           newControl(cfg),
 		closing:       make(chan struct{}),
 		idTokens:      make(map[string]time.Time),
 		refreshTokens: make(map[string]time.Time),
@@ -223,8 +230,15 @@ func NewServer(opts ...Option) *Server {
 		s.hooks = append(s.hooks, newHook())
 	}
 	s.ts = httptest.NewUnstartedServer(s.routes())
+	if cfg.listener != nil {
+		_ = s.ts.Listener.Close()
+		s.ts.Listener = cfg.listener
+	}
 	s.ts.Start()
 	s.URL = s.ts.URL
+	if cfg.publicURL != "" {
+		s.URL = cfg.publicURL
+	}
 	return s
 }
 
@@ -264,7 +278,7 @@ func (s *Server) goBackground(fn func()) bool {
 	return true
 }
 
-func (s *Server) now() time.Time { return s.cfg.clock() }
+func (s *Server) now() time.Time { return s.cfg.clock().Add(s.ctl.offset()) }
 
 // envelope is the error shape an endpoint answers with.
 type envelope uint8
@@ -319,8 +333,12 @@ func (s *Server) routes() http.Handler {
 		pathV2RefStatus: {op: opRefundStatus, env: envV2, handle: (*Server).refundV2Status},
 	}
 	for p, rt := range api {
+		if !s.cfg.servesPath(p) {
+			continue // the merchant is not provisioned for that refund API
+		}
 		mux.Handle("POST "+p, s.apiHandler(rt))
 	}
+	s.mountControl(mux)
 	mux.HandleFunc("GET "+pathCheckout, s.checkoutPage)
 	mux.HandleFunc("POST "+pathCheckout, s.checkoutSubmit)
 	// Anything else gets what AWS API Gateway, in front of bKash, answers for
