@@ -1,6 +1,7 @@
 package bkashtest
 
 import (
+	"context"
 	"net"
 	"net/url"
 	"regexp"
@@ -148,4 +149,14 @@ func (e panicError) Error() string {
 // elsewhere ("bkash webhook send" with flags).
 func (s *SNSSigner) PaymentNotification(p PaymentState, merchantName, shortCode string, t time.Time) ([]byte, error) {
 	return s.NotificationAt(ipnMessage(completion{payment: p, merchantName: merchantName, shortCode: shortCode}), t)
+}
+
+// Shutdown stops the server gracefully: it stops accepting connections and
+// waits for the requests in progress, injected delays included, until ctx
+// ends; then it closes the server as Close does (aborting what is left). It
+// returns ctx's error when requests were still running.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.ts.Config.Shutdown(ctx)
+	s.Close()
+	return err
 }
