@@ -145,7 +145,7 @@ func (s *Server) ClearFaults(ops ...string) int {
 // refunds, faults or webhook deliveries, counters at zero, wallets at their
 // starting balances, the clock unmoved. Issued tokens stay valid, so that
 // clients need no new grant (bKash allows two an hour); ExpireTokens ends
-// them.
+// them. With a state file (WithStateFile) the reset is recorded in it.
 func (s *Server) Reset() { s.reset(false) }
 
 func (s *Server) reset(forgetTokens bool) {
@@ -166,6 +166,7 @@ func (s *Server) reset(forgetTokens bool) {
 		s.wallets[n] = &wallet{balance: w.balance, blocked: w.blocked}
 	}
 	s.ctl.offsetNS.Store(0)
+	s.saveResetLocked() // one record: a crash leaves the old state or the new one
 	s.mu.Unlock()
 	for _, h := range s.hooks {
 		if e, ok := h.(*emitter); ok {

@@ -107,7 +107,8 @@ func (e *topicError) Error() string {
 
 // NewTestServer starts a fake bKash server for the test t and closes it when
 // the test ends (t.Cleanup). A setup error (an option that panics, a state
-// file that cannot be opened) fails the test at once with t.Fatal.
+// file that cannot be opened) fails the test at once with t.Fatal; a state
+// file whose final snapshot could not be written fails it at cleanup.
 func NewTestServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s, err := startServer(opts)
@@ -115,18 +116,23 @@ func NewTestServer(t testing.TB, opts ...Option) *Server {
 		t.Fatalf("bkashtest: NewTestServer: %v", err)
 		return nil
 	}
-	t.Cleanup(s.Close)
+	t.Cleanup(func() {
+		s.Close()
+		if err := s.StateErr(); err != nil {
+			t.Errorf("bkashtest: %v", err)
+		}
+	})
 	return s
 }
 
-// startServer is NewServer that returns its panic as an error.
+// startServer is Open that also returns the panic of an option as an error.
 func startServer(opts []Option) (s *Server, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = panicError{r}
 		}
 	}()
-	return NewServer(opts...), nil
+	return Open(opts...)
 }
 
 type panicError struct{ v any }
