@@ -299,5 +299,5 @@ func openFake(opts []bkashtest.Option) (srv *bkashtest.Server, err error) {
 			err = fmt.Errorf("%v", r)
 		}
 	}()
-	return bkashtest.NewServer(opts...), nil
+	return bkashtest.Open(opts...)
 }

@@ -542,3 +542,43 @@ func TestAllowHTTPFlagReachesAFakeOnANonLoopbackName(t *testing.T) {
 		t.Errorf("http to bKash: exit %d %s", r.code, r.stderr)
 	}
 }
+
+func TestFakeCommandStateFileKeepsPaymentsAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	state := filepath.Join(t.TempDir(), "fake.state")
+	f := startFake(t, "--state", state)
+	if f.view.StateFile != state {
+		t.Errorf("state_file %q", f.view.StateFile)
+	}
+	ctx := context.Background()
+	client := fakeClient(t, f.view)
+	p, err := client.Payments.Create(ctx, &bkash.CreatePaymentParams{Amount: bkash.Taka(42), PayerReference: "x", CallbackURL: "https://shop.example/cb", InvoiceNumber: "INV-S"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	control(t, f.view.BaseURL, "POST", "/_bkashtest/payments/"+p.PaymentID+"/approve", "", nil)
+	ex, err := client.Payments.Execute(ctx, p.PaymentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := f.stop(); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, f.stderr.String())
+	}
+	g := startFake(t, "--state", state)
+	var got struct {
+		Status string `json:"status"`
+		TrxID  string `json:"trx_id"`
+	}
+	if code := control(t, g.view.BaseURL, "GET", "/_bkashtest/payments/"+p.PaymentID, "", &got); code != 200 || got.Status != "Completed" || got.TrxID != ex.TrxID {
+		t.Errorf("after a restart: %d %+v", code, got)
+	}
+	g.stop()
+	// A corrupt file is an error that names it, never a silent reset.
+	if err := os.WriteFile(state, []byte("not a state file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, nil, "fake", "--addr", "127.0.0.1:0", "--state", state)
+	if r.code != exitOther || !strings.Contains(r.stderr, state) {
+		t.Errorf("corrupt state: exit %d %s", r.code, r.stderr)
+	}
+}
