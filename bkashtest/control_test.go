@@ -695,3 +695,27 @@ func TestOpenAPIListsExactlyTheControlRoutes(t *testing.T) {
 		}
 	}
 }
+
+func TestControlResetIsKeptInTheStateFile(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/fake.state"
+	c := newAPI(t, WithStateFile(path))
+	id, _ := c.paid("10", "sale")
+	wantControl(t, "reset", c.ctl("POST", "/_bkashtest/reset", nil), 200, "")
+	// The file as a crash right now would leave it (no final snapshot).
+	crashed, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path2 := t.TempDir() + "/crashed.state"
+	if err := os.WriteFile(path2, crashed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again := NewTestServer(t, WithStateFile(path2))
+	if _, ok := again.Payment(id); ok {
+		t.Error("the payment came back after a reset and a restart")
+	}
+	if b, _ := again.WalletBalance(walletOK); b != sandboxBalance {
+		t.Errorf("wallet after reset and restart: %v", b)
+	}
+}
