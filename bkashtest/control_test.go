@@ -719,3 +719,30 @@ func TestControlResetIsKeptInTheStateFile(t *testing.T) {
 		t.Errorf("wallet after reset and restart: %v", b)
 	}
 }
+
+// TestCloseDuringAnInjectedDelayCutsTheConnection: a request whose injected
+// delay Close aborts gets no answer, never an empty HTTP 200 that a client
+// would read as bKash's (unreadable) answer.
+func TestCloseDuringAnInjectedDelayCutsTheConnection(t *testing.T) {
+	t.Parallel()
+	for _, after := range []bool{false, true} {
+		c := newAPI(t)
+		c.grant()
+		c.srv.Inject("payment.query", Fault{Delay: time.Minute, AfterApply: after})
+		done := make(chan error, 1)
+		go func() {
+			a, err := c.trySend(statusPath, map[string]string{"paymentID": "TR0011x"}, c.authHeaders())
+			if err == nil {
+				err = fmt.Errorf("answered %d %q", a.status, a.raw)
+			}
+			done <- err
+		}()
+		for c.srv.Received("payment.query") == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		c.srv.Close()
+		if err := <-done; err == nil || !strings.Contains(err.Error(), "EOF") {
+			t.Errorf("after apply %t: %v, want the connection cut (EOF)", after, err)
+		}
+	}
+}

@@ -385,7 +385,10 @@ func (s *Server) apiHandler(rt *route) http.Handler {
 		f := s.receive(c.op)
 		if f != nil && !f.AfterApply {
 			if f.Delay > 0 && !s.sleep(r.Context(), f.Delay) {
-				return // the client gave up; nothing was processed
+				// The client gave up, or the server closes: nothing was
+				// processed. Cut the connection rather than answer an
+				// empty 200 that a client would take for bKash's answer.
+				panic(http.ErrAbortHandler)
 			}
 			if f.answers() {
 				s.deliverFault(w, c, f)
@@ -419,7 +422,7 @@ func (s *Server) apiHandler(rt *route) http.Handler {
 		}
 		if f != nil && f.AfterApply {
 			if f.Delay > 0 && !s.sleep(r.Context(), f.Delay) {
-				return
+				panic(http.ErrAbortHandler) // processed, but no answer
 			}
 			if f.answers() {
 				s.deliverFault(w, c, f)
