@@ -156,6 +156,9 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 			return nil, err
 		}
 	}
+	if err := cfg.checkPlainHTTP(); err != nil {
+		return nil, err
+	}
 	if cfg.store == nil {
 		cfg.store = NewMemoryTokenStore()
 	}

@@ -136,6 +136,7 @@ type config struct {
 	userAgent  string
 	budget     int
 	tokenAEAD  cipher.AEAD
+	allowHTTP  bool // WithAllowHTTP
 }
 
 // String describes the configuration without the token store's contents or
@@ -180,7 +181,8 @@ func WithHTTPClient(hc *http.Client) Option {
 // to it, so root must not hold them: "https://tokenized.sandbox.bka.sh" is
 // right, ".../v1.2.0-beta" or ".../v1.2.0-beta/tokenized/checkout" makes
 // NewClient fail with an error naming the root to pass. Plain http is
-// accepted only for loopback hosts.
+// accepted only for loopback hosts, or for other hosts with WithAllowHTTP
+// (never for bKash's own).
 func WithBaseURL(root string) Option {
 	return func(c *config) error {
 		u, err := url.Parse(root)
@@ -189,9 +191,6 @@ func WithBaseURL(root string) Option {
 		}
 		if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 			return fmt.Errorf("bkash: WithBaseURL: %q is not an absolute http(s) URL", root)
-		}
-		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-			return fmt.Errorf("bkash: WithBaseURL: plain http is allowed only for loopback hosts, not %q", u.Hostname())
 		}
 		if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 			return fmt.Errorf("bkash: WithBaseURL: %q must not carry user info, a query or a fragment", root)
@@ -359,4 +358,49 @@ func WithTokenRenewalBudget(n int) Option {
 		c.budget = n
 		return nil
 	}
+}
+
+// WithAllowHTTP lets WithBaseURL name a plain-http root on a host other than
+// loopback: a fake bKash ("bkash fake", package bkashtest) in a container or
+// on a test host. Without it plain http is refused outside loopback, because
+// credentials and tokens would cross the network in clear. It never allows
+// plain http to bKash's own hosts (bka.sh and its subdomains, the Sandbox and
+// Production roots): those are reached over https only.
+func WithAllowHTTP() Option {
+	return func(c *config) error {
+		c.allowHTTP = true
+		return nil
+	}
+}
+
+// checkPlainHTTP applies the plain-http rules to the base URL once every
+// option is in, so that WithAllowHTTP may come before or after WithBaseURL.
+func (c *config) checkPlainHTTP() error {
+	if c.baseURL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.baseURL)
+	if err != nil || u.Scheme != "http" {
+		return nil // WithBaseURL checked the form; https needs nothing more
+	}
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	switch {
+	case isBkashHost(host):
+		return fmt.Errorf("bkash: WithBaseURL: plain http to bKash's own host %q is never allowed: use https", host)
+	case isLoopback(host) || c.allowHTTP:
+		return nil
+	}
+	return fmt.Errorf("bkash: WithBaseURL: plain http is allowed only for loopback hosts, not %q (WithAllowHTTP allows it for a fake bKash on another host)", host)
+}
+
+// isBkashHost reports whether host (lower case) is one of bKash's: the hosts
+// of Sandbox and Production, bka.sh, or any subdomain of it
+// (*.sandbox.bka.sh, *.pay.bka.sh ...).
+func isBkashHost(host string) bool {
+	for _, env := range []Environment{Sandbox, Production} {
+		if u, err := url.Parse(env.root); err == nil && host == u.Hostname() {
+			return true
+		}
+	}
+	return host == "bka.sh" || strings.HasSuffix(host, ".bka.sh")
 }

@@ -135,5 +135,17 @@
 // every later API call with HTTP 500 and StateErr reports the failure;
 // Close still tries to write the whole state from memory.
 //
+// # Other processes and other languages
+//
+// Every Server also serves a control API under ControlPrefix ("/_bkashtest/"),
+// JSON in and out, for test suites that are not Go: approve or cancel a
+// payment, inject and clear faults, read counters and state, expire tokens,
+// move the clock (Server.AdvanceClock, Server.SetClock), reset, fetch a
+// signed notification, and the SNS signing certificate at CertPath. The
+// command "bkash fake" runs a Server as a process (WithListener,
+// WithPublicURL) and stops it with Server.Shutdown; docs/fake.md and
+// docs/fake.openapi.json in the repository describe the API. In Go tests,
+// NewTestServer starts a server that t.Cleanup closes.
+//
 // A Server is safe for concurrent use; Close leaves no goroutine behind.
 package bkashtest

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -84,6 +85,7 @@ type Server struct {
 	closing   chan struct{} // closed by Close: aborts injected delays
 	closeOnce sync.Once
 	bg        sync.WaitGroup // webhook deliveries in flight
+	ctl       *control       // the control API's state (control.go)
 
 	mu            sync.Mutex
 	closed        bool
@@ -113,6 +115,10 @@ type hook interface {
 
 // config is what the options set.
 type config struct {
+	listener        net.Listener      // WithListener; nil: a loopback port
+	publicURL       string            // WithPublicURL
+	refundAPIs      []bkash.RefundAPI // WithRefundAPIs; nil: both
+	signer          *SNSSigner        // WithSNSSigner
 	clock           func() time.Time
 	creds           bkash.Credentials
 	tokenLifetime   time.Duration
@@ -219,6 +225,7 @@ func open(opts []Option) (*Server, error) {
 	}
 	s := &Server{
 		cfg:           cfg,
+		ctl:           newControl(cfg),
 		closing:       make(chan struct{}),
 		idTokens:      make(map[string]time.Time),
 		refreshTokens: make(map[string]time.Time),
@@ -240,8 +247,15 @@ func open(opts []Option) (*Server, error) {
 		s.hooks = append(s.hooks, newHook())
 	}
 	s.ts = httptest.NewUnstartedServer(s.routes())
+	if cfg.listener != nil {
+		_ = s.ts.Listener.Close()
+		s.ts.Listener = cfg.listener
+	}
 	s.ts.Start()
 	s.URL = s.ts.URL
+	if cfg.publicURL != "" {
+		s.URL = cfg.publicURL
+	}
 	return s, nil
 }
 
@@ -284,7 +298,7 @@ func (s *Server) goBackground(fn func()) bool {
 	return true
 }
 
-func (s *Server) now() time.Time { return s.cfg.clock() }
+func (s *Server) now() time.Time { return s.cfg.clock().Add(s.ctl.offset()) }
 
 // envelope is the error shape an endpoint answers with.
 type envelope uint8
@@ -339,8 +353,12 @@ func (s *Server) routes() http.Handler {
 		pathV2RefStatus: {op: opRefundStatus, env: envV2, handle: (*Server).refundV2Status},
 	}
 	for p, rt := range api {
+		if !s.cfg.servesPath(p) {
+			continue // the merchant is not provisioned for that refund API
+		}
 		mux.Handle("POST "+p, s.apiHandler(rt))
 	}
+	s.mountControl(mux)
 	mux.HandleFunc("GET "+pathCheckout, s.checkoutPage)
 	mux.HandleFunc("POST "+pathCheckout, s.checkoutSubmit)
 	// Anything else gets what AWS API Gateway, in front of bKash, answers for
@@ -366,7 +384,10 @@ func (s *Server) apiHandler(rt *route) http.Handler {
 		f := s.receive(c.op)
 		if f != nil && !f.AfterApply {
 			if f.Delay > 0 && !s.sleep(r.Context(), f.Delay) {
-				return // the client gave up; nothing was processed
+				// The client gave up, or the server closes: nothing was
+				// processed. Cut the connection rather than answer an
+				// empty 200 that a client would take for bKash's answer.
+				panic(http.ErrAbortHandler)
 			}
 			if f.answers() {
 				s.deliverFault(w, c, f)
@@ -400,7 +421,7 @@ func (s *Server) apiHandler(rt *route) http.Handler {
 		}
 		if f != nil && f.AfterApply {
 			if f.Delay > 0 && !s.sleep(r.Context(), f.Delay) {
-				return
+				panic(http.ErrAbortHandler) // processed, but no answer
 			}
 			if f.answers() {
 				s.deliverFault(w, c, f)

@@ -2,6 +2,7 @@ package bkashtest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,7 +105,7 @@ func ipnMessage(n completion) []byte {
 		str("trxID", p.TrxID).
 		str("transactionStatus", statusCompleted).
 		str("transactionType", transactionTypeAPI).
-		str("amount", p.amountText).
+		str("amount", cmp.Or(p.amountText, p.Amount.String())).
 		str("currency", p.Currency).
 		str("merchantInvoiceNumber", p.InvoiceNumber)
 	return o.bytes()

@@ -49,6 +49,7 @@ type globals struct {
 	json         bool
 	timeout      time.Duration
 	noTokenCache bool
+	allowHTTP    bool
 }
 
 const defaultTimeout = 30 * time.Second
@@ -64,6 +65,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.json, "json", g.json, "print machine-readable JSON on stdout")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "time limit for each call to bKash")
 	fs.BoolVar(&g.noTokenCache, "no-token-cache", g.noTokenCache, "neither read nor write the token cache (~/.cache/bkash)")
+	fs.BoolVar(&g.allowHTTP, "allow-http", g.allowHTTP, "allow a plain-http --base-url on a host other than loopback (a fake bKash in a container; never bKash's own hosts)")
 }
 
 // command is a node of the command tree: a group (with subs) or a leaf (with
@@ -286,7 +288,7 @@ func (a *app) printHelp(w io.Writer, parents []*command, cmd *command) {
 		return
 	}
 	path := append(append([]*command(nil), parents...), cmd)
-	fmt.Fprintf(w, "Global flags (--config, --sandbox, --production, --base-url, --json, --timeout,\n--no-token-cache) and exit codes: see 'bkash help'.")
+	fmt.Fprintf(w, "Global flags (--config, --sandbox, --production, --base-url, --json, --timeout,\n--no-token-cache, --allow-http) and exit codes: see 'bkash help'.")
 	if len(cmd.subs) > 0 {
 		fmt.Fprintf(w, " Run '%s <command> -h' for a command's flags.", fullName(path))
 	}

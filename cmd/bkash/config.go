@@ -158,6 +158,9 @@ func (a *app) newClient(creds bkash.Credentials, hc *http.Client, freshToken boo
 	if a.g.baseURL != "" {
 		opts = append(opts, bkash.WithBaseURL(a.g.baseURL))
 	}
+	if a.g.allowHTTP {
+		opts = append(opts, bkash.WithAllowHTTP())
+	}
 	if hc == nil && a.transport != nil {
 		hc = &http.Client{Transport: a.transport, Timeout: httpTimeout}
 	}

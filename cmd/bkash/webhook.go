@@ -17,8 +17,8 @@ import (
 
 var webhookCmd = &command{
 	name:    "webhook",
-	summary: "Verify a saved webhook (SNS) message",
-	subs:    []*command{webhookVerifyCmd},
+	summary: "Verify a saved webhook (SNS) message, or send a signed one",
+	subs:    []*command{webhookVerifyCmd, webhookSendCmd},
 }
 
 // maxWebhookFile is the verifier's own body limit (64 KiB), plus one byte to
