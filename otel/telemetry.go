@@ -90,6 +90,31 @@ type Telemetry struct {
 	settlements    metric.Int64Counter
 
 	servers sync.Map // endpoint URL -> []attribute.KeyValue (server.address, server.port)
+	sets    sync.Map // opSet -> metric.MeasurementOption, built once per operation and outcome
+}
+
+// opSet keys the metric attribute sets of an operation (outcome 0: the
+// operation alone).
+type opSet struct {
+	op      string
+	outcome bkash.Outcome
+}
+
+// opAttrs returns the metric option carrying bkash.operation and, when
+// outcome is not zero, bkash.outcome. Building an attribute set sorts and
+// allocates; there are few operations and outcomes, so each is built once.
+func (t *Telemetry) opAttrs(op string, outcome bkash.Outcome) metric.MeasurementOption {
+	k := opSet{op, outcome}
+	if v, ok := t.sets.Load(k); ok {
+		return v.(metric.MeasurementOption)
+	}
+	kvs := []attribute.KeyValue{AttrOperation.String(op)}
+	if outcome != 0 {
+		kvs = append(kvs, AttrOutcome.String(outcome.String()))
+	}
+	o := metric.WithAttributeSet(attribute.NewSet(kvs...))
+	t.sets.Store(k, o)
+	return o
 }
 
 // Compile-time checks of the interfaces Telemetry implements.
@@ -155,7 +180,6 @@ type (
 
 type callState struct {
 	span trace.Span
-	op   attribute.KeyValue
 }
 
 // StartCall starts the call's span as a child of the span in ctx. It
@@ -169,7 +193,7 @@ func (t *Telemetry) StartCall(ctx context.Context, ci bkash.CallInfo) context.Co
 		attrs = append(attrs, ref)
 	}
 	ctx, span := t.tracer.Start(ctx, "bkash "+ci.Op, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
-	return context.WithValue(ctx, callKey{}, &callState{span: span, op: op})
+	return context.WithValue(ctx, callKey{}, &callState{span: span})
 }
 
 // ObserveAttempt adds an event per attempt to the call's span and, on the
@@ -178,12 +202,8 @@ func (t *Telemetry) StartCall(ctx context.Context, ci bkash.CallInfo) context.Co
 func (t *Telemetry) ObserveAttempt(ev bkash.AttemptEvent) {
 	ctx := ev.Context()
 	st, _ := ctx.Value(callKey{}).(*callState)
-	op := AttrOperation.String(ev.Op)
-	if st != nil {
-		op = st.op
-	}
 	if ev.Attempt > 0 {
-		t.attempts.Add(ctx, 1, metric.WithAttributes(op))
+		t.attempts.Add(ctx, 1, t.opAttrs(ev.Op, 0))
 		if st != nil {
 			attrs := make([]attribute.KeyValue, 0, 4)
 			attrs = append(attrs, AttrAttempt.Int(ev.Attempt))
@@ -207,9 +227,9 @@ func (t *Telemetry) ObserveAttempt(ev bkash.AttemptEvent) {
 		return
 	}
 	outcome := AttrOutcome.String(ev.Outcome.String())
-	t.callDuration.Record(ctx, ev.CallDuration.Seconds(), metric.WithAttributes(op, outcome))
+	t.callDuration.Record(ctx, ev.CallDuration.Seconds(), t.opAttrs(ev.Op, ev.Outcome))
 	if ev.Outcome == bkash.OutcomeUnknown {
-		t.unknowns.Add(ctx, 1, metric.WithAttributes(op))
+		t.unknowns.Add(ctx, 1, t.opAttrs(ev.Op, 0))
 	}
 	if st == nil {
 		return
