@@ -11,8 +11,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/smartdairy/bkash-go"
-	bkashotel "github.com/smartdairy/bkash-go/otel"
 	"github.com/smartdairy/bkash-go/bkashtest"
+	bkashotel "github.com/smartdairy/bkash-go/otel"
 )
 
 // ExampleNew wires a Client to a TracerProvider and a MeterProvider. In a
