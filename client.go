@@ -686,7 +686,7 @@ func (cl *call) emit(last bool, callErr error) {
 		ev.Start = cl.pendStart
 	}
 	if last && c.observer != nil {
-		ev.Outcome, ev.CallErr, ev.CallDuration = OutcomeOf(callErr), callErr, time.Since(cl.start)
+		ev.Outcome, ev.CallErr, ev.CallDuration, ev.Attempts = OutcomeOf(callErr), callErr, time.Since(cl.start), cl.attempts
 		if c.logBodies {
 			ev.Request, ev.Response = redactBody(cl.body), redactBody(cl.respBody)
 		}

@@ -236,7 +236,7 @@ func (t *Telemetry) ObserveAttempt(ev bkash.AttemptEvent) {
 	}
 	span := st.span
 	attrs := make([]attribute.KeyValue, 0, 5)
-	attrs = append(attrs, AttrAttempts.Int(ev.Attempt), outcome)
+	attrs = append(attrs, AttrAttempts.Int(ev.Attempts), outcome)
 	if ev.HTTPStatus != 0 {
 		attrs = append(attrs, semconv.HTTPResponseStatusCode(ev.HTTPStatus))
 	}

@@ -393,7 +393,7 @@ func TestBudgetRefusalIsCountedAndItsSpanEnds(t *testing.T) {
 				t.Errorf("renewal span (-want +got):\n%s", diff)
 			}
 		}
-		if v.Name == "bkash payment.query" && (v.Attrs["bkash.outcome"] != "failed" || v.Attrs["error.type"] != "budget_exceeded" || !v.Error) {
+		if v.Name == "bkash payment.query" && (v.Attrs["bkash.outcome"] != "failed" || v.Attrs["bkash.attempts"] != int64(1) || v.Attrs["error.type"] != "budget_exceeded" || !v.Error) {
 			t.Errorf("query span attributes %v", v.Attrs)
 		}
 	}
