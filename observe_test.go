@@ -348,3 +348,36 @@ func TestTheLastEventCountsTheAttemptsBeforeAFailedReplay(t *testing.T) {
 		t.Errorf("last event = %+v, want no attempt of its own, 1 attempt made, failed", last)
 	}
 }
+
+func TestSeveralObserversEachSeeEveryEvent(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, coreOK)
+	audit, tracer, third := &coreObserver{}, &startObserver{}, &coreObserver{}
+	c := m.client(WithObserver(audit), WithObserver(tracer), WithObserver(third))
+	ctx := context.WithValue(context.Background(), ctxKey("span"), "caller")
+	if _, err := c.Payments.Query(ctx, "TR0011abc"); err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range map[string]*coreObserver{"first": audit, "second": &tracer.coreObserver, "third": third} {
+		var got []string
+		for _, e := range o.attempts {
+			got = append(got, e.Op+" in "+path(e.Context()))
+		}
+		for _, e := range o.renewals {
+			got = append(got, "renewal "+e.Kind+" in "+path(e.Context()))
+		}
+		// Every observer sees the contexts the StartObserver among them made.
+		want := []string{
+			"token.grant in caller/payment.query/renew-grant/token.grant",
+			"payment.query in caller/payment.query",
+			"renewal grant in caller/payment.query/renew-grant",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s observer (-want +got):\n%s", name, diff)
+		}
+	}
+	if len(tracer.starts) != 3 {
+		t.Errorf("starts = %q", tracer.starts)
+	}
+}

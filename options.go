@@ -273,11 +273,17 @@ func WithRetryPolicy(p RetryPolicy) Option {
 }
 
 // WithObserver reports every attempt and token renewal to o (see Observer
-// and StartObserver).
+// and StartObserver). Given more than once, it adds observers: each one
+// receives every event, in the order they were given (an audit log and a
+// tracing adapter side by side), and the contexts the StartObservers among
+// them return are chained, so every event carries all of their values.
 func WithObserver(o Observer) Option {
 	return func(c *config) error {
 		if o == nil {
 			return errors.New("bkash: WithObserver: nil Observer")
+		}
+		if c.observer != nil {
+			o = joinObservers(c.observer, o)
 		}
 		c.observer = o
 		return nil
