@@ -893,8 +893,8 @@ func (cl *call) emit(last bool, callErr error) {
 		ev.Attempt, ev.HTTPStatus, ev.Code, ev.Duration, ev.Err = cl.base+a.Number, a.Status, cl.code, a.Duration, a.Err
 		ev.Start = cl.pendStart
 	}
-	if last {
-		ev.Outcome, ev.CallErr, ev.CallDuration = OutcomeOf(callErr), callErr, time.Since(cl.start)
+	if last && c.observer != nil {
+		ev.Outcome, ev.CallErr, ev.CallDuration, ev.Attempts = OutcomeOf(callErr), callErr, time.Since(cl.start), cl.attempts
 		if c.logBodies {
 			ev.Request, ev.Response = redactBody(cl.body), redactBody(cl.respBody)
 		}

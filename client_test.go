@@ -743,7 +743,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 	if tok == nil {
 		tok, _ = c.tokens.decode(must(c.tokens.store.Load(context.Background(), c.tokens.key)))
 	}
-	things := []any{coreCreds, &coreCreds, c, *c.tokens.latest, tok, &cfg, cfg, c.tokens.store, obs.renewals}
+	things := []any{coreCreds, &coreCreds, c, *c.tokens.latest, tok, &cfg, cfg, c.tokens.store, obs.renewals, obs.attempts}
 	for _, e := range errs {
 		things = append(things, e)
 	}

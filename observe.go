@@ -112,3 +112,50 @@ func orBackground(ctx context.Context) context.Context {
 	}
 	return ctx
 }
+
+// observers fans a Client's events out to several observers, for
+// WithObserver given more than once.
+type observers []Observer
+
+// joinObservers returns a and b as one observer, flattening earlier joins.
+func joinObservers(a, b Observer) Observer {
+	var list observers
+	for _, o := range [...]Observer{a, b} {
+		if m, ok := o.(observers); ok {
+			list = append(list, m...)
+		} else {
+			list = append(list, o)
+		}
+	}
+	return list
+}
+
+func (os observers) ObserveAttempt(ev AttemptEvent) {
+	for _, o := range os {
+		o.ObserveAttempt(ev)
+	}
+}
+
+func (os observers) ObserveTokenRenewal(ev TokenRenewalEvent) {
+	for _, o := range os {
+		o.ObserveTokenRenewal(ev)
+	}
+}
+
+func (os observers) StartCall(ctx context.Context, ci CallInfo) context.Context {
+	for _, o := range os {
+		if s, ok := o.(StartObserver); ok {
+			ctx = s.StartCall(ctx, ci)
+		}
+	}
+	return ctx
+}
+
+func (os observers) StartTokenRenewal(ctx context.Context, kind string) context.Context {
+	for _, o := range os {
+		if s, ok := o.(StartObserver); ok {
+			ctx = s.StartTokenRenewal(ctx, kind)
+		}
+	}
+	return ctx
+}

@@ -81,6 +81,9 @@ func TestAttemptEventsNameTheCallAndEndWithItsOutcome(t *testing.T) {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
 	last, first := obs.attempts[2], obs.attempts[1]
+	if last.Attempts != 2 || first.Attempts != 0 {
+		t.Errorf("Attempts = %d on the last event, %d on the first; want 2, 0", last.Attempts, first.Attempts)
+	}
 	if last.CallErr != nil || last.CallDuration < last.Duration+first.Duration || last.CallDuration <= 0 {
 		t.Errorf("last event: CallErr %v, CallDuration %v (attempts %v + %v)", last.CallErr, last.CallDuration, first.Duration, last.Duration)
 	}
@@ -312,5 +315,69 @@ func TestLegacyObserverStillSeesEveryAttempt(t *testing.T) {
 	got := obs.(*coreObserver)
 	if len(got.attempts) != 2 || got.attempts[1].Attempt != 1 || got.attempts[1].Context() == nil || (AttemptEvent{}).Context() == nil || (TokenRenewalEvent{}).Context() == nil {
 		t.Errorf("events = %+v", got.attempts)
+	}
+}
+
+func TestTheLastEventCountsTheAttemptsBeforeAFailedReplay(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, func(n int, r coreReq) (*http.Response, error) {
+		if n == 2 {
+			return coreJSON(401, `{"message":"Unauthorized"}`), nil
+		}
+		return coreOK(n, r)
+	})
+	obs := &coreObserver{}
+	clk := newCoreClock()
+	c := m.client(WithObserver(obs), WithTokenRenewalBudget(1))
+	c.tokens.now = clk.Now
+	if _, err := coreQuery(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	// The token is refused; renewing it is over budget, so the replay
+	// never happens.
+	if _, err := coreQuery(context.Background(), c); !errors.Is(err, ErrTokenBudgetExceeded) {
+		t.Fatalf("err = %v, want the budget refusal", err)
+	}
+	n := len(obs.attempts)
+	refused, last := obs.attempts[n-2], obs.attempts[n-1]
+	if refused.Attempt != 1 || refused.HTTPStatus != 401 || refused.Outcome != 0 {
+		t.Errorf("the refused attempt = %+v", refused)
+	}
+	if last.Attempt != 0 || last.Attempts != 1 || last.HTTPStatus != 0 || last.Outcome != OutcomeFailed {
+		t.Errorf("last event = %+v, want no attempt of its own, 1 attempt made, failed", last)
+	}
+}
+
+func TestSeveralObserversEachSeeEveryEvent(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, coreOK)
+	audit, tracer, third := &coreObserver{}, &startObserver{}, &coreObserver{}
+	c := m.client(WithObserver(audit), WithObserver(tracer), WithObserver(third))
+	ctx := context.WithValue(context.Background(), ctxKey("span"), "caller")
+	if _, err := c.Payments.Query(ctx, "TR0011abc"); err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range map[string]*coreObserver{"first": audit, "second": &tracer.coreObserver, "third": third} {
+		var got []string
+		for _, e := range o.attempts {
+			got = append(got, e.Op+" in "+path(e.Context()))
+		}
+		for _, e := range o.renewals {
+			got = append(got, "renewal "+e.Kind+" in "+path(e.Context()))
+		}
+		// Every observer sees the contexts the StartObserver among them made.
+		want := []string{
+			"token.grant in caller/payment.query/renew-grant/token.grant",
+			"payment.query in caller/payment.query",
+			"renewal grant in caller/payment.query/renew-grant",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s observer (-want +got):\n%s", name, diff)
+		}
+	}
+	if len(tracer.starts) != 3 {
+		t.Errorf("starts = %q", tracer.starts)
 	}
 }

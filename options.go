@@ -68,9 +68,11 @@ type Observer interface {
 
 // AttemptEvent describes one HTTP attempt of an operation. Attempts are
 // reported in order; the last event of a call has a non-zero Outcome and
-// the call's summary (CallErr, CallDuration and, with WithBodyLogging,
-// the redacted bodies). A call that ends before its first attempt (its
-// token could not be had) reports one event with Attempt 0.
+// the call's summary (Attempts, CallErr, CallDuration and, with
+// WithBodyLogging, the redacted bodies). A call that ends without a new
+// attempt (its token could not be had, before the first attempt or for the
+// replay after a rejected token) still reports a last event, with Attempt 0
+// and no attempt fields.
 type AttemptEvent struct {
 	Op         string        // e.g. "payment.query"
 	Attempt    int           // 1-based, counting replays after a token renewal
@@ -90,6 +92,7 @@ type AttemptEvent struct {
 	// Outcome is set on the call's last event only; it is zero on the
 	// others.
 	Outcome      Outcome
+	Attempts     int           // last event: the HTTP attempts the call made
 	CallErr      error         // last event: the error the call returned, nil when Outcome is OutcomeOK
 	CallDuration time.Duration // last event: the whole call, with backoff waits and a token renewal
 
@@ -310,11 +313,17 @@ func WithRetryPolicy(p RetryPolicy) Option {
 }
 
 // WithObserver reports every attempt and token renewal to o (see Observer
-// and StartObserver).
+// and StartObserver). Given more than once, it adds observers: each one
+// receives every event, in the order they were given (an audit log and a
+// tracing adapter side by side), and the contexts the StartObservers among
+// them return are chained, so every event carries all of their values.
 func WithObserver(o Observer) Option {
 	return func(c *config) error {
 		if o == nil {
 			return errors.New("bkash: WithObserver: nil Observer")
+		}
+		if c.observer != nil {
+			o = joinObservers(c.observer, o)
 		}
 		c.observer = o
 		return nil
