@@ -67,6 +67,21 @@ func NewFakeBackend(publicURL string, opts ...bkash.Option) (*Backend, error) {
 	return &Backend{Name: "fake", Client: client, Verifier: verifier, Banner: FakeBanner, Fake: fake}, nil
 }
 
+// RemoteBanner is the banner of a shop running against BKASH_BASE_URL.
+const RemoteBanner = "bKash at %s (BKASH_BASE_URL). For a `bkash fake`: wallet 01770618575, verification code 123456, PIN 12121."
+
+// NewRemoteBackend returns a client for the bKash at baseURL (a root such as
+// http://127.0.0.1:9090: a `bkash fake`, a recorded test server or a proxy)
+// with creds. Webhooks are verified only when topicARN is set.
+func NewRemoteBackend(baseURL string, creds bkash.Credentials, topicARN string, opts ...bkash.Option) (*Backend, error) {
+	b, err := NewSandboxBackend(creds, topicARN, append([]bkash.Option{bkash.WithBaseURL(baseURL)}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	b.Name, b.Banner, b.Sandbox = "remote", fmt.Sprintf(RemoteBanner, baseURL), false
+	return b, nil
+}
+
 // NewSandboxBackend returns a client for bKash's sandbox. Webhooks are
 // verified only when topicARN (the SNS topic bKash gives the merchant) is set.
 func NewSandboxBackend(creds bkash.Credentials, topicARN string, opts ...bkash.Option) (*Backend, error) {
