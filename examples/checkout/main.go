@@ -97,8 +97,10 @@ type options struct {
 	allowHTTP bool
 	// databaseURL (DATABASE_URL) selects PostgreSQL.
 	databaseURL string
-	// reconcileEvery and logger are for tests; zero values are fine.
+	// reconcileEvery, refundSettle and logger are for tests; zero values
+	// are fine.
 	reconcileEvery time.Duration
+	refundSettle   time.Duration
 	logger         *slog.Logger
 	// ready, when set, is called with the app once it serves (tests).
 	ready func(a *app, url string)
@@ -213,14 +215,15 @@ func newApp(publicURL string, opt options) (*app, error) {
 		return nil, err
 	}
 	s, err := shop.New(shop.Config{
-		Client:         b.Client,
-		Store:          store,
-		PublicURL:      publicURL,
-		Verifier:       b.Verifier,
-		Banner:         b.Banner,
-		Sandbox:        b.Sandbox,
-		Logger:         opt.logger,
-		ReconcileEvery: opt.reconcileEvery,
+		Client:            b.Client,
+		Store:             store,
+		PublicURL:         publicURL,
+		Verifier:          b.Verifier,
+		Banner:            b.Banner,
+		Sandbox:           b.Sandbox,
+		Logger:            opt.logger,
+		ReconcileEvery:    opt.reconcileEvery,
+		RefundSettleAfter: opt.refundSettle,
 	})
 	if err != nil {
 		b.Close()
