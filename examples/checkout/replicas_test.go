@@ -186,9 +186,9 @@ func fireCallback(c *http.Client, fake *bkashtest.Server, shopURL, paymentID str
 // raceResult is what a race run saw.
 type raceResult struct {
 	orders   int
-	executes int       // payment.execute requests the fake received
-	charged  []int     // per order: attempts bKash completed
-	notTaken int       // second attempts left unexecuted
+	executes int   // payment.execute requests the fake received
+	charged  []int // per order: attempts bKash completed
+	notTaken int   // second attempts left unexecuted
 	elapsed  time.Duration
 }
 
