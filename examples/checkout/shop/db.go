@@ -194,15 +194,27 @@ func statements(src string) []string {
 	return out
 }
 
-// migrate applies the migrations not recorded in schema_migrations, each in
-// its own transaction. Two processes starting at once are serialized: by an
+// migrate applies the migrations not recorded in schema_migrations, in one
+// transaction. Two processes starting at once are serialized: by an
 // advisory lock on PostgreSQL, by the write lock on SQLite.
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", s.name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if s.d.name == "postgres" {
+		// Taken before anything else, even CREATE TABLE IF NOT EXISTS,
+		// which races with itself on PostgreSQL.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+			return fmt.Errorf("store: %s: %w", s.name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER PRIMARY KEY,
 	name       TEXT NOT NULL,
 	applied_at BIGINT NOT NULL
@@ -210,9 +222,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("store: %s: %w", s.name, err)
 	}
 	for _, m := range ms {
-		if err := s.apply(ctx, m); err != nil {
+		if err := s.apply(ctx, tx, m); err != nil {
 			return fmt.Errorf("store: migration %s: %w", m.name, err)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: %s: %w", s.name, err)
 	}
 	return nil
 }
@@ -220,17 +235,8 @@ func (s *Store) migrate(ctx context.Context) error {
 // migrationLock is the PostgreSQL advisory lock key of the shop's migrations.
 const migrationLock = 0x626b617368 // "bkash"
 
-func (s *Store) apply(ctx context.Context, m migration) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	if s.d.name == "postgres" {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
-			return err
-		}
-	}
+// apply runs migration m in tx unless schema_migrations records it.
+func (s *Store) apply(ctx context.Context, tx *sql.Tx, m migration) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.version).Scan(&n); err != nil {
 		return err
@@ -243,11 +249,9 @@ func (s *Store) apply(ctx context.Context, m migration) error {
 			return fmt.Errorf("%w\n%s", err, st)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
-		m.version, m.name, s.now().UnixNano()); err != nil {
-		return err
-	}
-	return tx.Commit()
+	_, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
+		m.version, m.name, s.now().UnixNano())
+	return err
 }
 
 // Migrations lists the applied migrations' names, in order.

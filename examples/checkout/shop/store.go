@@ -515,17 +515,29 @@ func (s *Store) writeOrder(ctx context.Context, tx *sql.Tx, before, o *Order) er
 		return fmt.Errorf("store: update order %s: %w", o.ID, err)
 	}
 	for _, a := range o.Attempts {
-		if old, ok := before.Attempt(a.PaymentID); ok && *old == a {
+		old, existed := before.Attempt(a.PaymentID)
+		if existed && *old == a {
+			continue
+		}
+		if existed {
+			// Only state and note of an attempt ever change.
+			_, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE attempts SET state = ?, note = ?, updated_at = ? WHERE payment_id = ? AND order_id = ?`),
+				string(a.State), a.Note, now, a.PaymentID, o.ID)
+			if err != nil {
+				return fmt.Errorf("store: attempt %s of %s: %w", a.PaymentID, o.ID, err)
+			}
 			continue
 		}
 		created := a.CreatedAt
 		if created.IsZero() {
 			created = s.now()
 		}
+		// A plain INSERT: a paymentID or invoice number that is already
+		// another attempt's (of any order) is refused by the primary key
+		// and the UNIQUE constraint, never merged.
 		_, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO attempts
 	(payment_id, order_id, invoice, mode, agreement_id, state, note, callback_key_hash, created_at, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (payment_id) DO UPDATE SET state = excluded.state, note = excluded.note, updated_at = excluded.updated_at`),
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			a.PaymentID, o.ID, a.Invoice, a.Mode, a.AgreementID, string(a.State), a.Note, a.KeyHash, nanos(created), now)
 		if err != nil {
 			return fmt.Errorf("store: attempt %s of %s: %w", a.PaymentID, o.ID, err)
@@ -535,10 +547,14 @@ func (s *Store) writeOrder(ctx context.Context, tx *sql.Tx, before, o *Order) er
 		if containsRefund(before.Refunds, r) {
 			continue
 		}
-		_, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO refunds (refund_trx_id, order_id, amount, charge, status, reason, at)
-	VALUES (?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (refund_trx_id) DO UPDATE SET status = excluded.status`),
-			r.RefundTrxID, o.ID, int64(r.Amount), int64(r.Charge), r.Status, r.Reason, nanos(r.At))
+		var err error
+		if slices.ContainsFunc(before.Refunds, func(x RefundRecord) bool { return x.RefundTrxID == r.RefundTrxID }) {
+			_, err = tx.ExecContext(ctx, s.d.rebind(`UPDATE refunds SET status = ? WHERE refund_trx_id = ? AND order_id = ?`), r.Status, r.RefundTrxID, o.ID)
+		} else {
+			_, err = tx.ExecContext(ctx, s.d.rebind(`INSERT INTO refunds (refund_trx_id, order_id, amount, charge, status, reason, at)
+	VALUES (?, ?, ?, ?, ?, ?, ?)`),
+				r.RefundTrxID, o.ID, int64(r.Amount), int64(r.Charge), r.Status, r.Reason, nanos(r.At))
+		}
 		if err != nil {
 			return fmt.Errorf("store: refund %s of %s: %w", r.RefundTrxID, o.ID, err)
 		}
