@@ -265,4 +265,3 @@ func TestRedactBodyHidesSecretsAndMasksWallets(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
