@@ -34,17 +34,23 @@ type testShop struct {
 // startShop serves a shop whose store lives in dataDir ("" for a fresh one).
 func startShop(t *testing.T, dataDir string) *testShop {
 	t.Helper()
-	if dataDir == "" {
-		dataDir = t.TempDir()
+	return startShopWith(t, options{dataDir: dataDir})
+}
+
+// startShopWith serves a shop with opt (a fresh data directory when
+// opt.dataDir is empty; test timings filled in).
+func startShopWith(t *testing.T, opt options) *testShop {
+	t.Helper()
+	if opt.dataDir == "" {
+		opt.dataDir = t.TempDir()
 	}
+	dataDir := opt.dataDir
+	opt.refundSettle = refundSettleInTests
+	opt.reconcileEvery = 50 * time.Millisecond
+	opt.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	ts := httptest.NewUnstartedServer(http.NotFoundHandler())
 	u := "http://" + ts.Listener.Addr().String()
-	a, err := newApp(u, options{
-		dataDir:        dataDir,
-		refundSettle:   refundSettleInTests,
-		reconcileEvery: 50 * time.Millisecond,
-		logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	a, err := newApp(u, opt)
 	if err != nil {
 		ts.Close()
 		t.Fatalf("newApp: %v", err)

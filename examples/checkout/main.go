@@ -65,6 +65,7 @@ import (
 	"time"
 
 	"github.com/smartdairy/bkash-go"
+	"github.com/smartdairy/bkash-go/bkashtest"
 	"github.com/smartdairy/bkash-go/examples/checkout/shop"
 )
 
@@ -101,6 +102,8 @@ type options struct {
 	// are fine.
 	reconcileEvery time.Duration
 	refundSettle   time.Duration
+	fakeOpts       []bkashtest.Option // options of the in-process fake
+	transport      http.RoundTripper  // under the audit transport
 	logger         *slog.Logger
 	// ready, when set, is called with the app once it serves (tests).
 	ready func(a *app, url string)
@@ -194,6 +197,7 @@ func newApp(publicURL string, opt options) (*app, error) {
 	// Every HTTP attempt to bKash goes through the audit transport, which
 	// writes api_log. 30 s is bKash's recommended timeout.
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &shop.AuditTransport{
+		Base:  opt.transport,
 		Store: store,
 		OnError: func(err error) {
 			if opt.logger != nil {
@@ -204,7 +208,7 @@ func newApp(publicURL string, opt options) (*app, error) {
 	var b *shop.Backend
 	switch opt.backendName() {
 	case "fake":
-		b, err = shop.NewFakeBackend(publicURL, bkash.WithHTTPClient(hc))
+		b, err = shop.NewFakeBackendWith(publicURL, opt.fakeOpts, bkash.WithHTTPClient(hc))
 	case "remote":
 		b, err = shop.NewRemoteBackend(opt.baseURL, *opt.sandbox, opt.topicARN, bkash.WithHTTPClient(hc))
 	default:

@@ -42,14 +42,20 @@ const SandboxBanner = "bKash sandbox (tokenized.sandbox.bka.sh): test money only
 // certificate the verifier is given directly (no download). Close it with
 // Backend.Close.
 func NewFakeBackend(publicURL string, opts ...bkash.Option) (*Backend, error) {
+	return NewFakeBackendWith(publicURL, nil, opts...)
+}
+
+// NewFakeBackendWith is NewFakeBackend with options for the fake itself
+// (its credentials, clock, state file...).
+func NewFakeBackendWith(publicURL string, fakeOpts []bkashtest.Option, opts ...bkash.Option) (*Backend, error) {
 	signer, err := bkashtest.NewSNSSigner()
 	if err != nil {
 		return nil, fmt.Errorf("fake bKash: %w", err)
 	}
-	fake := bkashtest.NewServer(
+	fake := bkashtest.NewServer(append([]bkashtest.Option{
 		bkashtest.WithMerchant("Smart Dairy", "50022"),
 		bkashtest.WithWebhook(publicURL+"/bkash/webhook", signer),
-	)
+	}, fakeOpts...)...)
 	client, err := bkash.NewClient(bkash.Sandbox, fake.Credentials(),
 		append([]bkash.Option{bkash.WithBaseURL(fake.URL)}, opts...)...)
 	if err != nil {
