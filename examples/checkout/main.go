@@ -103,7 +103,7 @@ type options struct {
 	reconcileEvery time.Duration
 	refundSettle   time.Duration
 	fakeOpts       []bkashtest.Option // options of the in-process fake
-	transport      http.RoundTripper  // under the audit transport
+	transport      http.RoundTripper  // the SDK's HTTP transport (default when nil)
 	logger         *slog.Logger
 	// ready, when set, is called with the app once it serves (tests).
 	ready func(a *app, url string)
@@ -194,25 +194,26 @@ func newApp(publicURL string, opt options) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Every HTTP attempt to bKash goes through the audit transport, which
-	// writes api_log. 30 s is bKash's recommended timeout.
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &shop.AuditTransport{
-		Base:  opt.transport,
-		Store: store,
-		OnError: func(err error) {
+	// Every HTTP attempt to bKash is written to api_log by the audit
+	// observer; WithBodyLogging gives it the redacted bodies. 30 s is
+	// bKash's recommended timeout.
+	bopts := []bkash.Option{
+		bkash.WithHTTPClient(&http.Client{Timeout: 30 * time.Second, Transport: opt.transport}),
+		bkash.WithObserver(&shop.AuditObserver{Store: store, OnError: func(err error) {
 			if opt.logger != nil {
 				opt.logger.Error("api_log", "err", err)
 			}
-		},
-	}}
+		}}),
+		bkash.WithBodyLogging(),
+	}
 	var b *shop.Backend
 	switch opt.backendName() {
 	case "fake":
-		b, err = shop.NewFakeBackendWith(publicURL, opt.fakeOpts, bkash.WithHTTPClient(hc))
+		b, err = shop.NewFakeBackendWith(publicURL, opt.fakeOpts, bopts...)
 	case "remote":
-		b, err = shop.NewRemoteBackend(opt.baseURL, *opt.sandbox, opt.topicARN, bkash.WithHTTPClient(hc))
+		b, err = shop.NewRemoteBackend(opt.baseURL, *opt.sandbox, opt.topicARN, bopts...)
 	default:
-		b, err = shop.NewSandboxBackend(*opt.sandbox, opt.topicARN, bkash.WithHTTPClient(hc))
+		b, err = shop.NewSandboxBackend(*opt.sandbox, opt.topicARN, bopts...)
 	}
 	if err != nil {
 		_ = store.Close()

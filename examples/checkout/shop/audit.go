@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/smartdairy/bkash-go"
@@ -33,7 +33,7 @@ type APILogEntry struct {
 	Attempt      int // 1-based within one call of the shop (SDK replays count)
 	Success      bool
 	Error        string
-	Reference    string // the paymentID, trxID or agreementID the call names
+	Reference    string // the paymentID, trxID, agreementID or invoice number the call names
 	OrderID      string
 	RequestBody  string // redacted
 	ResponseBody string // redacted
@@ -120,12 +120,15 @@ func (s *Store) APILogs(ctx context.Context, f LogFilter) ([]APILogEntry, error)
 	if f.OrderID != "" {
 		// Calls made for the order, and reads of its payments made by the
 		// reconciler (which runs outside any request for the order).
-		where = append(where, `(order_id = ? OR reference IN (SELECT payment_id FROM attempts WHERE order_id = ?) OR reference IN (SELECT trx_id FROM orders WHERE id = ?))`)
-		args = append(args, f.OrderID, f.OrderID, f.OrderID)
+		where = append(where, `(order_id = ? OR reference IN (SELECT payment_id FROM attempts WHERE order_id = ?)
+	OR reference IN (SELECT invoice FROM attempts WHERE order_id = ?) OR reference IN (SELECT trx_id FROM orders WHERE id = ?))`)
+		args = append(args, f.OrderID, f.OrderID, f.OrderID, f.OrderID)
 	}
 	if f.PaymentID != "" {
-		where = append(where, `reference = ?`)
-		args = append(args, f.PaymentID)
+		// A create names the invoice number; the paymentID comes with
+		// bKash's answer.
+		where = append(where, `(reference = ? OR reference IN (SELECT invoice FROM attempts WHERE payment_id = ?))`)
+		args = append(args, f.PaymentID, f.PaymentID)
 	}
 	switch f.Outcome {
 	case "ok":
@@ -194,132 +197,88 @@ func (s *Store) WebhookLogs(ctx context.Context, f LogFilter) ([]WebhookLogEntry
 	return out, rows.Err()
 }
 
-// auditKey carries the call being audited in a context.
+// auditKey carries the order a call is made for in its context.
 type auditKey struct{}
-
-// auditCall is one call of the shop to the SDK (which may make several
-// HTTP attempts).
-type auditCall struct {
-	orderID  string
-	attempts atomic.Int32
-}
 
 // auditContext marks the bKash calls made with ctx as made for orderID.
 func auditContext(ctx context.Context, orderID string) context.Context {
-	return context.WithValue(ctx, auditKey{}, &auditCall{orderID: orderID})
+	return context.WithValue(ctx, auditKey{}, orderID)
 }
 
-// AuditTransport records every HTTP attempt to bKash in api_log. It wraps
-// the SDK's transport (bkash.WithHTTPClient): it reads the request body it
-// forwards and tees the response body the SDK reads, and never sends
-// anything itself, so it cannot repeat a money call.
-type AuditTransport struct {
-	Base  http.RoundTripper // http.DefaultTransport when nil
+// AuditObserver is a bkash.Observer that writes api_log: one row per HTTP
+// attempt, the call's outcome and, on its last attempt, the request and
+// response bodies (the Client needs bkash.WithBodyLogging for those; the
+// SDK has already redacted secrets and tokens and masked wallet numbers,
+// and the observer redacts again, adding the callback key of a payment's
+// callback URL). The order a call was made for comes from the call's
+// context (see auditContext); the reconciler's reads are found by their
+// reference.
+//
+// The row is written synchronously: an attempt is on record before the call
+// returns, at the cost of one INSERT per attempt.
+type AuditObserver struct {
 	Store *Store
 	// OnError receives failures to write a row (the call itself goes on).
 	OnError func(error)
 }
 
-// maxAuditBody bounds what is kept of one body.
-const maxAuditBody = 16 << 10
-
-// RoundTrip implements http.RoundTripper.
-func (t *AuditTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	base := t.Base
-	if base == nil {
-		base = http.DefaultTransport
+// ObserveAttempt implements bkash.Observer.
+func (o *AuditObserver) ObserveAttempt(ev bkash.AttemptEvent) {
+	e := APILogEntry{
+		At:         ev.Start,
+		Op:         ev.Op,
+		HTTPStatus: ev.HTTPStatus,
+		Code:       string(ev.Code),
+		Duration:   ev.Duration,
+		Attempt:    ev.Attempt,
+		Reference:  ev.Ref,
 	}
-	var reqBody []byte
-	if req.Body != nil && req.Body != http.NoBody {
-		b, err := io.ReadAll(req.Body)
-		_ = req.Body.Close()
-		if err != nil {
-			return nil, err
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	if u, err := url.Parse(ev.URL); err == nil {
+		e.Endpoint = u.Path
+	}
+	if id, ok := ev.Context().Value(auditKey{}).(string); ok {
+		e.OrderID = id
+	}
+	switch {
+	case ev.Outcome != 0:
+		// The call's last attempt: its outcome is the call's.
+		e.Success = ev.Outcome == bkash.OutcomeOK
+		if ev.CallErr != nil {
+			e.Error = ev.Outcome.String() + ": " + maskText(ev.CallErr.Error())
 		}
-		reqBody = b
-		r2 := req.Clone(req.Context())
-		r2.Body = io.NopCloser(bytes.NewReader(b))
-		r2.GetBody = nil // never a second send from below the SDK
-		req = r2
+		e.RequestBody, e.ResponseBody = redactBody([]byte(ev.Request)), redactBody([]byte(ev.Response))
+	default:
+		e.Success = ev.Err == nil && ev.HTTPStatus == http.StatusOK && (e.Code == "" || e.Code == "0000")
+		if ev.Err != nil {
+			e.Error = maskText(ev.Err.Error())
+		} else if !e.Success {
+			e.Error = fmt.Sprintf("HTTP %d, code %q: attempted again", ev.HTTPStatus, e.Code)
+		}
 	}
-	e := APILogEntry{At: time.Now(), Endpoint: req.URL.Path, Attempt: 1}
-	if c, ok := req.Context().Value(auditKey{}).(*auditCall); ok {
-		e.OrderID = c.orderID
-		e.Attempt = int(c.attempts.Add(1))
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ev.Context()), 10*time.Second)
+	defer cancel()
+	if err := o.Store.InsertAPILog(ctx, e); err != nil && o.OnError != nil {
+		o.OnError(err)
 	}
-	e.RequestBody = redactBody(reqBody)
-	e.Reference = referenceOf(reqBody)
-	e.Op = opOf(req.URL.Path, reqBody)
-	start := time.Now()
-	resp, err := base.RoundTrip(req)
-	if err != nil {
-		e.Duration, e.Error = time.Since(start), err.Error()
-		t.write(e)
-		return nil, err
-	}
-	resp.Body = &auditBody{ReadCloser: resp.Body, t: t, e: e, start: start, status: resp.StatusCode}
-	return resp, nil
 }
 
-func (t *AuditTransport) write(e APILogEntry) {
-	if t.Store == nil {
+// ObserveTokenRenewal implements bkash.Observer. The grant or refresh
+// request itself is an attempt (op token.grant or token.refresh) and is
+// logged by ObserveAttempt; a renewal refused by the budget sends nothing
+// and is logged here.
+func (o *AuditObserver) ObserveTokenRenewal(ev bkash.TokenRenewalEvent) {
+	if !errors.Is(ev.Err, bkash.ErrTokenBudgetExceeded) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ev.Context()), 10*time.Second)
 	defer cancel()
-	if err := t.Store.InsertAPILog(ctx, e); err != nil && t.OnError != nil {
-		t.OnError(err)
+	e := APILogEntry{At: time.Now(), Op: "token." + ev.Kind, Attempt: 0, Error: maskText(ev.Err.Error())}
+	if err := o.Store.InsertAPILog(ctx, e); err != nil && o.OnError != nil {
+		o.OnError(err)
 	}
-}
-
-// auditBody tees the response body and writes the row when the SDK closes
-// it (after reading it whole).
-type auditBody struct {
-	io.ReadCloser
-	t      *AuditTransport
-	e      APILogEntry
-	start  time.Time
-	status int
-	buf    bytes.Buffer
-	err    error
-	closed bool
-}
-
-func (b *auditBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 && b.buf.Len() < maxAuditBody {
-		b.buf.Write(p[:min(n, maxAuditBody-b.buf.Len())])
-	}
-	if err != nil && err != io.EOF {
-		b.err = err
-	}
-	return n, err
-}
-
-func (b *auditBody) Close() error {
-	err := b.ReadCloser.Close()
-	if b.closed {
-		return err
-	}
-	b.closed = true
-	e := b.e
-	e.Duration = time.Since(b.start)
-	e.HTTPStatus = b.status
-	body := b.buf.Bytes()
-	e.ResponseBody = redactBody(body)
-	e.Code = codeOf(body)
-	if e.Reference == "" {
-		e.Reference = referenceOf(body)
-	}
-	if b.err != nil {
-		e.Error = "reading the answer: " + b.err.Error()
-	}
-	e.Success = b.status == http.StatusOK && b.err == nil && (e.Code == "" || e.Code == "0000")
-	if !e.Success && e.Error == "" {
-		e.Error = messageOf(body)
-	}
-	b.t.write(e)
-	return err
 }
 
 // secretKeys are JSON members whose values never reach the log: the
@@ -390,69 +349,3 @@ func redactValue(v any, secret bool) any {
 	}
 }
 
-// fieldOf returns the string member key of a JSON object body.
-func fieldOf(b []byte, keys ...string) string {
-	var m map[string]any
-	if json.Unmarshal(b, &m) != nil {
-		return ""
-	}
-	for _, k := range keys {
-		if s, ok := m[k].(string); ok && s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-func referenceOf(b []byte) string {
-	return fieldOf(b, "paymentID", "paymentId", "trxID", "trxId", "originalTrxId", "originalTrxID", "agreementID", "agreementId")
-}
-
-func codeOf(b []byte) string { return fieldOf(b, "statusCode", "errorCode") }
-
-func messageOf(b []byte) string {
-	return maskText(fieldOf(b, "statusMessage", "errorMessage", "message"))
-}
-
-// opOf names the operation of a request from its path (and, where two
-// operations share a path, its body).
-func opOf(path string, body []byte) string {
-	p := path[strings.LastIndex(path, "/checkout/")+len("/checkout/"):]
-	if strings.Contains(path, "/refund/payment/") {
-		if strings.HasSuffix(path, "/status") {
-			return "refund.status"
-		}
-		return "refund.create"
-	}
-	switch p {
-	case "token/grant":
-		return "token.grant"
-	case "token/refresh":
-		return "token.refresh"
-	case "create":
-		if fieldOf(body, "mode") == "0000" {
-			return "agreement.create"
-		}
-		return "payment.create"
-	case "execute":
-		return "execute"
-	case "payment/status":
-		return "payment.query"
-	case "general/searchTransaction":
-		return "payment.search"
-	case "payment/confirm/capture":
-		return "payment.capture"
-	case "payment/confirm/void":
-		return "payment.void"
-	case "agreement/status":
-		return "agreement.query"
-	case "agreement/cancel":
-		return "agreement.cancel"
-	case "payment/refund":
-		if fieldOf(body, "amount") != "" {
-			return "refund.create"
-		}
-		return "refund.status"
-	}
-	return path
-}
