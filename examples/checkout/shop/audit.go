@@ -348,4 +348,3 @@ func redactValue(v any, secret bool) any {
 		return x
 	}
 }
-
