@@ -28,7 +28,10 @@
 // Orders, payment attempts, refunds, saved wallets and the audit logs (every
 // call to bKash and every webhook, bodies redacted) are kept in a SQLite
 // database, <data>/shop-fake.db (shop-sandbox.db, shop-remote.db for the
-// other bKash), created and migrated at start. With DATABASE_URL set
+// other bKash), created and migrated at start. The in-process fake keeps
+// its own state (payments, saved-wallet agreements, refunds) beside it, in
+// <data>/bkash-fake.state, so that saved wallets and refund status work
+// after a restart. With DATABASE_URL set
 // (postgres://...), they are kept in that PostgreSQL database instead, which
 // several shop processes may share: an order is charged once whichever
 // process takes its callbacks.
@@ -168,6 +171,9 @@ type app struct {
 	store   *shop.Store
 }
 
+// fakeStateFile is the in-process fake's state file, in the data directory.
+const fakeStateFile = "bkash-fake.state"
+
 // backendName names the bKash the options select; the SQLite file is
 // named after it so that orders of two bKash never mix.
 func (opt options) backendName() string {
@@ -209,7 +215,13 @@ func newApp(publicURL string, opt options) (*app, error) {
 	var b *shop.Backend
 	switch opt.backendName() {
 	case "fake":
-		b, err = shop.NewFakeBackendWith(publicURL, opt.fakeOpts, bopts...)
+		// The fake's own state (payments, agreements, refunds, tokens) is
+		// kept beside the shop's database, so that saved wallets and refund
+		// status still work after a restart.
+		if err = os.MkdirAll(opt.dataDir, 0o700); err == nil {
+			fakeOpts := append([]bkashtest.Option{bkashtest.WithStateFile(filepath.Join(opt.dataDir, fakeStateFile))}, opt.fakeOpts...)
+			b, err = shop.NewFakeBackendWith(publicURL, fakeOpts, bopts...)
+		}
 	case "remote":
 		b, err = shop.NewRemoteBackend(opt.baseURL, *opt.sandbox, opt.topicARN, bopts...)
 	default:

@@ -465,6 +465,13 @@ func TestOrdersSurviveARestart(t *testing.T) {
 	dir := t.TempDir()
 	first := startShop(t, dir)
 	paid := first.paidOrder(map[string]int{"butter-100": 1})
+	if p := first.post("/admin/orders/"+paid.ID+"/refund", url.Values{"amount": {"20"}, "reason": {"dented"}}); p.status != http.StatusOK {
+		t.Fatalf("refund: %d\n%s", p.status, p.body)
+	}
+	page := first.post("/wallets", url.Values{"msisdn": {"01619777283"}})
+	first.submitBkashPage(page, map[string]string{"wallet": "01619777283", "otp": bkashtest.OTP, "pin": bkashtest.PIN}, "confirm")
+	agreementID := first.wallets()[0].AgreementID
+	paid = first.order(paid.ID) // with its refund
 	first.addToCart("milk-1l", 1)
 	first.submitBkashPage(first.payCart(nil), nil, "cancel")
 	jar := first.browser.Jar
@@ -481,10 +488,16 @@ func TestOrdersSurviveARestart(t *testing.T) {
 	if o := second.order("A1002"); o.Status != shop.OrderUnpaid {
 		t.Errorf("cancelled order after restart: %s, want unpaid", o.Status)
 	}
+	// The fake bKash restarted too, from its state file: the saved wallet
+	// still pays (no 2051 "invalid agreement"), and the refund made before
+	// the restart is in bKash's refund status.
+	if st := second.post("/admin/orders/"+paid.ID+"/refund-status", nil); !st.has(`id="live-`+paid.ID+`"`) || !st.has("Tk 20.00") || st.has("no refund.") {
+		t.Errorf("refund status after restart:\n%s", st.body)
+	}
 	second.addToCart("lassi-250", 1)
-	second.post("/checkout", nil)
-	if _, err := second.store.Order("A1003"); err != nil {
-		t.Error("order numbering did not continue after the restart (no A1003)")
+	receipt := second.submitBkashPage(second.payCart(url.Values{"wallet": {agreementID}}), pinOnly, "confirm")
+	if receipt.url.Path != "/orders/A1003/receipt" {
+		t.Errorf("saved-wallet payment after restart landed on %s:\n%s", receipt.url, receipt.body)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -494,11 +507,11 @@ func TestOrdersSurviveARestart(t *testing.T) {
 	for _, e := range entries {
 		// SQLite's own -wal and -shm files live beside the database while
 		// it is open; anything else (a .tmp of the old JSON store) may not.
-		if n := e.Name(); n != "shop-fake.db-wal" && n != "shop-fake.db-shm" {
+		if n := e.Name(); n != "shop-fake.db-wal" && n != "shop-fake.db-shm" && n != fakeStateFile+".lock" {
 			names = append(names, n)
 		}
 	}
-	if diff := cmp.Diff([]string{"shop-fake.db"}, names); diff != "" {
+	if diff := cmp.Diff([]string{fakeStateFile, "shop-fake.db"}, names); diff != "" {
 		t.Errorf("data directory (-want +got):\n%s", diff)
 	}
 }

@@ -52,10 +52,13 @@ func NewFakeBackendWith(publicURL string, fakeOpts []bkashtest.Option, opts ...b
 	if err != nil {
 		return nil, fmt.Errorf("fake bKash: %w", err)
 	}
-	fake := bkashtest.NewServer(append([]bkashtest.Option{
+	fake, err := bkashtest.Open(append([]bkashtest.Option{
 		bkashtest.WithMerchant("Smart Dairy", "50022"),
 		bkashtest.WithWebhook(publicURL+"/bkash/webhook", signer),
 	}, fakeOpts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("fake bKash: %w", err)
+	}
 	client, err := bkash.NewClient(bkash.Sandbox, fake.Credentials(),
 		append([]bkash.Option{bkash.WithBaseURL(fake.URL)}, opts...)...)
 	if err != nil {
