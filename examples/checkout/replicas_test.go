@@ -370,3 +370,80 @@ func noRedirectWithJar(jar http.CookieJar) *http.Client {
 	c.Jar = jar
 	return c
 }
+
+// TestLoadCheckoutsPerSecond measures the shop: checkouts per second (cart,
+// create, approval, callback with execute) driven over loopback by workers
+// concurrent customers against a fake bKash in the test process, with the
+// p50/p99 latency of the callback handler (it executes the payment and
+// records it). It runs only with BKASH_SHOP_LOAD=1: go test -run
+// TestLoadCheckoutsPerSecond -v with BKASH_SHOP_LOAD=1.
+func TestLoadCheckoutsPerSecond(t *testing.T) {
+	if os.Getenv("BKASH_SHOP_LOAD") != "1" {
+		t.Skip("set BKASH_SHOP_LOAD=1 to measure")
+	}
+	const n, workers = 400, 8
+	for _, tc := range []struct {
+		name      string
+		postgres  bool
+		processes int
+	}{
+		{"SQLite, 1 process", false, 1},
+		{"PostgreSQL, 1 process", true, 1},
+		{"PostgreSQL, 2 processes", true, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := bkashtest.NewServer()
+			t.Cleanup(fake.Close)
+			dsn := ""
+			if tc.postgres {
+				dsn = pgtest.NewDatabase(t)
+			}
+			var shops []string
+			for range tc.processes {
+				shops = append(shops, startShopProcess(t, fake, dsn, t.TempDir()).url)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			lat := make([]time.Duration, n)
+			jobs := make(chan int)
+			var wg sync.WaitGroup
+			var failed sync.Map
+			start := time.Now()
+			for w := range workers {
+				wg.Go(func() {
+					c := noRedirect()
+					for i := range jobs {
+						s := shops[(i+w)%len(shops)]
+						pid, err := startAttempt(c, s, "")
+						if err == nil {
+							err = fake.Approve(pid, "01770618575")
+						}
+						if err == nil {
+							lat[i], err = fireCallback(c, fake, s, pid)
+						}
+						if err != nil {
+							failed.Store(i, err)
+						}
+					}
+				})
+			}
+			for i := range n {
+				if ctx.Err() != nil {
+					break
+				}
+				jobs <- i
+			}
+			close(jobs)
+			wg.Wait()
+			elapsed := time.Since(start)
+			failed.Range(func(k, v any) bool { t.Errorf("checkout %v: %v", k, v); return false })
+			slices.Sort(lat)
+			if got := fake.Received("payment.execute"); got != n {
+				t.Errorf("%d executes for %d checkouts", got, n)
+			}
+			t.Logf("%s: %d checkouts by %d customers in %v: %.0f checkouts/s; callback handler p50 %v, p99 %v",
+				tc.name, n, workers, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(),
+				lat[n/2].Round(10*time.Microsecond), lat[n*99/100].Round(10*time.Microsecond))
+		})
+	}
+}
