@@ -60,6 +60,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -171,6 +172,23 @@ type app struct {
 	store   *shop.Store
 }
 
+// checkPlainHTTP refuses BKASH_BASE_URL with plain http to a host that is
+// not loopback: that needs the SDK's WithAllowHTTP (BKASH_ALLOW_HTTP=1), which
+// this SDK version does not have yet; loopback http always works.
+func checkPlainHTTP(opt options) error {
+	u, err := url.Parse(opt.baseURL)
+	if opt.baseURL == "" || err != nil || u.Scheme != "http" {
+		return nil // WithBaseURL reports malformed roots
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	if opt.allowHTTP {
+		return fmt.Errorf("BKASH_BASE_URL %s: BKASH_ALLOW_HTTP=1 needs bkash.WithAllowHTTP, which this SDK version does not have; use https or a loopback address", opt.baseURL)
+	}
+	return fmt.Errorf("BKASH_BASE_URL %s: plain http is accepted for loopback hosts only (BKASH_ALLOW_HTTP=1 allows others where the SDK supports it)", opt.baseURL)
+}
+
 // fakeStateFile is the in-process fake's state file, in the data directory.
 const fakeStateFile = "bkash-fake.state"
 
@@ -211,6 +229,10 @@ func newApp(publicURL string, opt options) (*app, error) {
 			}
 		}}),
 		bkash.WithBodyLogging(),
+	}
+	if err := checkPlainHTTP(opt); err != nil {
+		_ = store.Close()
+		return nil, err
 	}
 	var b *shop.Backend
 	switch opt.backendName() {

@@ -687,3 +687,42 @@ func TestForgedCallbackDoesNotBlockTheRealPayment(t *testing.T) {
 		t.Errorf("the callback key is stored in attempts (%d rows, %v)", n, err)
 	}
 }
+
+func TestParseFlagsBaseURLAndDatabase(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	creds := map[string]string{"BKASH_USERNAME": "u", "BKASH_PASSWORD": "p", "BKASH_APP_KEY": "k", "BKASH_APP_SECRET": "s"}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range creds {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	t.Setenv("BKASH_USERNAME", "u")
+	t.Setenv("BKASH_PASSWORD", "p")
+	t.Setenv("BKASH_APP_KEY", "k")
+	t.Setenv("BKASH_APP_SECRET", "s")
+	opt, err := parseFlags(nil, env(with(map[string]string{"BKASH_BASE_URL": "http://127.0.0.1:9090/", "DATABASE_URL": "postgres://x@h/db"})), io.Discard)
+	if err != nil || opt.baseURL != "http://127.0.0.1:9090" || opt.backendName() != "remote" || opt.databaseURL != "postgres://x@h/db" {
+		t.Errorf("BKASH_BASE_URL + DATABASE_URL: %+v, %v", opt, err)
+	}
+	if err := checkPlainHTTP(opt); err != nil {
+		t.Errorf("loopback http refused: %v", err)
+	}
+	opt.baseURL = "http://fake.internal:9090"
+	if err := checkPlainHTTP(opt); err == nil {
+		t.Error("plain http to another host accepted")
+	}
+	if _, err := parseFlags(nil, env(map[string]string{"BKASH_BASE_URL": "http://127.0.0.1:9090"}), io.Discard); err == nil || !strings.Contains(err.Error(), "BKASH_USERNAME") {
+		t.Errorf("BKASH_BASE_URL without credentials: err = %v", err)
+	}
+	if _, err := parseFlags(nil, env(with(map[string]string{"DATABASE_URL": "mysql://x"})), io.Discard); err == nil {
+		t.Error("a DATABASE_URL that is not PostgreSQL was accepted")
+	}
+	if _, err := parseFlags(nil, env(with(map[string]string{"BKASH_ALLOW_HTTP": "yes please"})), io.Discard); err == nil {
+		t.Error("BKASH_ALLOW_HTTP=yes please was accepted")
+	}
+}
