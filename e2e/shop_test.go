@@ -52,7 +52,7 @@ func startShop(t *testing.T) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := shop.OpenStore(filepath.Join(t.TempDir(), "orders.json"), nil)
+	store, err := shop.OpenStore(context.Background(), filepath.Join(t.TempDir(), "shop.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +70,19 @@ func startShop(t *testing.T) *running {
 		ts.Close()
 		_ = s.Close()
 		backend.Close()
+		_ = store.Close()
 	})
 	return &running{url: u, store: store, fake: backend.Fake}
+}
+
+// order reads order id from the shop's database.
+func (r *running) order(t *testing.T, id string) shop.Order {
+	t.Helper()
+	o, err := r.store.Order(id)
+	if err != nil {
+		t.Fatalf("order %s: %v", id, err)
+	}
+	return o
 }
 
 // browser starts a headless chromium with a fresh profile.
@@ -190,7 +201,7 @@ func TestShopInARealBrowser(t *testing.T) {
 	fillBkashPage(t, ctx, map[string]string{"wallet": "01770618575", "otp": bkashtest.OTP, "pin": bkashtest.PIN})
 	step(t, ctx, "receipt", chromedp.WaitVisible(chromedp.CSS("#receipt")))
 	shot(t, ctx, "2-receipt")
-	o, _ := app.store.Order("A1001")
+	o := app.order(t, "A1001")
 	if got := text(t, ctx, "#receipt-amount"); got != "Tk 515.50" || o.Status != shop.OrderPaid {
 		t.Fatalf("receipt amount %q, order %s; want Tk 515.50, paid", got, o.Status)
 	}
@@ -212,7 +223,7 @@ func TestShopInARealBrowser(t *testing.T) {
 	if got := text(t, ctx, "#order-status"); got != "unpaid" {
 		t.Errorf("order status after cancel = %q, want unpaid", got)
 	}
-	if o, _ := app.store.Order("A1002"); o.Status != shop.OrderUnpaid || app.fake.Received("payment.execute") != 1 {
+	if o := app.order(t, "A1002"); o.Status != shop.OrderUnpaid || app.fake.Received("payment.execute") != 1 {
 		t.Errorf("order A1002 %s, payment.execute received %d times in all; want unpaid, 1 (the first order's)", o.Status, app.fake.Received("payment.execute"))
 	}
 
@@ -237,7 +248,7 @@ func TestShopInARealBrowser(t *testing.T) {
 	)
 	fillBkashPage(t, ctx, map[string]string{"pin": bkashtest.PIN})
 	step(t, ctx, "receipt of the saved-wallet payment", chromedp.WaitVisible(chromedp.CSS("#receipt")))
-	o3, _ := app.store.Order("A1003")
+	o3 := app.order(t, "A1003")
 	if o3.Status != shop.OrderPaid || len(o3.Attempts) != 1 || o3.Attempts[0].Mode != "0001" {
 		t.Errorf("order A1003 = %s %+v, want paid with mode 0001", o3.Status, o3.Attempts)
 	}
@@ -260,5 +271,101 @@ func TestShopInARealBrowser(t *testing.T) {
 	refunds := app.fake.RefundsOf(o.TrxID)
 	if len(refunds) != 1 || refunds[0].Amount != bkash.Taka(257)+bkash.Poisha(75) || refunds[0].Reason != "half the milk was sour" {
 		t.Errorf("refunds at bKash = %+v, want one of 257.75", refunds)
+	}
+}
+
+// overflowJS lists what does not fit a phone's screen: horizontal scrolling
+// of the page, and every visible element that sticks out of its parent's box
+// (a button wider than its card). Elements inside a clipping box (overflow
+// other than visible) are judged by that box.
+const overflowJS = `(() => {
+	const vw = document.documentElement.clientWidth;
+	const bad = [];
+	if (document.documentElement.scrollWidth > vw + 1) {
+		bad.push("the page scrolls horizontally: " + document.documentElement.scrollWidth + " > " + vw);
+	}
+	const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "");
+	for (const el of document.querySelectorAll("body *")) {
+		const r = el.getBoundingClientRect();
+		if (r.width === 0 || r.height === 0 || getComputedStyle(el).position === "fixed") continue;
+		if (r.right > vw + 1 || r.left < -1) { bad.push(name(el) + " reaches " + Math.round(r.left) + ".." + Math.round(r.right) + " outside the screen (0.." + vw + ")"); continue; }
+		const p = el.parentElement;
+		if (!p || p === document.body) continue;
+		const pr = p.getBoundingClientRect();
+		if (r.right > pr.right + 1 || r.left < pr.left - 1) bad.push(name(el) + " (" + Math.round(r.left) + ".." + Math.round(r.right) + ") is wider than " + name(p) + " (" + Math.round(pr.left) + ".." + Math.round(pr.right) + ")");
+	}
+	return bad;
+})()`
+
+// fitsPhone fails the test for anything on the current page that does not
+// fit a 375 px screen.
+func fitsPhone(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	bad, err := chromedp.Run(sctx, chromedp.Evaluate[[]string](overflowJS))
+	if err != nil {
+		t.Fatalf("%s: measuring: %v", page, err)
+	}
+	for _, b := range bad {
+		t.Errorf("%s at 375 px: %s", page, b)
+	}
+}
+
+// TestCheckoutOnAPhone runs the checkout at 375 x 812 (an iPhone's CSS
+// pixels): nothing wider than its container, no horizontal scrolling, a
+// one-line header, and the pay button on screen without zooming.
+func TestCheckoutOnAPhone(t *testing.T) {
+	path := chromium(t)
+	app := startShop(t)
+	ctx := browser(t, path)
+	step(t, ctx, "phone viewport",
+		chromedp.EmulateViewport(375, 812, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait),
+		chromedp.Navigate(app.url+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#add-ghee-200")),
+	)
+	fitsPhone(t, ctx, "the shelf")
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	header, err := chromedp.Run(sctx, chromedp.Evaluate[float64](`document.querySelector("header.top .in").getBoundingClientRect().height`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if header > 56 {
+		t.Errorf("the header is %.0f px high at 375 px: it wraps onto a second line", header)
+	}
+	step(t, ctx, "add to cart",
+		chromedp.Click(chromedp.CSS("#add-ghee-200")),
+		chromedp.WaitVisible(chromedp.CSS("#line-ghee-200")),
+		chromedp.Click(chromedp.CSS("#add-milk-1l")),
+		chromedp.WaitVisible(chromedp.CSS("#line-milk-1l")),
+	)
+	fitsPhone(t, ctx, "the shelf with a cart")
+	// The pay button: reachable by scrolling down, fully on screen, at
+	// scale 1 (no pinch-zoom needed).
+	pay, err := chromedp.Run(sctx, chromedp.Evaluate[[]float64](`(() => {
+		const b = document.querySelector("#pay-bkash");
+		b.scrollIntoView({block: "center"});
+		const r = b.getBoundingClientRect();
+		return [r.left, r.right, r.top, r.bottom, window.innerWidth, window.innerHeight, window.visualViewport.scale];
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, r, top, bottom, w, h, scale := pay[0], pay[1], pay[2], pay[3], pay[4], pay[5], pay[6]; l < 0 || r > w || top < 0 || bottom > h || scale != 1 || r-l < 200 {
+		t.Errorf("pay button at x %.0f..%.0f y %.0f..%.0f on a %.0fx%.0f screen at scale %v: want it wholly visible, at least 200 px wide, unzoomed", l, r, top, bottom, w, h, scale)
+	}
+	shot(t, ctx, "shop-mobile-cart")
+	step(t, ctx, "pay with bKash", chromedp.Click(chromedp.CSS("#pay-bkash")), chromedp.WaitVisible(chromedp.CSS("#amount")))
+	fillBkashPage(t, ctx, map[string]string{"wallet": "01770618575", "otp": bkashtest.OTP, "pin": bkashtest.PIN})
+	step(t, ctx, "receipt", chromedp.WaitVisible(chromedp.CSS("#receipt")))
+	fitsPhone(t, ctx, "the receipt")
+	shot(t, ctx, "shop-mobile-receipt")
+	if o := app.order(t, "A1001"); o.Status != shop.OrderPaid {
+		t.Errorf("order A1001 is %s, want paid", o.Status)
+	}
+	for _, page := range []string{"/orders/A1001", "/orders", "/wallets", "/admin", "/admin/logs"} {
+		step(t, ctx, "open "+page, chromedp.Navigate(app.url+page), chromedp.WaitVisible(chromedp.CSS("main")))
+		fitsPhone(t, ctx, page)
 	}
 }

@@ -34,16 +34,23 @@ type testShop struct {
 // startShop serves a shop whose store lives in dataDir ("" for a fresh one).
 func startShop(t *testing.T, dataDir string) *testShop {
 	t.Helper()
-	if dataDir == "" {
-		dataDir = t.TempDir()
+	return startShopWith(t, options{dataDir: dataDir})
+}
+
+// startShopWith serves a shop with opt (a fresh data directory when
+// opt.dataDir is empty; test timings filled in).
+func startShopWith(t *testing.T, opt options) *testShop {
+	t.Helper()
+	if opt.dataDir == "" {
+		opt.dataDir = t.TempDir()
 	}
+	dataDir := opt.dataDir
+	opt.refundSettle = refundSettleInTests
+	opt.reconcileEvery = 50 * time.Millisecond
+	opt.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	ts := httptest.NewUnstartedServer(http.NotFoundHandler())
 	u := "http://" + ts.Listener.Addr().String()
-	a, err := newApp(u, options{
-		dataDir:        dataDir,
-		reconcileEvery: 50 * time.Millisecond,
-		logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	a, err := newApp(u, opt)
 	if err != nil {
 		ts.Close()
 		t.Fatalf("newApp: %v", err)
@@ -172,11 +179,46 @@ var pinOnly = map[string]string{"pin": bkashtest.PIN}
 // order reads an order from the store.
 func (ts *testShop) order(id string) shop.Order {
 	ts.t.Helper()
-	o, ok := ts.store.Order(id)
-	if !ok {
-		ts.t.Fatalf("order %s not in the store", id)
+	o, err := ts.store.Order(id)
+	if err != nil {
+		ts.t.Fatalf("order %s: %v", id, err)
 	}
 	return o
+}
+
+// customerID is the browser's customer cookie.
+func (ts *testShop) customerID() string {
+	ts.t.Helper()
+	u, _ := url.Parse(ts.url)
+	for _, c := range ts.browser.Jar.Cookies(u) {
+		if c.Name == "shop_customer" {
+			return c.Value
+		}
+	}
+	ts.t.Fatal("the browser has no customer cookie")
+	return ""
+}
+
+// wallets returns the browser's saved wallets, in any state.
+func (ts *testShop) wallets() []shop.Wallet {
+	ts.t.Helper()
+	ws, err := ts.store.CustomerWallets(ts.customerID())
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return ws
+}
+
+// callback is the URL bKash sends the browser to for attempt paymentID with
+// status: the callback URL the shop gave bKash (with the attempt's key),
+// as the fake recorded it, plus bKash's parameters.
+func (ts *testShop) callback(paymentID, status string) string {
+	ts.t.Helper()
+	fp, ok := ts.fake.Payment(paymentID)
+	if !ok {
+		ts.t.Fatalf("the fake does not know %s", paymentID)
+	}
+	return fp.CallbackURL + "?" + url.Values{"paymentID": {paymentID}, "status": {status}, "signature": {fp.Signature}, "apiVersion": {"1.2.0-beta/"}}.Encode()
 }
 
 // waitFor polls cond until it holds or the deadline passes.

@@ -16,16 +16,32 @@
 // With BKASH_USERNAME, BKASH_PASSWORD, BKASH_APP_KEY and BKASH_APP_SECRET set,
 // it talks to bKash's sandbox (tokenized.sandbox.bka.sh) instead; set
 // BKASH_WEBHOOK_TOPIC_ARN as well to accept bKash's webhook (it must reach
-// the shop from the internet: see -public-url). A banner on every page says
-// which bKash the shop is using.
+// the shop from the internet: see -public-url). With BKASH_BASE_URL set too
+// (a root such as http://127.0.0.1:9090), it talks to the bKash there, for
+// example a `bkash fake` shared by several shop processes; plain http is
+// accepted for loopback hosts, and BKASH_ALLOW_HTTP=1 is reserved for other
+// hosts (see the SDK's WithAllowHTTP). A banner on every page says which
+// bKash the shop is using.
+//
+// # Where the data is
+//
+// Orders, payment attempts, refunds, saved wallets and the audit logs (every
+// call to bKash and every webhook, bodies redacted) are kept in a SQLite
+// database, <data>/shop-fake.db (shop-sandbox.db, shop-remote.db for the
+// other bKash), created and migrated at start. The in-process fake keeps
+// its own state (payments, saved-wallet agreements, refunds) beside it, in
+// <data>/bkash-fake.state, so that saved wallets and refund status work
+// after a restart. With DATABASE_URL set
+// (postgres://...), they are kept in that PostgreSQL database instead, which
+// several shop processes may share: an order is charged once whichever
+// process takes its callbacks.
 //
 // # Flags
 //
 //	-addr        address to listen on (default 127.0.0.1:8080; use :0 for any free port)
-//	-data        directory of the order store (default: the user's config
+//	-data        directory of the SQLite database (default: the user's config
 //	             directory + /bkash-go-shop, e.g. ~/.config/bkash-go-shop; ./shopdata
-//	             when there is none). Orders are kept in orders-fake.json or
-//	             orders-sandbox.json and survive restarts.
+//	             when there is none). Not used with DATABASE_URL.
 //	-public-url  the shop's URL as browsers reach it (default http://<addr>),
 //	             used for bKash's callback
 //
@@ -44,6 +60,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -52,6 +69,7 @@ import (
 	"time"
 
 	"github.com/smartdairy/bkash-go"
+	"github.com/smartdairy/bkash-go/bkashtest"
 	"github.com/smartdairy/bkash-go/examples/checkout/shop"
 )
 
@@ -79,8 +97,17 @@ type options struct {
 	// sandbox is set when the BKASH_* credentials are; nil means the fake.
 	sandbox  *bkash.Credentials
 	topicARN string
-	// reconcileEvery and logger are for tests; zero values are fine.
+	// baseURL (BKASH_BASE_URL) points the credentials at another bKash.
+	baseURL   string
+	allowHTTP bool
+	// databaseURL (DATABASE_URL) selects PostgreSQL.
+	databaseURL string
+	// reconcileEvery, refundSettle and logger are for tests; zero values
+	// are fine.
 	reconcileEvery time.Duration
+	refundSettle   time.Duration
+	fakeOpts       []bkashtest.Option // options of the in-process fake
+	transport      http.RoundTripper  // the SDK's HTTP transport (default when nil)
 	logger         *slog.Logger
 	// ready, when set, is called with the app once it serves (tests).
 	ready func(a *app, url string)
@@ -112,6 +139,21 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 			break
 		}
 	}
+	opt.baseURL = strings.TrimRight(getenv("BKASH_BASE_URL"), "/")
+	if opt.baseURL != "" && opt.sandbox == nil {
+		return opt, errors.New("BKASH_BASE_URL is set: set BKASH_USERNAME, BKASH_PASSWORD, BKASH_APP_KEY and BKASH_APP_SECRET too (the credentials of that bKash)")
+	}
+	switch v := getenv("BKASH_ALLOW_HTTP"); v {
+	case "", "0", "false":
+	case "1", "true":
+		opt.allowHTTP = true
+	default:
+		return opt, fmt.Errorf("BKASH_ALLOW_HTTP=%q: use 1 or 0", v)
+	}
+	opt.databaseURL = getenv("DATABASE_URL")
+	if opt.databaseURL != "" && !shop.IsPostgresURL(opt.databaseURL) {
+		return opt, errors.New("DATABASE_URL must be a postgres:// or postgresql:// URL")
+	}
 	return opt, nil
 }
 
@@ -127,49 +169,114 @@ func defaultDataDir() string {
 type app struct {
 	backend *shop.Backend
 	shop    *shop.Shop
+	store   *shop.Store
 }
 
-// newApp wires the shop for publicURL: the bKash backend (fake or sandbox),
-// the store, the handler and its reconciler.
-func newApp(publicURL string, opt options) (*app, error) {
-	var (
-		b   *shop.Backend
-		err error
-	)
-	if opt.sandbox != nil {
-		b, err = shop.NewSandboxBackend(*opt.sandbox, opt.topicARN)
-	} else {
-		b, err = shop.NewFakeBackend(publicURL)
+// checkPlainHTTP refuses BKASH_BASE_URL with plain http to a host that is
+// not loopback: that needs the SDK's WithAllowHTTP (BKASH_ALLOW_HTTP=1), which
+// this SDK version does not have yet; loopback http always works.
+func checkPlainHTTP(opt options) error {
+	u, err := url.Parse(opt.baseURL)
+	if opt.baseURL == "" || err != nil || u.Scheme != "http" {
+		return nil // WithBaseURL reports malformed roots
 	}
+	if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	if opt.allowHTTP {
+		return fmt.Errorf("BKASH_BASE_URL %s: BKASH_ALLOW_HTTP=1 needs bkash.WithAllowHTTP, which this SDK version does not have; use https or a loopback address", opt.baseURL)
+	}
+	return fmt.Errorf("BKASH_BASE_URL %s: plain http is accepted for loopback hosts only (BKASH_ALLOW_HTTP=1 allows others where the SDK supports it)", opt.baseURL)
+}
+
+// fakeStateFile is the in-process fake's state file, in the data directory.
+const fakeStateFile = "bkash-fake.state"
+
+// backendName names the bKash the options select; the SQLite file is
+// named after it so that orders of two bKash never mix.
+func (opt options) backendName() string {
+	switch {
+	case opt.sandbox == nil:
+		return "fake"
+	case opt.baseURL != "":
+		return "remote"
+	}
+	return "sandbox"
+}
+
+// newApp wires the shop for publicURL: the database, the bKash backend
+// (fake, sandbox or BKASH_BASE_URL) with the audit log on its transport, the
+// handler and its reconciler.
+func newApp(publicURL string, opt options) (*app, error) {
+	dsn := opt.databaseURL
+	if dsn == "" {
+		dsn = filepath.Join(opt.dataDir, "shop-"+opt.backendName()+".db")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	store, err := shop.OpenStore(ctx, dsn, nil)
 	if err != nil {
 		return nil, err
 	}
-	store, err := shop.OpenStore(filepath.Join(opt.dataDir, "orders-"+b.Name+".json"), nil)
+	// Every HTTP attempt to bKash is written to api_log by the audit
+	// observer; WithBodyLogging gives it the redacted bodies. 30 s is
+	// bKash's recommended timeout.
+	bopts := []bkash.Option{
+		bkash.WithHTTPClient(&http.Client{Timeout: 30 * time.Second, Transport: opt.transport}),
+		bkash.WithObserver(&shop.AuditObserver{Store: store, OnError: func(err error) {
+			if opt.logger != nil {
+				opt.logger.Error("api_log", "err", err)
+			}
+		}}),
+		bkash.WithBodyLogging(),
+	}
+	if err := checkPlainHTTP(opt); err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	var b *shop.Backend
+	switch opt.backendName() {
+	case "fake":
+		// The fake's own state (payments, agreements, refunds, tokens) is
+		// kept beside the shop's database, so that saved wallets and refund
+		// status still work after a restart.
+		if err = os.MkdirAll(opt.dataDir, 0o700); err == nil {
+			fakeOpts := append([]bkashtest.Option{bkashtest.WithStateFile(filepath.Join(opt.dataDir, fakeStateFile))}, opt.fakeOpts...)
+			b, err = shop.NewFakeBackendWith(publicURL, fakeOpts, bopts...)
+		}
+	case "remote":
+		b, err = shop.NewRemoteBackend(opt.baseURL, *opt.sandbox, opt.topicARN, bopts...)
+	default:
+		b, err = shop.NewSandboxBackend(*opt.sandbox, opt.topicARN, bopts...)
+	}
 	if err != nil {
-		b.Close()
+		_ = store.Close()
 		return nil, err
 	}
 	s, err := shop.New(shop.Config{
-		Client:         b.Client,
-		Store:          store,
-		PublicURL:      publicURL,
-		Verifier:       b.Verifier,
-		Banner:         b.Banner,
-		Sandbox:        b.Sandbox,
-		Logger:         opt.logger,
-		ReconcileEvery: opt.reconcileEvery,
+		Client:            b.Client,
+		Store:             store,
+		PublicURL:         publicURL,
+		Verifier:          b.Verifier,
+		Banner:            b.Banner,
+		Sandbox:           b.Sandbox,
+		Logger:            opt.logger,
+		ReconcileEvery:    opt.reconcileEvery,
+		RefundSettleAfter: opt.refundSettle,
 	})
 	if err != nil {
 		b.Close()
+		_ = store.Close()
 		return nil, err
 	}
-	return &app{backend: b, shop: s}, nil
+	return &app{backend: b, shop: s, store: store}, nil
 }
 
-// Close stops the reconciler, then the fake bKash.
+// Close stops the reconciler, then the fake bKash, then closes the database.
 func (a *app) Close() {
 	_ = a.shop.Close()
 	a.backend.Close()
+	_ = a.store.Close()
 }
 
 // run serves the shop until ctx ends, then shuts down gracefully.
@@ -203,7 +310,7 @@ func run(ctx context.Context, opt options, stdout io.Writer) error {
 
 	fmt.Fprintf(stdout, "Smart Dairy shop: open %s\n", publicURL)
 	fmt.Fprintf(stdout, "%s\n", a.backend.Banner)
-	fmt.Fprintf(stdout, "Orders are stored in %s. Stop with Ctrl-C.\n", a.shop.Store().Path())
+	fmt.Fprintf(stdout, "Orders are stored in %s (%s). Stop with Ctrl-C.\n", a.store.Path(), a.store.Dialect())
 	if opt.ready != nil {
 		opt.ready(a, publicURL)
 	}

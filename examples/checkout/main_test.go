@@ -135,9 +135,8 @@ func TestReplayedCallbackDoesNothingTwice(t *testing.T) {
 	ts := startShop(t, "")
 	o := ts.paidOrder(map[string]int{"butter-100": 2})
 	fp, _ := ts.fake.Payment(o.PaymentID)
-	callback := "/bkash/callback?" + url.Values{
-		"paymentID": {o.PaymentID}, "status": {"success"}, "signature": {fp.Signature}, "apiVersion": {"1.2.0-beta/"},
-	}.Encode()
+	_ = fp
+	callback := ts.callback(o.PaymentID, "success")
 
 	parallel(5, func() {
 		p := ts.get(callback)
@@ -162,7 +161,7 @@ func TestConcurrentCallbacksExecuteOnce(t *testing.T) {
 	if err := ts.fake.Approve(pid, "01929918378"); err != nil {
 		t.Fatal(err)
 	}
-	callback := "/bkash/callback?paymentID=" + url.QueryEscape(pid) + "&status=success"
+	callback := ts.callback(pid, "success")
 	parallel(8, func() { ts.get(callback) })
 	waitFor(t, "the order to be paid", func() bool { return ts.order("A1001").Status == shop.OrderPaid })
 	if n := ts.fake.Received("payment.execute"); n != 1 {
@@ -182,7 +181,7 @@ func TestCallbackIsRejected(t *testing.T) {
 		{"no paymentID", "status=success", http.StatusBadRequest},
 		{"unknown status", "paymentID=TR0011NotOurs1700000000000&status=paid", http.StatusBadRequest},
 	} {
-		if got := ts.get("/bkash/callback?" + tc.query).status; got != tc.want {
+		if got := ts.get("/bkash/callback/AAAAAAAAAAAAAAAAAAAAAA?" + tc.query).status; got != tc.want {
 			t.Errorf("%s: status %d, want %d", tc.name, got, tc.want)
 		}
 	}
@@ -278,7 +277,7 @@ func TestSavedWalletLinkPayAndRemove(t *testing.T) {
 	if wallets.url.Path != "/wallets" || !wallets.has("016****7283") || !wallets.has(`class="status active"`) {
 		t.Fatalf("wallets page after linking (%s):\n%s", wallets.url, wallets.body)
 	}
-	ws := ts.store.Wallets(nil)
+	ws := ts.wallets()
 	if len(ws) != 1 || ws[0].State != shop.WalletActive || ws[0].AgreementID == "" {
 		t.Fatalf("stored wallets = %+v, want one active with an agreementID", ws)
 	}
@@ -327,7 +326,7 @@ func TestCancelledWalletLinkIsNotSaved(t *testing.T) {
 	if page.url.Path != "/bkash/agreement/callback" || !page.has("not linked") {
 		t.Fatalf("landed on %s:\n%s", page.url, page.body)
 	}
-	if ws := ts.store.Wallets(nil); len(ws) != 1 || ws[0].State != shop.WalletCancelled {
+	if ws := ts.wallets(); len(ws) != 1 || ws[0].State != shop.WalletCancelled {
 		t.Errorf("wallets = %+v, want one cancelled", ws)
 	}
 	if n := ts.fake.Received("agreement.execute"); n != 0 {
@@ -386,22 +385,36 @@ func TestPartialThenFullRefundFromAdmin(t *testing.T) {
 	}
 }
 
-func TestRefundWithUnknownOutcomeIsReconciledNotResent(t *testing.T) {
+// refundSettleInTests stands in for shop.RefundSettleAfter (30 s plus clock
+// skew) in tests.
+const refundSettleInTests = 1500 * time.Millisecond
+
+func TestRefundWithUnknownOutcomeStaysPendingThenIsReconciledNotResent(t *testing.T) {
 	t.Parallel()
 	ts := startShop(t, "")
 	o := ts.paidOrder(map[string]int{"milk-1l": 4}) // 380.00
 	// bKash makes the refund but the answer is lost.
 	ts.fake.Inject("refund.create", bkashtest.Fault{Drop: true, AfterApply: true})
+	sent := time.Now()
 	p := ts.post("/admin/orders/"+o.ID+"/refund", url.Values{"amount": {"190"}, "reason": {"half"}})
-	if p.status != http.StatusAccepted || !p.has("It was not re-sent") {
-		t.Fatalf("unknown refund outcome: %d\n%s", p.status, p.body)
+	if p.status != http.StatusAccepted || !p.has("It was not re-sent") || !p.has(`id="pending-`+o.ID+`"`) {
+		t.Fatalf("unknown refund outcome: %d, want 202 with the refund pending\n%s", p.status, p.body)
 	}
-	if !p.has("bKash refund status") {
-		t.Errorf("the page does not show the status-based reconciliation:\n%s", p.body)
+	// Nothing is decided before 30 s plus skew (here refundSettleInTests):
+	// the refund shows pending and bKash's refund status is not read yet.
+	if got := ts.order(o.ID); got.RefundPending == nil || len(got.Refunds) != 0 {
+		t.Fatalf("right after: pending %+v refunds %+v, want pending and none recorded", got.RefundPending, got.Refunds)
+	}
+	if n := ts.fake.Received("refund.status"); n != 0 {
+		t.Errorf("refund status read %d times before the settle time", n)
+	}
+	waitFor(t, "the reconciler to settle the refund", func() bool { return ts.order(o.ID).RefundPending == nil })
+	if took := time.Since(sent); took < refundSettleInTests {
+		t.Errorf("settled after %v, before the settle time %v", took, refundSettleInTests)
 	}
 	got := ts.order(o.ID)
-	if got.RefundPending != nil || len(got.Refunds) != 1 || got.Refunds[0].Amount != bkash.Taka(190) {
-		t.Errorf("after reconciliation: pending %+v refunds %+v, want one refund of 190.00", got.RefundPending, got.Refunds)
+	if len(got.Refunds) != 1 || got.Refunds[0].Amount != bkash.Taka(190) {
+		t.Errorf("after reconciliation: refunds %+v, want one refund of 190.00", got.Refunds)
 	}
 	if n := ts.fake.Received("refund.create"); n != 1 {
 		t.Errorf("refund.create received %d times, want 1", n)
@@ -409,18 +422,21 @@ func TestRefundWithUnknownOutcomeIsReconciledNotResent(t *testing.T) {
 	if n := len(ts.fake.RefundsOf(o.TrxID)); n != 1 {
 		t.Errorf("bKash made %d refunds, want 1", n)
 	}
+	if p := ts.get("/orders/" + o.ID + "/receipt"); p.status != http.StatusOK || !p.has(`id="refund-note"`) {
+		t.Errorf("receipt of the partly refunded order: %d\n%s", p.status, p.body)
+	}
 }
 
-func TestRefundPendingBlocksASecondRefund(t *testing.T) {
+func TestRefundPendingBlocksASecondRefundUntilBkashShowsNone(t *testing.T) {
 	t.Parallel()
 	ts := startShop(t, "")
 	o := ts.paidOrder(map[string]int{"milk-1l": 2})
-	// The refund request never reached bKash (dropped before applying), and
-	// the status check cannot tell yet: the refund stays pending and no
-	// second refund is sent while it is.
+	// The refund request never reached bKash (dropped before applying): the
+	// refund stays pending, and no second refund is sent while it is.
 	ts.fake.Inject("refund.create", bkashtest.Fault{Drop: true})
+	sent := time.Now()
 	p := ts.post("/admin/orders/"+o.ID+"/refund", url.Values{"amount": {"50"}, "reason": {"x"}})
-	if p.status != http.StatusAccepted || !p.has("Still unconfirmed") {
+	if p.status != http.StatusAccepted {
 		t.Fatalf("dropped refund: %d\n%s", p.status, p.body)
 	}
 	if ts.order(o.ID).RefundPending == nil {
@@ -429,6 +445,15 @@ func TestRefundPendingBlocksASecondRefund(t *testing.T) {
 	p = ts.post("/admin/orders/"+o.ID+"/refund", url.Values{"amount": {"50"}, "reason": {"again"}})
 	if p.status != http.StatusConflict {
 		t.Errorf("second refund while one is pending: status %d, want 409", p.status)
+	}
+	// After the settle time bKash's status shows no refund: the marker is
+	// cleared (an operator may refund again); nothing was refunded.
+	waitFor(t, "the pending refund to be cleared", func() bool { return ts.order(o.ID).RefundPending == nil })
+	if took := time.Since(sent); took < refundSettleInTests {
+		t.Errorf("cleared after %v, before the settle time %v", took, refundSettleInTests)
+	}
+	if got := ts.order(o.ID); len(got.Refunds) != 0 {
+		t.Errorf("refunds recorded: %+v, want none", got.Refunds)
 	}
 	if n := ts.fake.Received("refund.create"); n != 1 {
 		t.Errorf("refund.create received %d times, want 1", n)
@@ -440,6 +465,13 @@ func TestOrdersSurviveARestart(t *testing.T) {
 	dir := t.TempDir()
 	first := startShop(t, dir)
 	paid := first.paidOrder(map[string]int{"butter-100": 1})
+	if p := first.post("/admin/orders/"+paid.ID+"/refund", url.Values{"amount": {"20"}, "reason": {"dented"}}); p.status != http.StatusOK {
+		t.Fatalf("refund: %d\n%s", p.status, p.body)
+	}
+	page := first.post("/wallets", url.Values{"msisdn": {"01619777283"}})
+	first.submitBkashPage(page, map[string]string{"wallet": "01619777283", "otp": bkashtest.OTP, "pin": bkashtest.PIN}, "confirm")
+	agreementID := first.wallets()[0].AgreementID
+	paid = first.order(paid.ID) // with its refund
 	first.addToCart("milk-1l", 1)
 	first.submitBkashPage(first.payCart(nil), nil, "cancel")
 	jar := first.browser.Jar
@@ -456,10 +488,16 @@ func TestOrdersSurviveARestart(t *testing.T) {
 	if o := second.order("A1002"); o.Status != shop.OrderUnpaid {
 		t.Errorf("cancelled order after restart: %s, want unpaid", o.Status)
 	}
+	// The fake bKash restarted too, from its state file: the saved wallet
+	// still pays (no 2051 "invalid agreement"), and the refund made before
+	// the restart is in bKash's refund status.
+	if st := second.post("/admin/orders/"+paid.ID+"/refund-status", nil); !st.has(`id="live-`+paid.ID+`"`) || !st.has("Tk 20.00") || st.has("no refund.") {
+		t.Errorf("refund status after restart:\n%s", st.body)
+	}
 	second.addToCart("lassi-250", 1)
-	second.post("/checkout", nil)
-	if _, ok := second.store.Order("A1003"); !ok {
-		t.Error("order numbering did not continue after the restart (no A1003)")
+	receipt := second.submitBkashPage(second.payCart(url.Values{"wallet": {agreementID}}), pinOnly, "confirm")
+	if receipt.url.Path != "/orders/A1003/receipt" {
+		t.Errorf("saved-wallet payment after restart landed on %s:\n%s", receipt.url, receipt.body)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -467,10 +505,14 @@ func TestOrdersSurviveARestart(t *testing.T) {
 	}
 	var names []string
 	for _, e := range entries {
-		names = append(names, e.Name())
+		// SQLite's own -wal and -shm files live beside the database while
+		// it is open; anything else (a .tmp of the old JSON store) may not.
+		if n := e.Name(); n != "shop-fake.db-wal" && n != "shop-fake.db-shm" && n != fakeStateFile+".lock" {
+			names = append(names, n)
+		}
 	}
-	if diff := cmp.Diff([]string{"orders-fake.json"}, names); diff != "" {
-		t.Errorf("data directory (-want +got; no temporary files may remain):\n%s", diff)
+	if diff := cmp.Diff([]string{fakeStateFile, "shop-fake.db"}, names); diff != "" {
+		t.Errorf("data directory (-want +got):\n%s", diff)
 	}
 }
 
@@ -493,8 +535,8 @@ func TestRunServesAndShutsDownGracefully(t *testing.T) {
 	if _, err := http.Get(u + "/healthz"); err == nil {
 		t.Error("the shop still answers after shutdown")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "orders-fake.json")); err != nil && !os.IsNotExist(err) {
-		t.Error(err)
+	if _, err := os.Stat(filepath.Join(dir, "shop-fake.db")); err != nil {
+		t.Errorf("the database is not in the data directory: %v", err)
 	}
 }
 
@@ -540,10 +582,10 @@ func TestWalletLinkWithUnknownOutcomeIsSettledByReconciler(t *testing.T) {
 	}
 	// The reconciler reads the agreement-creation payment, then the agreement.
 	waitFor(t, "the wallet to become active", func() bool {
-		ws := ts.store.Wallets(nil)
+		ws := ts.wallets()
 		return len(ws) == 1 && ws[0].State == shop.WalletActive
 	})
-	w := ts.store.Wallets(nil)[0]
+	w := ts.wallets()[0]
 	if w.AgreementID == "" || w.MSISDN != "018****2345" {
 		t.Errorf("wallet = %+v, want an agreementID and 018****2345", w)
 	}
@@ -589,5 +631,98 @@ func TestCartLinkRestoresACart(t *testing.T) {
 	}
 	if !p.has(`href="/cart?items=milk-1l%3a2%2cghee-200%3a1"`) {
 		t.Errorf("the cart does not link to itself:\n%s", p.body)
+	}
+}
+
+func TestForgedCallbackDoesNotBlockTheRealPayment(t *testing.T) {
+	t.Parallel()
+	ts := startShop(t, "")
+	// Another order's attempt: its callback key is valid, but not for ours.
+	ts.addToCart("butter-100", 1)
+	ts.payCart(nil)
+	otherPID := ts.order("A1001").Attempts[0].PaymentID
+	otherFake, _ := ts.fake.Payment(otherPID)
+
+	ts.addToCart("milk-1l", 1)
+	bkashPage := ts.payCart(nil)
+	pid := ts.order("A1002").Attempts[0].PaymentID
+	// Anyone who learns the paymentID (a shared screenshot, a log) tries to
+	// cancel it: without the attempt's key, and with another attempt's key.
+	stranger := &http.Client{Timeout: 10 * time.Second}
+	for name, target := range map[string]string{
+		"no key":              ts.url + "/bkash/callback?paymentID=" + url.QueryEscape(pid) + "&status=cancel",
+		"another order's key": otherFake.CallbackURL + "?paymentID=" + url.QueryEscape(pid) + "&status=cancel",
+		"a made-up key":       ts.url + "/bkash/callback/AAAAAAAAAAAAAAAAAAAAAA?paymentID=" + url.QueryEscape(pid) + "&status=failure",
+	} {
+		resp, err := stranger.Get(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("forged callback (%s): status %d, want 403", name, resp.StatusCode)
+		}
+	}
+	if a := ts.order("A1002").Attempts[0]; a.State != shop.AttemptCreated {
+		t.Fatalf("after forged callbacks the attempt is %s, want created (nothing changed)", a.State)
+	}
+	// The customer's real approval still pays the order.
+	receipt := ts.submitBkashPage(bkashPage, customer, "confirm")
+	if receipt.url.Path != "/orders/A1002/receipt" {
+		t.Fatalf("the real callback landed on %s, want the receipt:\n%s", receipt.url, receipt.body)
+	}
+	if o := ts.order("A1002"); o.Status != shop.OrderPaid {
+		t.Errorf("order %s, want paid", o.Status)
+	}
+	// The key is in the URL given to bKash, never in the database.
+	if !strings.Contains(otherFake.CallbackURL, "/bkash/callback/") {
+		t.Fatalf("callback URL %q carries no key", otherFake.CallbackURL)
+	}
+	key := otherFake.CallbackURL[strings.LastIndex(otherFake.CallbackURL, "/")+1:]
+	if len(key) != 22 {
+		t.Errorf("callback key %q: want 22 base64url characters (128 bits)", key)
+	}
+	var n int
+	if err := ts.store.DB().QueryRow(`SELECT COUNT(*) FROM attempts WHERE callback_key_hash = ? OR callback_key_hash LIKE ?`, key, "%"+key+"%").Scan(&n); err != nil || n != 0 {
+		t.Errorf("the callback key is stored in attempts (%d rows, %v)", n, err)
+	}
+}
+
+func TestParseFlagsBaseURLAndDatabase(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	creds := map[string]string{"BKASH_USERNAME": "u", "BKASH_PASSWORD": "p", "BKASH_APP_KEY": "k", "BKASH_APP_SECRET": "s"}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range creds {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	t.Setenv("BKASH_USERNAME", "u")
+	t.Setenv("BKASH_PASSWORD", "p")
+	t.Setenv("BKASH_APP_KEY", "k")
+	t.Setenv("BKASH_APP_SECRET", "s")
+	opt, err := parseFlags(nil, env(with(map[string]string{"BKASH_BASE_URL": "http://127.0.0.1:9090/", "DATABASE_URL": "postgres://x@h/db"})), io.Discard)
+	if err != nil || opt.baseURL != "http://127.0.0.1:9090" || opt.backendName() != "remote" || opt.databaseURL != "postgres://x@h/db" {
+		t.Errorf("BKASH_BASE_URL + DATABASE_URL: %+v, %v", opt, err)
+	}
+	if err := checkPlainHTTP(opt); err != nil {
+		t.Errorf("loopback http refused: %v", err)
+	}
+	opt.baseURL = "http://fake.internal:9090"
+	if err := checkPlainHTTP(opt); err == nil {
+		t.Error("plain http to another host accepted")
+	}
+	if _, err := parseFlags(nil, env(map[string]string{"BKASH_BASE_URL": "http://127.0.0.1:9090"}), io.Discard); err == nil || !strings.Contains(err.Error(), "BKASH_USERNAME") {
+		t.Errorf("BKASH_BASE_URL without credentials: err = %v", err)
+	}
+	if _, err := parseFlags(nil, env(with(map[string]string{"DATABASE_URL": "mysql://x"})), io.Discard); err == nil {
+		t.Error("a DATABASE_URL that is not PostgreSQL was accepted")
+	}
+	if _, err := parseFlags(nil, env(with(map[string]string{"BKASH_ALLOW_HTTP": "yes please"})), io.Discard); err == nil {
+		t.Error("BKASH_ALLOW_HTTP=yes please was accepted")
 	}
 }

@@ -19,16 +19,23 @@ import (
 //     answer leaves that marker behind.
 //   - Refunds.Create is a money call: the SDK sends it at most once. When its
 //     outcome is unknown the shop does NOT send it again: it reads
-//     Refunds.Status and looks for a refund it has not recorded yet. Only when
-//     bKash shows none (and the request is old enough not to be still in
-//     flight) is the marker cleared, so that an operator may decide to refund
-//     again.
+//     Refunds.Status and looks for a refund it has not recorded yet. Nothing
+//     decides "this refund was not made" until RefundSettleAfter (30 s, bKash's
+//     own deadline for a refund, plus clock skew) has passed since it was
+//     sent: until then the refund shows as pending. Only when bKash shows no
+//     such refund after that is the marker cleared, so that an operator may
+//     decide to refund again.
 //
 // The demo admin page has no login. A real shop protects it.
 
-// refundGrace is how long after sending a refund whose outcome is unknown the
-// shop keeps waiting for it to appear in Refunds.Status.
-const refundGrace = 2 * time.Minute
+// RefundClockSkew is the clock difference between the shop's replicas and
+// bKash that the refund rule allows for.
+const RefundClockSkew = 30 * time.Second
+
+// RefundSettleAfter is how long after sending a refund whose outcome is
+// unknown the shop waits before reading Refunds.Status to decide that it was
+// not made: bKash's 30 s processing deadline plus RefundClockSkew.
+const RefundSettleAfter = 30*time.Second + RefundClockSkew
 
 type adminOrder struct {
 	Order      Order
@@ -48,8 +55,14 @@ func (s *Shop) handleAdmin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Shop) renderAdmin(w http.ResponseWriter, r *http.Request, status int, focus, flash, errMsg string, live *bkash.RefundStatus, liveErr string) {
+	orders, err := s.store.RecentOrders(200)
+	if err != nil {
+		s.log.Error("admin: list orders", "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "The orders could not be read.")
+		return
+	}
 	var rows []adminOrder
-	for _, o := range s.store.Orders(func(o *Order) bool { return o.Status != OrderNew }) {
+	for _, o := range orders {
 		row := adminOrder{Order: o, Refundable: o.Refundable(), Refunded: o.Refunded()}
 		if o.ID == focus {
 			row.Live, row.LiveErr = live, liveErr
@@ -68,8 +81,8 @@ func (s *Shop) handleRefund(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
-	o, ok := s.store.Order(id)
-	if !ok {
+	o, err := s.store.Order(id)
+	if err != nil {
 		s.fail(w, r, http.StatusNotFound, "No such order.")
 		return
 	}
@@ -93,7 +106,7 @@ func (s *Shop) handleRefund(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Mark the refund pending before sending it.
-	o, err := s.store.UpdateOrder(id, func(o *Order) error {
+	o, err = s.store.UpdateOrder(id, func(o *Order) error {
 		if o.RefundPending != nil {
 			return errRefundPending
 		}
@@ -109,6 +122,7 @@ func (s *Shop) handleRefund(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.detached(r)
 	defer cancel()
+	ctx = auditContext(ctx, id)
 	rf, err := s.client.Refunds.Create(ctx, &bkash.RefundParams{
 		PaymentID: o.PaymentID, TrxID: o.TrxID, Amount: amount,
 		SKU: refundSKU(o), Reason: reason,
@@ -133,7 +147,8 @@ func (s *Shop) handleRefund(w http.ResponseWriter, r *http.Request) {
 		_, _ = s.store.UpdateOrder(id, func(o *Order) error { o.RefundPending = nil; return nil })
 		s.renderAdmin(w, r, http.StatusBadGateway, id, "", "Order "+id+": bKash refused the refund: "+err.Error(), nil, "")
 	default:
-		// Outcome unknown. Never send it again: read the status instead.
+		// Outcome unknown. Never send it again, and decide nothing before
+		// RefundSettleAfter: the reconciler reads Refunds.Status then.
 		s.log.Warn("refund outcome unknown", "order", id, "err", err)
 		_, _ = s.store.UpdateOrder(id, func(o *Order) error {
 			if o.RefundPending != nil {
@@ -141,19 +156,17 @@ func (s *Shop) handleRefund(w http.ResponseWriter, r *http.Request) {
 			}
 			return nil
 		})
-		st, rerr := s.reconcileRefund(ctx, id)
-		flash, errMsg := s.refundOutcome(id)
-		liveErr := ""
-		if rerr != nil {
-			liveErr = rerr.Error()
-		}
-		s.renderAdmin(w, r, http.StatusAccepted, id, flash, "Order "+id+": the refund's outcome was unknown ("+err.Error()+"). It was not re-sent; bKash's refund status was checked instead. "+errMsg, st, liveErr)
+		s.wake()
+		s.renderAdmin(w, r, http.StatusAccepted, id, "", "Order "+id+": the refund's outcome is unknown ("+err.Error()+"). It was not re-sent. It shows as pending until bKash's refund status settles it, read from "+when(s.now().Add(s.refundSettle))+" on.", nil, "")
 	}
 }
 
 // refundOutcome describes the order's refund state after a reconciliation.
 func (s *Shop) refundOutcome(id string) (flash, errMsg string) {
-	o, _ := s.store.Order(id)
+	o, err := s.store.Order(id)
+	if err != nil {
+		return "", err.Error()
+	}
 	switch {
 	case o.RefundPending != nil:
 		return "", "Still unconfirmed: " + o.RefundPending.Note
@@ -168,13 +181,13 @@ func (s *Shop) refundOutcome(id string) (flash, errMsg string) {
 // settles a pending refund with it).
 func (s *Shop) handleRefundStatus(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	o, ok := s.store.Order(id)
-	if !ok || o.TrxID == "" {
+	o, err := s.store.Order(id)
+	if err != nil || o.TrxID == "" {
 		s.fail(w, r, http.StatusNotFound, "No such paid order.")
 		return
 	}
 	pending := o.RefundPending != nil
-	st, err := s.reconcileRefund(r.Context(), id)
+	st, err := s.reconcileRefund(auditContext(r.Context(), id), id)
 	liveErr, flash, errMsg := "", "", ""
 	if err != nil {
 		liveErr = err.Error()
@@ -189,8 +202,11 @@ func (s *Shop) handleRefundStatus(w http.ResponseWriter, r *http.Request) {
 // refund: a refund bKash lists that the shop has not recorded is the pending
 // one (when the amount matches). It returns bKash's answer.
 func (s *Shop) reconcileRefund(ctx context.Context, id string) (*bkash.RefundStatus, error) {
-	o, ok := s.store.Order(id)
-	if !ok || o.TrxID == "" {
+	o, err := s.store.Order(id)
+	if err != nil {
+		return nil, err
+	}
+	if o.TrxID == "" {
 		return nil, ErrNotFound
 	}
 	qctx, cancel := context.WithTimeout(ctx, s.timeout)
@@ -229,7 +245,7 @@ func (s *Shop) reconcileRefund(ctx context.Context, id string) (*bkash.RefundSta
 			}
 			return nil
 		}
-		if s.now().Sub(p.At) < refundGrace {
+		if s.now().Sub(p.At) < s.refundSettle {
 			p.Note = "bKash does not list the refund yet; it will be checked again"
 			return nil
 		}
@@ -271,4 +287,35 @@ func refundSKU(o Order) string {
 		sku = o.ID
 	}
 	return sku
+}
+
+type logsPage struct {
+	Filter   LogFilter
+	API      []APILogEntry
+	Webhooks []WebhookLogEntry
+}
+
+// handleLogs lists the audit trail: api_log and webhook_log, filtered by
+// ?order=, ?payment= (a paymentID or trxID) and ?outcome=ok|failed.
+func (s *Shop) handleLogs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := LogFilter{
+		OrderID:   strings.TrimSpace(q.Get("order")),
+		PaymentID: strings.TrimSpace(q.Get("payment")),
+		Outcome:   q.Get("outcome"),
+	}
+	if f.Outcome != "ok" && f.Outcome != "failed" {
+		f.Outcome = ""
+	}
+	api, err := s.store.APILogs(r.Context(), f)
+	if err == nil {
+		var hooks []WebhookLogEntry
+		hooks, err = s.store.WebhookLogs(r.Context(), f)
+		if err == nil {
+			s.render(w, r, http.StatusOK, "logs", view{Title: "Admin: API and webhook logs", Nav: "admin", Page: logsPage{Filter: f, API: api, Webhooks: hooks}})
+			return
+		}
+	}
+	s.log.Error("admin: logs", "err", err)
+	s.fail(w, r, http.StatusInternalServerError, "The logs could not be read.")
 }

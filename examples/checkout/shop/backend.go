@@ -42,14 +42,23 @@ const SandboxBanner = "bKash sandbox (tokenized.sandbox.bka.sh): test money only
 // certificate the verifier is given directly (no download). Close it with
 // Backend.Close.
 func NewFakeBackend(publicURL string, opts ...bkash.Option) (*Backend, error) {
+	return NewFakeBackendWith(publicURL, nil, opts...)
+}
+
+// NewFakeBackendWith is NewFakeBackend with options for the fake itself
+// (its credentials, clock, state file...).
+func NewFakeBackendWith(publicURL string, fakeOpts []bkashtest.Option, opts ...bkash.Option) (*Backend, error) {
 	signer, err := bkashtest.NewSNSSigner()
 	if err != nil {
 		return nil, fmt.Errorf("fake bKash: %w", err)
 	}
-	fake := bkashtest.NewServer(
+	fake, err := bkashtest.Open(append([]bkashtest.Option{
 		bkashtest.WithMerchant("Smart Dairy", "50022"),
 		bkashtest.WithWebhook(publicURL+"/bkash/webhook", signer),
-	)
+	}, fakeOpts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("fake bKash: %w", err)
+	}
 	client, err := bkash.NewClient(bkash.Sandbox, fake.Credentials(),
 		append([]bkash.Option{bkash.WithBaseURL(fake.URL)}, opts...)...)
 	if err != nil {
@@ -65,6 +74,21 @@ func NewFakeBackend(publicURL string, opts ...bkash.Option) (*Backend, error) {
 		return nil, err
 	}
 	return &Backend{Name: "fake", Client: client, Verifier: verifier, Banner: FakeBanner, Fake: fake}, nil
+}
+
+// RemoteBanner is the banner of a shop running against BKASH_BASE_URL.
+const RemoteBanner = "bKash at %s (BKASH_BASE_URL). For a `bkash fake`: wallet 01770618575, verification code 123456, PIN 12121."
+
+// NewRemoteBackend returns a client for the bKash at baseURL (a root such as
+// http://127.0.0.1:9090: a `bkash fake`, a recorded test server or a proxy)
+// with creds. Webhooks are verified only when topicARN is set.
+func NewRemoteBackend(baseURL string, creds bkash.Credentials, topicARN string, opts ...bkash.Option) (*Backend, error) {
+	b, err := NewSandboxBackend(creds, topicARN, append([]bkash.Option{bkash.WithBaseURL(baseURL)}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	b.Name, b.Banner, b.Sandbox = "remote", fmt.Sprintf(RemoteBanner, baseURL), false
+	return b, nil
 }
 
 // NewSandboxBackend returns a client for bKash's sandbox. Webhooks are

@@ -1,6 +1,11 @@
 package shop
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -73,8 +78,8 @@ func (s *Shop) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	}
 	var wallet Wallet
 	if ag := r.PostForm.Get("wallet"); ag != "" {
-		wl, ok := s.store.WalletByAgreement(ag)
-		if !ok || wl.Customer != cust || wl.State != WalletActive {
+		wl, err := s.store.WalletByAgreement(ag)
+		if err != nil || wl.Customer != cust || wl.State != WalletActive {
 			s.fail(w, r, http.StatusBadRequest, "That saved wallet is not available.")
 			return
 		}
@@ -82,8 +87,8 @@ func (s *Shop) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	}
 	var order Order
 	if id := r.PostForm.Get("order"); id != "" {
-		o, ok := s.store.Order(id)
-		if !ok || o.Customer != cust {
+		o, err := s.store.Order(id)
+		if err != nil || o.Customer != cust {
 			s.fail(w, r, http.StatusNotFound, "No such order.")
 			return
 		}
@@ -123,11 +128,15 @@ func (s *Shop) startPayment(w http.ResponseWriter, r *http.Request, order Order,
 		return
 	}
 	invoice := order.ID + "-" + strconv.Itoa(order.NextTry)
-	p, err := s.client.Payments.Create(r.Context(), &bkash.CreatePaymentParams{
+	// The callback URL carries a secret of this attempt: only a browser
+	// that bKash sent back (it has the URL) can move the attempt. Anyone who
+	// merely knows the paymentID cannot cancel or execute it.
+	key, keyHash := newCallbackKey()
+	p, err := s.client.Payments.Create(auditContext(r.Context(), order.ID), &bkash.CreatePaymentParams{
 		Amount:         order.Total,
 		InvoiceNumber:  invoice,
 		PayerReference: order.Customer,
-		CallbackURL:    s.public + "/bkash/callback",
+		CallbackURL:    s.public + "/bkash/callback/" + key,
 		AgreementID:    wallet.AgreementID, // empty: mode 0011 (wallet, OTP, PIN); set: mode 0001 (PIN only)
 	})
 	if err != nil {
@@ -148,6 +157,7 @@ func (s *Shop) startPayment(w http.ResponseWriter, r *http.Request, order Order,
 		o.Attempts = append(o.Attempts, Attempt{
 			PaymentID: p.PaymentID, Invoice: invoice, Mode: mode,
 			AgreementID: wallet.AgreementID, State: AttemptCreated, CreatedAt: s.now(),
+			KeyHash: keyHash,
 		})
 		if o.Status != OrderPaid {
 			o.Status, o.Note = OrderAwaitingPayment, ""
@@ -163,21 +173,63 @@ func (s *Shop) startPayment(w http.ResponseWriter, r *http.Request, order Order,
 	http.Redirect(w, r, p.BkashURL, http.StatusSeeOther)
 }
 
-// handleCallback is where bKash sends the browser back.
+// newCallbackKey returns a random 128-bit key for an attempt's callback URL
+// and the hex SHA-256 the store keeps of it.
+func newCallbackKey() (key, hash string) {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	key = base64.RawURLEncoding.EncodeToString(b[:])
+	return key, hashCallbackKey(key)
+}
+
+func hashCallbackKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// callbackKeyMatches compares key with the attempt's stored hash in constant
+// time.
+func callbackKeyMatches(a *Attempt, key string) bool {
+	if a.KeyHash == "" || key == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(hashCallbackKey(key)), []byte(a.KeyHash)) == 1
+}
+
+// handleKeylessCallback answers a callback without its attempt key: it
+// changes nothing (the shop never gives bKash such a URL).
+func (s *Shop) handleKeylessCallback(w http.ResponseWriter, r *http.Request) {
+	s.log.Warn("callback without the attempt key", "paymentID", r.URL.Query().Get("paymentID"), "remote", r.RemoteAddr)
+	s.fail(w, r, http.StatusForbidden, "This callback link is not valid for any payment.")
+}
+
+// handleCallback is where bKash sends the browser back:
+// GET /bkash/callback/{key}?paymentID=...&status=...
 func (s *Shop) handleCallback(w http.ResponseWriter, r *http.Request) {
 	cb, err := bkash.ParseCallback(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, "This is not a valid bKash callback.")
 		return
 	}
-	order, ok := s.store.OrderByPaymentID(cb.PaymentID)
-	if !ok {
+	order, err := s.store.OrderByPaymentID(cb.PaymentID)
+	if errors.Is(err, ErrNotFound) {
 		// Not a payment this shop created: never execute it.
 		s.log.Warn("callback for unknown paymentID", "paymentID", cb.PaymentID)
 		s.fail(w, r, http.StatusNotFound, "Unknown payment.")
 		return
 	}
+	if err != nil {
+		s.log.Error("callback: load order", "paymentID", cb.PaymentID, "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "The order could not be read; nothing was changed.")
+		return
+	}
 	att, _ := order.Attempt(cb.PaymentID)
+	if !callbackKeyMatches(att, r.PathValue("key")) {
+		// A forged callback, or another attempt's link: change nothing.
+		s.log.Warn("callback with a wrong attempt key", "order", order.ID, "paymentID", cb.PaymentID, "remote", r.RemoteAddr)
+		s.fail(w, r, http.StatusForbidden, "This callback link is not valid for this payment.")
+		return
+	}
 	if att.State != AttemptCreated {
 		// A replayed or repeated callback: the attempt was already handled
 		// (or is being handled). Do nothing twice; show where it stands.
@@ -216,19 +268,24 @@ var errClaimed = errors.New("attempt already handled")
 
 // execute claims the attempt, executes it and records bKash's answer.
 func (s *Shop) execute(w http.ResponseWriter, r *http.Request, orderID, paymentID string) {
-	// Claim the attempt (created -> executing) in the store before sending
-	// anything: two concurrent callbacks for one payment cannot both execute,
-	// and a crash after this point leaves the order "processing" for the
+	// Claim the attempt (created -> executing) in one transaction holding
+	// the order's row lock, before sending anything. Every replica of the
+	// shop claims through the same lock, so:
+	//   - two callbacks of one attempt cannot both execute it;
+	//   - an attempt is executed only if no other attempt of its order is
+	//     executing (or unknown: still "executing" until reconciled) or paid.
+	//     A second approved attempt is left unexecuted: bKash takes no money
+	//     for a payment that is never executed, and it expires.
+	// A crash after the claim leaves the order "processing" for the
 	// reconciler instead of "awaiting payment".
 	order, err := s.store.UpdateOrder(orderID, func(o *Order) error {
 		a, _ := o.Attempt(paymentID)
 		if a.State != AttemptCreated {
 			return errClaimed
 		}
-		if o.Status == OrderPaid {
-			// Another attempt paid the order: executing this one would take
-			// the money twice. Leave it unexecuted; bKash expires it.
-			a.State, a.Note = AttemptAbandoned, "order already paid by "+o.PaymentID
+		if other, busy := blockingAttempt(o, paymentID); busy {
+			a.State = AttemptNotTaken
+			a.Note = "approved on bKash's page but not executed: payment " + other.PaymentID + " (" + other.Invoice + ") is " + string(other.State) + ", and an order is charged once. bKash takes no money for this one."
 			return nil
 		}
 		a.State = AttemptExecuting
@@ -236,7 +293,11 @@ func (s *Shop) execute(w http.ResponseWriter, r *http.Request, orderID, paymentI
 		return nil
 	})
 	if errors.Is(err, errClaimed) {
-		o, _ := s.store.Order(orderID)
+		o, err := s.store.Order(orderID)
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, "The order could not be read.")
+			return
+		}
 		s.redirectToOrder(w, r, o)
 		return
 	}
@@ -245,13 +306,17 @@ func (s *Shop) execute(w http.ResponseWriter, r *http.Request, orderID, paymentI
 		return
 	}
 	if a, _ := order.Attempt(paymentID); a.State != AttemptExecuting {
-		s.redirectToOrder(w, r, order)
+		if a.State == AttemptNotTaken {
+			s.log.Warn("second approved attempt not executed", "order", orderID, "paymentID", paymentID)
+		}
+		http.Redirect(w, r, "/orders/"+order.ID, http.StatusSeeOther)
 		return
 	}
 
 	s.inflight.Store(paymentID, struct{}{})
 	defer s.inflight.Delete(paymentID)
 	ctx, cancel := s.detached(r)
+	ctx = auditContext(ctx, orderID)
 	defer cancel()
 	p, err := s.client.Payments.Finalize(ctx, paymentID)
 	apiErr, refused := definiteRefusal(err)
@@ -294,7 +359,11 @@ func (s *Shop) execute(w http.ResponseWriter, r *http.Request, orderID, paymentI
 	}
 	if err != nil {
 		s.log.Error("record execute result", "order", orderID, "paymentID", paymentID, "err", err)
-		o, _ := s.store.Order(orderID)
+		o, lerr := s.store.Order(orderID)
+		if lerr != nil {
+			s.fail(w, r, http.StatusInternalServerError, "The payment result could not be saved; we will check with bKash.")
+			return
+		}
 		s.renderOrder(w, r, http.StatusInternalServerError, o, "The payment result could not be saved; we will check with bKash.")
 		return
 	}
@@ -305,7 +374,14 @@ func (s *Shop) execute(w http.ResponseWriter, r *http.Request, orderID, paymentI
 // idempotent: only an attempt that is still executing changes, so a replayed
 // callback, the reconciler and a webhook can all call it.
 func (s *Shop) settle(orderID, paymentID string, p *bkash.Payment) (Order, error) {
-	if p.Status == bkash.StatusCompleted && p.TrxID != "" && s.store.TrxIDUsed(p.TrxID, orderID) {
+	used := false
+	if p.Status == bkash.StatusCompleted && p.TrxID != "" {
+		var err error
+		if used, err = s.store.TrxIDUsed(p.TrxID, orderID); err != nil {
+			return Order{}, err
+		}
+	}
+	if used {
 		// The same bKash transaction cannot pay two orders.
 		return s.store.UpdateOrder(orderID, func(o *Order) error {
 			a, _ := o.Attempt(paymentID)
@@ -376,6 +452,22 @@ func (s *Shop) settle(orderID, paymentID string, p *bkash.Payment) (Order, error
 	})
 }
 
+// blockingAttempt returns an attempt of o other than paymentID that forbids
+// executing paymentID: one executing (its outcome may still be unknown),
+// paid, or in review (bKash took money that did not match).
+func blockingAttempt(o *Order, paymentID string) (Attempt, bool) {
+	for _, a := range o.Attempts {
+		if a.PaymentID == paymentID {
+			continue
+		}
+		switch a.State {
+		case AttemptExecuting, AttemptPaid, AttemptMismatch:
+			return a, true
+		}
+	}
+	return Attempt{}, false
+}
+
 func hasExecuting(o *Order) bool {
 	for _, a := range o.Attempts {
 		if a.State == AttemptExecuting {
@@ -408,6 +500,7 @@ type orderPage struct {
 	CanPay   bool
 	Wallets  []Wallet
 	Refunded bkash.Amount
+	NotTaken []Attempt
 }
 
 func (s *Shop) renderOrder(w http.ResponseWriter, r *http.Request, status int, o Order, errMsg string) {
@@ -416,6 +509,7 @@ func (s *Shop) renderOrder(w http.ResponseWriter, r *http.Request, status int, o
 		Order:    o,
 		CanPay:   o.Status == OrderNew || o.Status == OrderUnpaid || o.Status == OrderAwaitingPayment,
 		Refunded: o.Refunded(),
+		NotTaken: o.NotTaken(),
 	}
 	if pg.CanPay {
 		pg.Wallets = s.activeWallets(cust)
@@ -426,8 +520,13 @@ func (s *Shop) renderOrder(w http.ResponseWriter, r *http.Request, status int, o
 // ownOrder loads the order in the path if it belongs to the browser's customer.
 func (s *Shop) ownOrder(w http.ResponseWriter, r *http.Request) (Order, bool) {
 	cust := s.customer(w, r)
-	o, ok := s.store.Order(r.PathValue("id"))
-	if !ok || o.Customer != cust {
+	o, err := s.store.Order(r.PathValue("id"))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.log.Error("load order", "order", r.PathValue("id"), "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "The order could not be read.")
+		return Order{}, false
+	}
+	if err != nil || o.Customer != cust {
 		s.fail(w, r, http.StatusNotFound, "No such order.")
 		return Order{}, false
 	}
@@ -454,7 +553,12 @@ func (s *Shop) handleReceipt(w http.ResponseWriter, r *http.Request) {
 
 func (s *Shop) handleOrders(w http.ResponseWriter, r *http.Request) {
 	cust := s.customer(w, r)
-	orders := s.store.Orders(func(o *Order) bool { return o.Customer == cust })
+	orders, err := s.store.CustomerOrders(cust)
+	if err != nil {
+		s.log.Error("list orders", "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "The orders could not be read.")
+		return
+	}
 	s.render(w, r, http.StatusOK, "orders", view{Title: "Your orders", Nav: "orders", Page: orders})
 }
 

@@ -51,7 +51,12 @@ func (s *Shop) reconciler(ctx context.Context) {
 // reconcilePass starts watching new processing payments and settles pending
 // refunds and wallet links.
 func (s *Shop) reconcilePass(ctx context.Context, watchers *sync.WaitGroup) {
-	for _, o := range s.store.Orders(func(o *Order) bool { return hasExecuting(o) || o.RefundPending != nil }) {
+	orders, err := s.store.OrdersToReconcile()
+	if err != nil {
+		s.log.Warn("reconcile: list orders", "err", err)
+		return
+	}
+	for _, o := range orders {
 		for _, a := range o.Attempts {
 			if a.State != AttemptExecuting {
 				continue
@@ -67,7 +72,10 @@ func (s *Shop) reconcilePass(ctx context.Context, watchers *sync.WaitGroup) {
 				s.watchPayment(ctx, o.ID, a.PaymentID)
 			})
 		}
-		if o.RefundPending != nil {
+		// A refund whose outcome is unknown is read only once bKash's own
+		// deadline (plus skew) has passed: before that, "not listed" means
+		// nothing.
+		if o.RefundPending != nil && s.now().Sub(o.RefundPending.At) >= s.refundSettle {
 			if _, err := s.reconcileRefund(ctx, o.ID); err != nil {
 				s.log.Warn("reconcile refund", "order", o.ID, "err", err)
 			}
@@ -76,7 +84,12 @@ func (s *Shop) reconcilePass(ctx context.Context, watchers *sync.WaitGroup) {
 			return
 		}
 	}
-	for _, w := range s.store.Wallets(func(w *Wallet) bool { return w.State == WalletLinking }) {
+	linking, err := s.store.WalletsInState(WalletLinking)
+	if err != nil {
+		s.log.Warn("reconcile: list wallets", "err", err)
+		return
+	}
+	for _, w := range linking {
 		if _, busy := s.inflight.Load(w.PaymentID); busy {
 			continue
 		}

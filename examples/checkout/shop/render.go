@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // Asia/Dhaka without the system's zoneinfo
 
 	"github.com/smartdairy/bkash-go"
 )
@@ -22,15 +23,29 @@ type pages map[string]*template.Template
 
 var funcs = template.FuncMap{
 	// tk renders an amount for people: "Tk 1,250.50".
-	"tk": func(a bkash.Amount) string { return "Tk " + groupThousands(a.String()) },
-	"when": func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.Local().Format("2 Jan 2006 15:04:05")
-	},
+	"tk":    func(a bkash.Amount) string { return "Tk " + groupThousands(a.String()) },
+	"when":  when,
+	"ms":    func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) },
 	"lower": strings.ToLower,
 	"slug":  func(v any) string { return strings.ReplaceAll(strings.ToLower(fmt.Sprint(v)), " ", "-") },
+}
+
+// dhaka is the shop's time zone: every time is shown in Asia/Dhaka
+// (UTC+6, no daylight saving), whatever the server's zone. time/tzdata is
+// linked in so that a container without zoneinfo shows it too.
+var dhaka = func() *time.Location {
+	if loc, err := time.LoadLocation("Asia/Dhaka"); err == nil {
+		return loc
+	}
+	return time.FixedZone("+06", 6*3600)
+}()
+
+// when renders a time for people, in Dhaka: "5 Dec 2026, 3:04:05 pm (Dhaka)".
+func when(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(dhaka).Format("2 Jan 2006, 3:04:05 pm") + " (Dhaka)"
 }
 
 // groupThousands turns "1250.50" into "1,250.50".

@@ -48,6 +48,10 @@ type Config struct {
 	Catalog []Product
 	// Logger receives the shop's log lines; silent when nil.
 	Logger *slog.Logger
+	// RefundSettleAfter is how long a refund whose outcome is unknown stays
+	// pending before bKash's refund status may show it was not made;
+	// RefundSettleAfter (the package constant) when zero. Tests shorten it.
+	RefundSettleAfter time.Duration
 	// ReconcileEvery is how often orders in "processing" are checked with
 	// bKash; 10s when zero.
 	ReconcileEvery time.Duration
@@ -60,19 +64,20 @@ type Config struct {
 
 // Shop is the demo shop's HTTP handler and its background reconciler.
 type Shop struct {
-	client   *bkash.Client
-	store    *Store
-	public   string
-	verifier *bkash.WebhookVerifier
-	banner   string
-	sandbox  bool
-	catalog  []Product
-	log      *slog.Logger
-	every    time.Duration
-	timeout  time.Duration
-	now      func() time.Time
-	pages    pages
-	mux      *http.ServeMux
+	client       *bkash.Client
+	store        *Store
+	public       string
+	verifier     *bkash.WebhookVerifier
+	banner       string
+	sandbox      bool
+	catalog      []Product
+	log          *slog.Logger
+	every        time.Duration
+	timeout      time.Duration
+	refundSettle time.Duration
+	now          func() time.Time
+	pages        pages
+	mux          *http.ServeMux
 
 	inflight sync.Map // paymentID -> struct{}: execute running in a request handler
 	watching sync.Map // paymentID -> struct{}: a bkash.Reconciler is reading it
@@ -100,20 +105,21 @@ func New(cfg Config) (*Shop, error) {
 		return nil, err
 	}
 	s := &Shop{
-		client:   cfg.Client,
-		store:    cfg.Store,
-		public:   strings.TrimRight(cfg.PublicURL, "/"),
-		verifier: cfg.Verifier,
-		banner:   cfg.Banner,
-		sandbox:  cfg.Sandbox,
-		catalog:  cfg.Catalog,
-		log:      cfg.Logger,
-		every:    cfg.ReconcileEvery,
-		timeout:  cfg.CallTimeout,
-		now:      cfg.Now,
-		pages:    pg,
-		kick:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
+		client:       cfg.Client,
+		store:        cfg.Store,
+		public:       strings.TrimRight(cfg.PublicURL, "/"),
+		verifier:     cfg.Verifier,
+		banner:       cfg.Banner,
+		sandbox:      cfg.Sandbox,
+		catalog:      cfg.Catalog,
+		log:          cfg.Logger,
+		every:        cfg.ReconcileEvery,
+		timeout:      cfg.CallTimeout,
+		refundSettle: cfg.RefundSettleAfter,
+		now:          cfg.Now,
+		pages:        pg,
+		kick:         make(chan struct{}, 1),
+		done:         make(chan struct{}),
 	}
 	if s.catalog == nil {
 		s.catalog = DefaultCatalog
@@ -126,6 +132,9 @@ func New(cfg Config) (*Shop, error) {
 	}
 	if s.timeout <= 0 {
 		s.timeout = 60 * time.Second
+	}
+	if s.refundSettle <= 0 {
+		s.refundSettle = RefundSettleAfter
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -159,7 +168,8 @@ func (s *Shop) routes() {
 	m.HandleFunc("POST /cart", s.handleCart)
 	m.HandleFunc("GET /cart", s.handleCartLink)
 	m.HandleFunc("POST /checkout", s.handleCheckout)
-	m.HandleFunc("GET /bkash/callback", s.handleCallback)
+	m.HandleFunc("GET /bkash/callback/{key}", s.handleCallback)
+	m.HandleFunc("GET /bkash/callback", s.handleKeylessCallback)
 	m.HandleFunc("GET /orders", s.handleOrders)
 	m.HandleFunc("GET /orders/{id}", s.handleOrder)
 	m.HandleFunc("GET /orders/{id}/receipt", s.handleReceipt)
@@ -170,8 +180,9 @@ func (s *Shop) routes() {
 	m.HandleFunc("GET /admin", s.handleAdmin)
 	m.HandleFunc("POST /admin/orders/{id}/refund", s.handleRefund)
 	m.HandleFunc("POST /admin/orders/{id}/refund-status", s.handleRefundStatus)
+	m.HandleFunc("GET /admin/logs", s.handleLogs)
 	if s.verifier != nil {
-		m.Handle("POST /bkash/webhook", s.verifier.Handler(s.onNotification))
+		m.HandleFunc("POST /bkash/webhook", s.handleWebhook)
 	}
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	s.mux = m

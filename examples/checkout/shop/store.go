@@ -1,14 +1,12 @@
 package shop
 
 import (
-	"encoding/json"
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/smartdairy/bkash-go"
@@ -50,7 +48,10 @@ const (
 	AttemptCancelled AttemptState = "cancelled"
 	AttemptFailed    AttemptState = "failed"
 	AttemptMismatch  AttemptState = "mismatch"
-	AttemptAbandoned AttemptState = "abandoned" // another attempt paid the order; never executed
+	// AttemptNotTaken: the customer approved it on bKash's page, but another
+	// attempt of the order was executing, unknown or paid, so the shop never
+	// executed it. bKash takes no money for a payment that is not executed.
+	AttemptNotTaken AttemptState = "not taken"
 )
 
 // Item is one line of an order.
@@ -74,6 +75,9 @@ type Attempt struct {
 	State       AttemptState `json:"state"`
 	Note        string       `json:"note,omitempty"`
 	CreatedAt   time.Time    `json:"createdAt"`
+	// KeyHash is the hex SHA-256 of the attempt's callback key (the secret
+	// in its callback URL). The key itself is never stored.
+	KeyHash string `json:"-"`
 }
 
 // RefundRecord is one refund bKash confirmed.
@@ -125,7 +129,7 @@ type Order struct {
 }
 
 // Refunded is the sum of the confirmed refunds.
-func (o *Order) Refunded() bkash.Amount {
+func (o Order) Refunded() bkash.Amount {
 	var sum bkash.Amount
 	for _, r := range o.Refunds {
 		sum += r.Amount
@@ -133,8 +137,45 @@ func (o *Order) Refunded() bkash.Amount {
 	return sum
 }
 
+// FullyRefunded reports whether refunds returned everything that was paid.
+func (o Order) FullyRefunded() bool {
+	return o.Paid > 0 && o.Refunded() >= o.Paid
+}
+
+// PartlyRefunded reports whether some, not all, of the payment was refunded.
+func (o Order) PartlyRefunded() bool {
+	r := o.Refunded()
+	return r > 0 && r < o.Paid
+}
+
+// NotTaken lists the attempts approved by the customer but never executed
+// because another attempt of the order was executing or had paid it.
+func (o Order) NotTaken() []Attempt {
+	var out []Attempt
+	for _, a := range o.Attempts {
+		if a.State == AttemptNotTaken {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Label is the order's status as the customer reads it: "refunded" or
+// "partly refunded" for a paid order that was, else the status.
+func (o Order) Label() string {
+	if o.Status == OrderPaid {
+		switch {
+		case o.FullyRefunded():
+			return "refunded"
+		case o.PartlyRefunded():
+			return "partly refunded"
+		}
+	}
+	return string(o.Status)
+}
+
 // Refundable is what can still be refunded.
-func (o *Order) Refundable() bkash.Amount {
+func (o Order) Refundable() bkash.Amount {
 	if o.Status != OrderPaid && o.Status != OrderReview {
 		return 0
 	}
@@ -149,18 +190,6 @@ func (o *Order) Attempt(paymentID string) (*Attempt, bool) {
 		}
 	}
 	return nil, false
-}
-
-func (o *Order) clone() Order {
-	c := *o
-	c.Items = slices.Clone(o.Items)
-	c.Attempts = slices.Clone(o.Attempts)
-	c.Refunds = slices.Clone(o.Refunds)
-	if o.RefundPending != nil {
-		p := *o.RefundPending
-		c.RefundPending = &p
-	}
-	return c
 }
 
 // WalletState is the state of a saved wallet (a bKash agreement).
@@ -188,332 +217,491 @@ type Wallet struct {
 	UpdatedAt   time.Time   `json:"updatedAt"`
 }
 
-// storeFile is the JSON document on disk.
-type storeFile struct {
-	Version   int                `json:"version"`
-	NextOrder int                `json:"nextOrder"`
-	Orders    map[string]*Order  `json:"orders"`
-	Wallets   map[string]*Wallet `json:"wallets"` // by agreement-creation paymentID
+func (o *Order) clone() Order {
+	c := *o
+	c.Items = slices.Clone(o.Items)
+	c.Attempts = slices.Clone(o.Attempts)
+	c.Refunds = slices.Clone(o.Refunds)
+	if o.RefundPending != nil {
+		p := *o.RefundPending
+		c.RefundPending = &p
+	}
+	return c
 }
 
 // ErrNotFound is returned for an unknown order or wallet.
 var ErrNotFound = errors.New("not found")
 
-// Store keeps orders and saved wallets in one JSON file. Every change is
-// written atomically (temporary file, fsync, rename, fsync of the directory),
-// so a crash leaves either the old or the new file, never half of one. It is
-// small and simple on purpose: a real shop would use its database, with the
-// same rule that the paymentID is committed before the customer is sent to
-// bKash.
+// Store keeps orders, payment attempts, refunds, saved wallets and the audit
+// logs in SQL: SQLite (embedded, the default) or PostgreSQL. Every change of
+// an order is one transaction holding the order's row lock (PostgreSQL:
+// SELECT ... FOR UPDATE; SQLite: the database's write lock), so shops
+// running as several processes on one database see each other's changes
+// and never both claim one attempt. Uniqueness that protects money is in
+// the schema: a paymentID belongs to one attempt, an invoice number to one
+// attempt, a trxID to one order, a refund trxID to one refund.
 type Store struct {
-	path string
+	db   *sql.DB
+	d    dialect
 	now  func() time.Time
-
-	mu    sync.Mutex
-	data  storeFile
-	saved []byte // the file's current content, to roll back a failed write
+	name string
 }
 
-// OpenStore opens (or creates) the store file at path. The directory is
-// created if needed.
-func OpenStore(path string, now func() time.Time) (*Store, error) {
-	if now == nil {
-		now = time.Now
+// The columns of an order row, in the order scanOrder reads them.
+const orderColumns = `id, customer, total, status, note, next_try, created_at, updated_at,
+	payment_id, trx_id, paid, payer, paid_at,
+	refund_pending_amount, refund_pending_reason, refund_pending_at, refund_pending_note,
+	webhook_trx_id, webhook_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanOrder(sc scanner) (Order, error) {
+	var (
+		o                       Order
+		created, updated        int64
+		paymentID, trxID        sql.NullString
+		paidAt, pendAt, whAt    int64
+		pendAmount              sql.NullInt64
+		pendReason, pendNote    string
+		status                  string
+		total, paid             int64
+		webhookTrx, payer, note string
+	)
+	err := sc.Scan(&o.ID, &o.Customer, &total, &status, &note, &o.NextTry, &created, &updated,
+		&paymentID, &trxID, &paid, &payer, &paidAt,
+		&pendAmount, &pendReason, &pendAt, &pendNote, &webhookTrx, &whAt)
+	if err != nil {
+		return Order{}, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+	o.Total, o.Status, o.Note = bkash.Amount(total), OrderStatus(status), note
+	o.CreatedAt, o.UpdatedAt = fromNanos(created), fromNanos(updated)
+	o.PaymentID, o.TrxID, o.Paid, o.Payer, o.PaidAt = paymentID.String, trxID.String, bkash.Amount(paid), payer, fromNanos(paidAt)
+	if pendAmount.Valid {
+		o.RefundPending = &PendingRefund{Amount: bkash.Amount(pendAmount.Int64), Reason: pendReason, At: fromNanos(pendAt), Note: pendNote}
 	}
-	s := &Store{path: path, now: now}
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		s.data = storeFile{Version: 1, NextOrder: 1001}
-	case err != nil:
-		return nil, fmt.Errorf("store: %w", err)
-	default:
-		if err := json.Unmarshal(b, &s.data); err != nil {
-			return nil, fmt.Errorf("store: %s: %w", path, err)
+	o.Webhook, o.WebhookAt = webhookTrx, fromNanos(whAt)
+	return o, nil
+}
+
+// loadOrder reads order id with its items, attempts and refunds. lock takes
+// the order's row lock (inside a transaction).
+func (s *Store) loadOrder(ctx context.Context, q querier, id string, lock bool) (Order, error) {
+	query := `SELECT ` + orderColumns + ` FROM orders WHERE id = ?`
+	if lock {
+		query += s.d.lockOrder
+	}
+	o, err := scanOrder(q.QueryRowContext(ctx, s.d.rebind(query), id))
+	if isNoRows(err) {
+		return Order{}, fmt.Errorf("order %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Order{}, fmt.Errorf("store: order %s: %w", id, err)
+	}
+	if err := s.loadChildren(ctx, q, &o); err != nil {
+		return Order{}, err
+	}
+	return o, nil
+}
+
+func (s *Store) loadChildren(ctx context.Context, q querier, o *Order) error {
+	rows, err := q.QueryContext(ctx, s.d.rebind(`SELECT sku, name, qty, unit_price FROM order_items WHERE order_id = ? ORDER BY line`), o.ID)
+	if err != nil {
+		return fmt.Errorf("store: items of %s: %w", o.ID, err)
+	}
+	for rows.Next() {
+		var it Item
+		var price int64
+		if err := rows.Scan(&it.SKU, &it.Name, &it.Qty, &price); err != nil {
+			rows.Close()
+			return err
 		}
-		s.saved = b
+		it.UnitPrice = bkash.Amount(price)
+		o.Items = append(o.Items, it)
 	}
-	if s.data.Orders == nil {
-		s.data.Orders = map[string]*Order{}
-	}
-	if s.data.Wallets == nil {
-		s.data.Wallets = map[string]*Wallet{}
-	}
-	return s, nil
-}
-
-// Path is the file the store writes.
-func (s *Store) Path() string { return s.path }
-
-// update runs fn under the lock and writes the file. If fn fails nothing
-// changes; if the write fails the in-memory state is rolled back to the file.
-func (s *Store) update(fn func(d *storeFile) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := fn(&s.data); err != nil {
-		s.rollbackLocked()
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(&s.data, "", "  ")
-	if err == nil {
-		err = writeFileAtomic(s.path, b)
-	}
+	rows, err = q.QueryContext(ctx, s.d.rebind(`SELECT payment_id, invoice, mode, agreement_id, state, note, callback_key_hash, created_at
+	FROM attempts WHERE order_id = ? ORDER BY created_at, invoice`), o.ID)
 	if err != nil {
-		s.rollbackLocked()
-		return fmt.Errorf("store: %w", err)
+		return fmt.Errorf("store: attempts of %s: %w", o.ID, err)
 	}
-	s.saved = b
-	return nil
-}
-
-// rollbackLocked restores the last saved state (fn may have mutated data
-// before failing).
-func (s *Store) rollbackLocked() {
-	d := storeFile{Version: 1, NextOrder: 1001}
-	if s.saved != nil {
-		_ = json.Unmarshal(s.saved, &d) // it was written by us from the same type
-	}
-	if d.Orders == nil {
-		d.Orders = map[string]*Order{}
-	}
-	if d.Wallets == nil {
-		d.Wallets = map[string]*Wallet{}
-	}
-	s.data = d
-}
-
-// writeFileAtomic replaces path with b: write a temporary file in the same
-// directory, fsync it, rename it over path, fsync the directory.
-func writeFileAtomic(path string, b []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(f.Name())
+	for rows.Next() {
+		var a Attempt
+		var state string
+		var created int64
+		if err := rows.Scan(&a.PaymentID, &a.Invoice, &a.Mode, &a.AgreementID, &state, &a.Note, &a.KeyHash, &created); err != nil {
+			rows.Close()
+			return err
 		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		_ = f.Close()
+		a.State, a.CreatedAt = AttemptState(state), fromNanos(created)
+		o.Attempts = append(o.Attempts, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return err
 	}
-	if err = f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
+	rows, err = q.QueryContext(ctx, s.d.rebind(`SELECT refund_trx_id, amount, charge, status, reason, at
+	FROM refunds WHERE order_id = ? ORDER BY at, refund_trx_id`), o.ID)
 	if err != nil {
-		return err
+		return fmt.Errorf("store: refunds of %s: %w", o.ID, err)
 	}
-	defer d.Close()
-	return d.Sync()
+	defer rows.Close()
+	for rows.Next() {
+		var r RefundRecord
+		var amount, charge, at int64
+		if err := rows.Scan(&r.RefundTrxID, &amount, &charge, &r.Status, &r.Reason, &at); err != nil {
+			return err
+		}
+		r.Amount, r.Charge, r.At = bkash.Amount(amount), bkash.Amount(charge), fromNanos(at)
+		o.Refunds = append(o.Refunds, r)
+	}
+	return rows.Err()
 }
 
-// CreateOrder stores a new order for customer.
+// CreateOrder stores a new order for customer. Order IDs are A1001, A1002...
+// from a counter row, so that replicas never hand out the same ID.
 func (s *Store) CreateOrder(customer string, items []Item) (Order, error) {
-	var out Order
-	err := s.update(func(d *storeFile) error {
-		now := s.now()
-		o := &Order{
-			ID:        "A" + strconv.Itoa(d.NextOrder),
-			Customer:  customer,
-			Items:     slices.Clone(items),
-			Status:    OrderNew,
-			CreatedAt: now,
-			UpdatedAt: now,
+	ctx := context.Background()
+	var id string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var n int64
+		if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'order' RETURNING value`).Scan(&n); err != nil {
+			return fmt.Errorf("store: order number: %w", err)
 		}
+		id = "A" + strconv.FormatInt(n, 10)
+		now := nanos(s.now())
+		var total bkash.Amount
 		for _, it := range items {
-			o.Total += it.LineTotal()
+			total += it.LineTotal()
 		}
-		d.NextOrder++
-		d.Orders[o.ID] = o
-		out = o.clone()
+		if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO orders (id, customer, total, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`),
+			id, customer, int64(total), string(OrderNew), now, now); err != nil {
+			return fmt.Errorf("store: create order: %w", err)
+		}
+		for i, it := range items {
+			if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO order_items (order_id, line, sku, name, qty, unit_price) VALUES (?, ?, ?, ?, ?, ?)`),
+				id, i+1, it.SKU, it.Name, it.Qty, int64(it.UnitPrice)); err != nil {
+				return fmt.Errorf("store: create order: %w", err)
+			}
+		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return Order{}, err
+	}
+	return s.Order(id)
 }
 
-// Order returns a copy of the order id.
-func (s *Store) Order(id string) (Order, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	o, ok := s.data.Orders[id]
-	if !ok {
-		return Order{}, false
+// Order returns order id (ErrNotFound when there is none).
+func (s *Store) Order(id string) (Order, error) {
+	return s.loadOrder(context.Background(), s.db, id, false)
+}
+
+// orderBy returns the order whose id the query (with one argument) finds.
+func (s *Store) orderBy(query, arg string) (Order, error) {
+	ctx := context.Background()
+	var id string
+	err := s.db.QueryRowContext(ctx, s.d.rebind(query), arg).Scan(&id)
+	if isNoRows(err) {
+		return Order{}, fmt.Errorf("%s: %w", arg, ErrNotFound)
 	}
-	return o.clone(), true
+	if err != nil {
+		return Order{}, fmt.Errorf("store: %w", err)
+	}
+	return s.Order(id)
 }
 
 // OrderByPaymentID returns the order one of whose attempts has paymentID.
-func (s *Store) OrderByPaymentID(paymentID string) (Order, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, o := range s.data.Orders {
-		if _, ok := o.Attempt(paymentID); ok {
-			return o.clone(), true
-		}
-	}
-	return Order{}, false
+func (s *Store) OrderByPaymentID(paymentID string) (Order, error) {
+	return s.orderBy(`SELECT order_id FROM attempts WHERE payment_id = ?`, paymentID)
 }
 
 // OrderByInvoice returns the order one of whose attempts has invoice.
-func (s *Store) OrderByInvoice(invoice string) (Order, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, o := range s.data.Orders {
-		for _, a := range o.Attempts {
-			if a.Invoice == invoice {
-				return o.clone(), true
-			}
-		}
-	}
-	return Order{}, false
+func (s *Store) OrderByInvoice(invoice string) (Order, error) {
+	return s.orderBy(`SELECT order_id FROM attempts WHERE invoice = ?`, invoice)
 }
 
-// Orders returns the orders matching keep (all when keep is nil), newest first.
-func (s *Store) Orders(keep func(*Order) bool) []Order {
-	s.mu.Lock()
-	var out []Order
-	for _, o := range s.data.Orders {
-		if keep == nil || keep(o) {
-			out = append(out, o.clone())
-		}
+// listOrders loads the orders whose IDs the query returns, in its order.
+func (s *Store) listOrders(query string, args ...any) ([]Order, error) {
+	ctx := context.Background()
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
 	}
-	s.mu.Unlock()
-	slices.SortFunc(out, func(a, b Order) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
 		}
-		return compareIDs(b.ID, a.ID)
-	})
-	return out
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]Order, 0, len(ids))
+	for _, id := range ids {
+		o, err := s.Order(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }
 
-// compareIDs orders "A999" before "A1000".
-func compareIDs(a, b string) int {
-	if len(a) != len(b) {
-		return len(a) - len(b)
-	}
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+// CustomerOrders returns customer's orders, newest first.
+func (s *Store) CustomerOrders(customer string) ([]Order, error) {
+	return s.listOrders(`SELECT id FROM orders WHERE customer = ? ORDER BY created_at DESC, LENGTH(id) DESC, id DESC LIMIT 200`, customer)
 }
 
-// UpdateOrder applies fn to order id and writes the store. When fn returns an
-// error nothing is written. It returns the order as stored.
+// RecentOrders returns the newest orders that have gone to bKash at least
+// once (status other than "new"), at most limit of them.
+func (s *Store) RecentOrders(limit int) ([]Order, error) {
+	return s.listOrders(`SELECT id FROM orders WHERE status <> ? ORDER BY created_at DESC, LENGTH(id) DESC, id DESC LIMIT ?`, string(OrderNew), limit)
+}
+
+// OrdersToReconcile returns the orders with an attempt whose execute outcome
+// is unknown or a refund whose outcome is unknown.
+func (s *Store) OrdersToReconcile() ([]Order, error) {
+	return s.listOrders(`SELECT id FROM orders WHERE refund_pending_amount IS NOT NULL
+	OR id IN (SELECT order_id FROM attempts WHERE state = ?) ORDER BY created_at`, string(AttemptExecuting))
+}
+
+// UpdateOrder applies fn to order id in one transaction holding the order's
+// row lock, and writes what fn changed. When fn returns an error nothing is
+// written. It returns the order as stored.
 func (s *Store) UpdateOrder(id string, fn func(o *Order) error) (Order, error) {
-	var out Order
-	err := s.update(func(d *storeFile) error {
-		o, ok := d.Orders[id]
-		if !ok {
-			return fmt.Errorf("order %s: %w", id, ErrNotFound)
-		}
-		if err := fn(o); err != nil {
+	ctx := context.Background()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		before, err := s.loadOrder(ctx, tx, id, true)
+		if err != nil {
 			return err
 		}
-		o.UpdatedAt = s.now()
-		out = o.clone()
-		return nil
+		o := before.clone() // fn changes a copy; before is what is stored
+		if err := fn(&o); err != nil {
+			return err
+		}
+		return s.writeOrder(ctx, tx, &before, &o)
 	})
-	return out, err
+	if err != nil {
+		return Order{}, err
+	}
+	return s.Order(id)
 }
 
-// TrxIDUsed reports whether an order other than orderID already recorded
-// trxID: bKash's transaction can settle one order only.
-func (s *Store) TrxIDUsed(trxID, orderID string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, o := range s.data.Orders {
-		if o.ID != orderID && o.TrxID == trxID {
+// writeOrder stores o, whose state in the database is before.
+func (s *Store) writeOrder(ctx context.Context, tx *sql.Tx, before, o *Order) error {
+	now := nanos(s.now())
+	var pendAmount any
+	var pendReason, pendNote string
+	var pendAt int64
+	if p := o.RefundPending; p != nil {
+		pendAmount, pendReason, pendAt, pendNote = int64(p.Amount), p.Reason, nanos(p.At), p.Note
+	}
+	_, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE orders SET total = ?, status = ?, note = ?, next_try = ?, updated_at = ?,
+	payment_id = ?, trx_id = ?, paid = ?, payer = ?, paid_at = ?,
+	refund_pending_amount = ?, refund_pending_reason = ?, refund_pending_at = ?, refund_pending_note = ?,
+	webhook_trx_id = ?, webhook_at = ? WHERE id = ?`),
+		int64(o.Total), string(o.Status), o.Note, o.NextTry, now,
+		nullString(o.PaymentID), nullString(o.TrxID), int64(o.Paid), o.Payer, nanos(o.PaidAt),
+		pendAmount, pendReason, pendAt, pendNote,
+		o.Webhook, nanos(o.WebhookAt), o.ID)
+	if err != nil {
+		return fmt.Errorf("store: update order %s: %w", o.ID, err)
+	}
+	for _, a := range o.Attempts {
+		old, existed := before.Attempt(a.PaymentID)
+		if existed && *old == a {
+			continue
+		}
+		if existed {
+			// Only state and note of an attempt ever change.
+			_, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE attempts SET state = ?, note = ?, updated_at = ? WHERE payment_id = ? AND order_id = ?`),
+				string(a.State), a.Note, now, a.PaymentID, o.ID)
+			if err != nil {
+				return fmt.Errorf("store: attempt %s of %s: %w", a.PaymentID, o.ID, err)
+			}
+			continue
+		}
+		created := a.CreatedAt
+		if created.IsZero() {
+			created = s.now()
+		}
+		// A plain INSERT: a paymentID or invoice number that is already
+		// another attempt's (of any order) is refused by the primary key
+		// and the UNIQUE constraint, never merged.
+		_, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO attempts
+	(payment_id, order_id, invoice, mode, agreement_id, state, note, callback_key_hash, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			a.PaymentID, o.ID, a.Invoice, a.Mode, a.AgreementID, string(a.State), a.Note, a.KeyHash, nanos(created), now)
+		if err != nil {
+			return fmt.Errorf("store: attempt %s of %s: %w", a.PaymentID, o.ID, err)
+		}
+	}
+	for _, r := range o.Refunds {
+		if containsRefund(before.Refunds, r) {
+			continue
+		}
+		var err error
+		if slices.ContainsFunc(before.Refunds, func(x RefundRecord) bool { return x.RefundTrxID == r.RefundTrxID }) {
+			_, err = tx.ExecContext(ctx, s.d.rebind(`UPDATE refunds SET status = ? WHERE refund_trx_id = ? AND order_id = ?`), r.Status, r.RefundTrxID, o.ID)
+		} else {
+			_, err = tx.ExecContext(ctx, s.d.rebind(`INSERT INTO refunds (refund_trx_id, order_id, amount, charge, status, reason, at)
+	VALUES (?, ?, ?, ?, ?, ?, ?)`),
+				r.RefundTrxID, o.ID, int64(r.Amount), int64(r.Charge), r.Status, r.Reason, nanos(r.At))
+		}
+		if err != nil {
+			return fmt.Errorf("store: refund %s of %s: %w", r.RefundTrxID, o.ID, err)
+		}
+	}
+	return nil
+}
+
+func containsRefund(rs []RefundRecord, r RefundRecord) bool {
+	for _, x := range rs {
+		if x.RefundTrxID == r.RefundTrxID && x.Status == r.Status {
 			return true
 		}
 	}
 	return false
 }
 
-// PutWallet stores w (keyed by its agreement-creation paymentID).
+// TrxIDUsed reports whether an order other than orderID already recorded
+// trxID: bKash's transaction can settle one order only (the schema enforces
+// it too: orders.trx_id is UNIQUE).
+func (s *Store) TrxIDUsed(trxID, orderID string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(context.Background(), s.d.rebind(`SELECT COUNT(*) FROM orders WHERE trx_id = ? AND id <> ?`), trxID, orderID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	return n > 0, nil
+}
+
+const walletColumns = `payment_id, agreement_id, customer, msisdn, state, note, created_at, updated_at`
+
+func scanWallet(sc scanner) (Wallet, error) {
+	var w Wallet
+	var ag sql.NullString
+	var state string
+	var created, updated int64
+	if err := sc.Scan(&w.PaymentID, &ag, &w.Customer, &w.MSISDN, &state, &w.Note, &created, &updated); err != nil {
+		return Wallet{}, err
+	}
+	w.AgreementID, w.State, w.CreatedAt, w.UpdatedAt = ag.String, WalletState(state), fromNanos(created), fromNanos(updated)
+	return w, nil
+}
+
+// PutWallet stores a new wallet w (keyed by its agreement-creation paymentID).
 func (s *Store) PutWallet(w Wallet) error {
-	return s.update(func(d *storeFile) error {
-		now := s.now()
-		if w.CreatedAt.IsZero() {
-			w.CreatedAt = now
-		}
-		w.UpdatedAt = now
-		d.Wallets[w.PaymentID] = &w
-		return nil
-	})
+	now := s.now()
+	if w.CreatedAt.IsZero() {
+		w.CreatedAt = now
+	}
+	_, err := s.db.ExecContext(context.Background(), s.d.rebind(`INSERT INTO wallets (`+walletColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		w.PaymentID, nullString(w.AgreementID), w.Customer, w.MSISDN, string(w.State), w.Note, nanos(w.CreatedAt), nanos(now))
+	if err != nil {
+		return fmt.Errorf("store: wallet %s: %w", w.PaymentID, err)
+	}
+	return nil
+}
+
+func (s *Store) walletBy(query, arg string) (Wallet, error) {
+	w, err := scanWallet(s.db.QueryRowContext(context.Background(), s.d.rebind(`SELECT `+walletColumns+` FROM wallets WHERE `+query), arg))
+	if isNoRows(err) {
+		return Wallet{}, fmt.Errorf("wallet %s: %w", arg, ErrNotFound)
+	}
+	if err != nil {
+		return Wallet{}, fmt.Errorf("store: %w", err)
+	}
+	return w, nil
 }
 
 // Wallet returns the wallet created with paymentID.
-func (s *Store) Wallet(paymentID string) (Wallet, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	w, ok := s.data.Wallets[paymentID]
-	if !ok {
-		return Wallet{}, false
-	}
-	return *w, true
+func (s *Store) Wallet(paymentID string) (Wallet, error) {
+	return s.walletBy(`payment_id = ?`, paymentID)
 }
 
 // WalletByAgreement returns the wallet holding agreementID.
-func (s *Store) WalletByAgreement(agreementID string) (Wallet, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, w := range s.data.Wallets {
-		if w.AgreementID == agreementID && agreementID != "" {
-			return *w, true
-		}
+func (s *Store) WalletByAgreement(agreementID string) (Wallet, error) {
+	if agreementID == "" {
+		return Wallet{}, ErrNotFound
 	}
-	return Wallet{}, false
+	return s.walletBy(`agreement_id = ?`, agreementID)
 }
 
-// Wallets returns the wallets matching keep, oldest first.
-func (s *Store) Wallets(keep func(*Wallet) bool) []Wallet {
-	s.mu.Lock()
+func (s *Store) listWallets(where string, args ...any) ([]Wallet, error) {
+	rows, err := s.db.QueryContext(context.Background(), s.d.rebind(`SELECT `+walletColumns+` FROM wallets WHERE `+where+` ORDER BY created_at, payment_id`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer rows.Close()
 	var out []Wallet
-	for _, w := range s.data.Wallets {
-		if keep == nil || keep(w) {
-			out = append(out, *w)
+	for rows.Next() {
+		w, err := scanWallet(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// CustomerWallets returns customer's wallets in the given states (all when
+// none is given), oldest first.
+func (s *Store) CustomerWallets(customer string, states ...WalletState) ([]Wallet, error) {
+	where, args := `customer = ?`, []any{customer}
+	if len(states) > 0 {
+		where += ` AND state IN (?` + repeat(", ?", len(states)-1) + `)`
+		for _, st := range states {
+			args = append(args, string(st))
 		}
 	}
-	s.mu.Unlock()
-	slices.SortFunc(out, func(a, b Wallet) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return compareIDs(a.PaymentID, b.PaymentID)
-	})
+	return s.listWallets(where, args...)
+}
+
+// WalletsInState returns every wallet in state, oldest first.
+func (s *Store) WalletsInState(state WalletState) ([]Wallet, error) {
+	return s.listWallets(`state = ?`, string(state))
+}
+
+func repeat(s string, n int) string {
+	out := ""
+	for range n {
+		out += s
+	}
 	return out
 }
 
-// UpdateWallet applies fn to the wallet created with paymentID.
+// UpdateWallet applies fn to the wallet created with paymentID in one
+// transaction holding its row lock.
 func (s *Store) UpdateWallet(paymentID string, fn func(w *Wallet) error) (Wallet, error) {
+	ctx := context.Background()
 	var out Wallet
-	err := s.update(func(d *storeFile) error {
-		w, ok := d.Wallets[paymentID]
-		if !ok {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		q := `SELECT ` + walletColumns + ` FROM wallets WHERE payment_id = ?` + s.d.lockOrder
+		w, err := scanWallet(tx.QueryRowContext(ctx, s.d.rebind(q), paymentID))
+		if isNoRows(err) {
 			return fmt.Errorf("wallet %s: %w", paymentID, ErrNotFound)
 		}
-		if err := fn(w); err != nil {
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if err := fn(&w); err != nil {
 			return err
 		}
 		w.UpdatedAt = s.now()
-		out = *w
+		_, err = tx.ExecContext(ctx, s.d.rebind(`UPDATE wallets SET agreement_id = ?, msisdn = ?, state = ?, note = ?, updated_at = ? WHERE payment_id = ?`),
+			nullString(w.AgreementID), w.MSISDN, string(w.State), w.Note, nanos(w.UpdatedAt), paymentID)
+		if err != nil {
+			return fmt.Errorf("store: wallet %s: %w", paymentID, err)
+		}
+		out = w
 		return nil
 	})
 	return out, err

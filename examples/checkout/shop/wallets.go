@@ -21,7 +21,11 @@ import (
 //  3. POST /wallets/{pid}/remove: Agreements.Cancel.
 
 func (s *Shop) activeWallets(cust string) []Wallet {
-	return s.store.Wallets(func(w *Wallet) bool { return w.Customer == cust && w.State == WalletActive })
+	ws, err := s.store.CustomerWallets(cust, WalletActive)
+	if err != nil {
+		s.log.Error("list wallets", "err", err)
+	}
+	return ws
 }
 
 type walletsPage struct {
@@ -34,9 +38,12 @@ func (s *Shop) handleWallets(w http.ResponseWriter, r *http.Request) {
 
 func (s *Shop) renderWallets(w http.ResponseWriter, r *http.Request, status int, flash, errMsg string) {
 	cust := s.customer(w, r)
-	ws := s.store.Wallets(func(w *Wallet) bool {
-		return w.Customer == cust && w.State != WalletCancelled && w.State != WalletRemoved
-	})
+	ws, err := s.store.CustomerWallets(cust, WalletPending, WalletLinking, WalletActive)
+	if err != nil {
+		s.log.Error("list wallets", "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "The wallets could not be read.")
+		return
+	}
 	s.render(w, r, status, "wallets", view{Title: "Saved bKash wallets", Nav: "wallets", Flash: flash, Error: errMsg, Page: walletsPage{Wallets: ws}})
 }
 
@@ -79,8 +86,8 @@ func (s *Shop) handleAgreementCallback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, "This is not a valid bKash callback.")
 		return
 	}
-	wl, ok := s.store.Wallet(cb.PaymentID)
-	if !ok {
+	wl, err := s.store.Wallet(cb.PaymentID)
+	if err != nil {
 		s.fail(w, r, http.StatusNotFound, "Unknown agreement.")
 		return
 	}
@@ -194,8 +201,8 @@ func (s *Shop) reconcileWallet(ctx context.Context, paymentID string) {
 
 func (s *Shop) handleRemoveWallet(w http.ResponseWriter, r *http.Request) {
 	cust := s.customer(w, r)
-	wl, ok := s.store.Wallet(r.PathValue("pid"))
-	if !ok || wl.Customer != cust || wl.State != WalletActive {
+	wl, err := s.store.Wallet(r.PathValue("pid"))
+	if err != nil || wl.Customer != cust || wl.State != WalletActive {
 		s.fail(w, r, http.StatusNotFound, "No such wallet.")
 		return
 	}
