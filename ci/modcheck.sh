@@ -114,9 +114,10 @@ done < <(nested_modules)
 # 3. A user's view, when HEAD is what a user would fetch.
 if [ "$fail" -eq 0 ] && [ "${MODCHECK_USER:-1}" = 1 ] && [ -z "$(git status --porcelain -- $(nested_modules | sed 's|$|/go.mod|') go.mod)" ]; then
 	head=$(git rev-parse HEAD)
+	mods=$(nested_modules)
 	git clone -q --bare "$repo" "$tmp/origin.git"
 	mkdir -p "$tmp/user" && cd "$tmp/user"
-	export GOWORK=off GOFLAGS=-mod=mod GOPRIVATE="$root_module" GOMODCACHE="$tmp/modcache"
+	export GOWORK=off GOFLAGS=-mod=mod GOPRIVATE="$root_module" GOMODCACHE="$tmp/modcache" GOPROXY="file://$(go env GOMODCACHE)/cache/download,$(go env GOPROXY)"
 	export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="url.file://$tmp/origin.git.insteadOf" GIT_CONFIG_VALUE_0="https://$root_module"
 	go mod init example.com/user >/dev/null 2>&1
 	while IFS= read -r dir; do
@@ -127,7 +128,7 @@ if [ "$fail" -eq 0 ] && [ "${MODCHECK_USER:-1}" = 1 ] && [ -z "$(git status --po
 			sed 's/^/    /' "$tmp/get.log" >&2
 			bad "a user cannot go get and build $mod@${head:0:12}"
 		fi
-	done < <(nested_modules)
+	done <<<"$mods"
 	cd "$repo"
 	chmod -R u+w "$tmp/modcache" 2>/dev/null || true
 elif [ "$fail" -eq 0 ]; then
