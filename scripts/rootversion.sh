@@ -28,10 +28,10 @@ highest_root_tag() {
 	local tag
 	git tag --merged "$1" --list 'v*' | while IFS= read -r tag; do
 		[[ $tag =~ $semver_tag ]] || continue
+		local major=${BASH_REMATCH[1]} minor=${BASH_REMATCH[2]} patch=${BASH_REMATCH[3]} pre=${BASH_REMATCH[4]#-}
 		[[ $tag =~ $is_pseudo ]] && continue # the go command ignores such tags
-		local pre=${BASH_REMATCH[4]#-}
 		# A release sorts above its pre-releases: flag 1 for a release.
-		printf '%s %s %s %d %s %s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}" \
+		printf '%s %s %s %d %s %s\n' "$major" "$minor" "$patch" \
 			"$([ -z "$pre" ] && echo 1 || echo 0)" "${pre:--}" "$tag"
 	done | sort -k1,1n -k2,2n -k3,3n -k4,4n -k5,5V | tail -n 1 | cut -d' ' -f6
 }
