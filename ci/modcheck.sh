@@ -135,6 +135,11 @@ elif [ "$fail" -eq 0 ]; then
 	echo "skip the user's-view check: go.mod files differ from HEAD (commit first)"
 fi
 
+# Dependabot keeps every module's dependencies current only where it is told.
+while IFS= read -r dir; do
+	grep -q "^ *- \"/$dir\"" .github/dependabot.yml || bad ".github/dependabot.yml does not list the module directory /$dir"
+done < <(nested_modules)
+
 if [ "$fail" -ne 0 ]; then
 	echo "modcheck: nested modules must require a version of $root_module a user can resolve; run scripts/pin-root.sh COMMIT (see RELEASING.md)" >&2
 	exit 1
