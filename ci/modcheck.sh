@@ -132,7 +132,7 @@ if [ "$fail" -eq 0 ] && [ "${MODCHECK_USER:-1}" = 1 ] && [ -z "$(git status --po
 	cd "$repo"
 	chmod -R u+w "$tmp/modcache" 2>/dev/null || true
 elif [ "$fail" -eq 0 ]; then
-	echo "skip the user's-view check: go.mod files differ from HEAD (commit first)"
+	echo "skip the user's-view check (MODCHECK_USER=0, or go.mod files differ from HEAD: commit first)"
 fi
 
 # Dependabot keeps every module's dependencies current only where it is told.

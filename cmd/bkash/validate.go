@@ -126,7 +126,7 @@ func (o *validateOptions) run(a *app, _ []string) error {
 	v.rep = report{
 		Title:       "bKash Tokenized Checkout sandbox validation",
 		GeneratedAt: time.Now().UTC().Truncate(time.Second),
-		Tool:        "bkash CLI (bkash-go " + bkash.Version + ")",
+		Tool:        "bkash CLI " + cliVersion() + " (bkash-go " + bkash.Version + ")",
 		Environment: env,
 		BaseURL:     base,
 	}
