@@ -109,6 +109,9 @@ func (o *validateOptions) run(a *app, _ []string) error {
 		defer v.srv.Close()
 		creds = v.srv.Credentials()
 		a.g.baseURL = v.srv.URL
+		// The fake lives as long as this run, on a random port: a cached
+		// token could never be used again, and a file per run piles up.
+		a.g.noTokenCache = true
 		env = "fake bKash (bkashtest)"
 	} else if creds, err = a.credentials(); err != nil {
 		return err
