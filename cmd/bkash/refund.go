@@ -53,15 +53,19 @@ before refunding again.`,
 			if err != nil {
 				return err
 			}
+			params := &bkash.RefundParams{
+				PaymentID: p.paymentID, TrxID: p.trxID, Amount: amount, SKU: p.sku, Reason: p.reason,
+			}
+			if err := params.Validate(); err != nil {
+				return flagError(err)
+			}
 			c, err := a.client(opt)
 			if err != nil {
 				return err
 			}
 			ctx, cancel := a.callCtx()
 			defer cancel()
-			rf, err := c.Refunds.Create(ctx, &bkash.RefundParams{
-				PaymentID: p.paymentID, TrxID: p.trxID, Amount: amount, SKU: p.sku, Reason: p.reason,
-			})
+			rf, err := c.Refunds.Create(ctx, params)
 			if err != nil {
 				return withAdvice(err, fmt.Sprintf("The refund may or may not have been made.\nDo NOT refund again before checking:\n  bkash refund status %s %s", p.paymentID, p.trxID))
 			}
