@@ -28,6 +28,7 @@ func init() {
 		agreementCmd,
 		webhookCmd,
 		validateCmd,
+		explainCmd,
 		versionCmd,
 	}
 }
