@@ -399,11 +399,16 @@ func (c *Client) do(ctx context.Context, ep *endpoint, in, out any) error {
 // observer callback makes the state escape to the heap.
 func (c *Client) doObserved(ctx context.Context, ep *endpoint, in any, body []byte, out any) error {
 	cl := &call{c: c, ep: ep, in: in, body: body, start: time.Now()}
+	if s, ok := c.observer.(StartObserver); ok {
+		ctx = s.StartCall(ctx, cl.info())
+	}
+	cl.ctx = ctx
 	var observe func(transport.Attempt)
 	if c.observer != nil || c.debug(ctx) {
 		observe = cl.observeAttempt
 	}
 	err := cl.run(ctx, out, observe)
+	cl.emit(true, err)
 	cl.log(ctx, err)
 	return err
 }
@@ -439,17 +444,20 @@ func encodeRequest(in any) ([]byte, error) {
 
 // call is one logical call, across its attempts and a token replay.
 type call struct {
-	c        *Client
-	ep       *endpoint
-	in       any
-	body     []byte
-	start    time.Time
-	attempts int
-	base     int // attempts made before the current transport call
-	status   int
-	pending  transport.Attempt
-	havePend bool
-	respBody []byte
+	c         *Client
+	ep        *endpoint
+	in        any
+	body      []byte
+	start     time.Time
+	attempts  int
+	base      int // attempts made before the current transport call
+	status    int
+	pending   transport.Attempt
+	havePend  bool
+	code      ErrorCode // bKash's code in the pending attempt's answer
+	pendStart time.Time // when the pending attempt began
+	respBody  []byte
+	ctx       context.Context // the call's context, as a StartObserver left it
 }
 
 // run makes the call: one transport call, and a replay after a rejected
@@ -483,7 +491,7 @@ func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt
 			// The gateway refused the token, so bKash never processed the
 			// request: renew once and replay, whatever the class.
 			c.tokens.reject(tok)
-			cl.flushAttempt("")
+			cl.emit(false, nil)
 			continue
 		}
 		return err
@@ -628,40 +636,79 @@ func (c *Client) debug(ctx context.Context) bool {
 }
 
 // observeAttempt holds back each attempt until the next one starts or the
-// call ends, so that the last attempt can carry bKash's code.
+// call ends, so that the last attempt can carry bKash's code and the call's
+// outcome.
 func (cl *call) observeAttempt(a transport.Attempt) {
-	cl.flushAttempt("")
-	cl.pending, cl.havePend = a, true
+	cl.emit(false, nil)
+	cl.pending, cl.havePend, cl.code = a, true, ""
+	if cl.c.observer != nil {
+		cl.pendStart = time.Now().Add(-a.Duration)
+	}
 }
 
+// flushAttempt records bKash's code for the pending attempt; the attempt is
+// reported by emit.
 func (cl *call) flushAttempt(code ErrorCode) {
-	if !cl.havePend {
+	if cl.havePend {
+		cl.code = code
+	}
+}
+
+// info names the call for a StartObserver and its events.
+func (cl *call) info() CallInfo {
+	ci := CallInfo{Op: cl.ep.op, Class: className(cl.ep.class), URL: cl.c.url(cl.ep)}
+	if r, ok := cl.in.(logRefer); ok {
+		ci.RefKind, ci.Ref = r.logRef()
+	}
+	return ci
+}
+
+// emit reports the pending attempt to the observer and the Debug log. With
+// last set it is the call's last event and carries its outcome; a call that
+// made no attempt still reports one then, with Attempt 0.
+func (cl *call) emit(last bool, callErr error) {
+	c := cl.c
+	attempted := cl.havePend
+	if !attempted && (!last || c.observer == nil) {
 		return
 	}
 	cl.havePend = false
-	a := cl.pending
-	// Number restarts with each transport call; a replay after a token
-	// renewal continues the count.
-	ev := AttemptEvent{Op: cl.ep.op, Attempt: cl.base + a.Number, HTTPStatus: a.Status, Code: code, Duration: a.Duration, Err: a.Err}
-	if cl.c.observer != nil {
-		cl.c.observer.ObserveAttempt(ev)
+	info := cl.info()
+	ev := AttemptEvent{
+		Op: info.Op, Class: info.Class, RefKind: info.RefKind, Ref: info.Ref, URL: info.URL,
+		ctx: cl.ctx,
 	}
-	if cl.c.logger != nil {
+	if attempted {
+		a := cl.pending
+		// Number restarts with each transport call; a replay after a token
+		// renewal continues the count.
+		ev.Attempt, ev.HTTPStatus, ev.Code, ev.Duration, ev.Err = cl.base+a.Number, a.Status, cl.code, a.Duration, a.Err
+		ev.Start = cl.pendStart
+	}
+	if last {
+		ev.Outcome, ev.CallErr, ev.CallDuration = OutcomeOf(callErr), callErr, time.Since(cl.start)
+		if c.logBodies {
+			ev.Request, ev.Response = redactBody(cl.body), redactBody(cl.respBody)
+		}
+	}
+	if c.observer != nil {
+		c.observer.ObserveAttempt(ev)
+	}
+	if attempted && c.logger != nil {
 		attrs := []slog.Attr{
 			slog.String("op", ev.Op), slog.Int("attempt", ev.Attempt),
 			slog.Int("http_status", ev.HTTPStatus), slog.Duration("duration", ev.Duration),
 		}
-		if code != "" {
-			attrs = append(attrs, slog.String("code", string(code)))
+		if ev.Code != "" {
+			attrs = append(attrs, slog.String("code", string(ev.Code)))
 		}
-		if r, ok := cl.in.(logRefer); ok {
-			k, v := r.logRef()
-			attrs = append(attrs, slog.String(k, v))
+		if ev.RefKind != "" {
+			attrs = append(attrs, slog.String(ev.RefKind, ev.Ref))
 		}
 		if ev.Err != nil {
 			attrs = append(attrs, slog.String("error", ev.Err.Error()))
 		}
-		cl.c.logger.LogAttrs(context.Background(), slog.LevelDebug, "bkash attempt", attrs...)
+		c.logger.LogAttrs(ev.Context(), slog.LevelDebug, "bkash attempt", attrs...)
 	}
 }
 

@@ -1,6 +1,7 @@
 package bkash
 
 import (
+	"context"
 	"crypto/cipher"
 	"errors"
 	"fmt"
@@ -51,14 +52,25 @@ func (r RefundAPI) String() string {
 }
 
 // Observer receives one event per HTTP attempt and one per token renewal,
-// for metrics and tracing. Its methods are called synchronously on the
-// calling goroutine and must be fast and safe for concurrent use.
+// for metrics, tracing and audit logs. Its methods are called synchronously
+// on the calling goroutine and must be fast and safe for concurrent use.
+//
+// Each event carries the call's context (AttemptEvent.Context,
+// TokenRenewalEvent.Context), so an adapter can join the caller's trace. An
+// Observer that also implements StartObserver is told when each call and
+// each renewal begins, and the context it returns is the one the call runs
+// with and its events carry. Package github.com/smartdairy/bkash-go/otel is
+// such an Observer.
 type Observer interface {
 	ObserveAttempt(AttemptEvent)
 	ObserveTokenRenewal(TokenRenewalEvent)
 }
 
-// AttemptEvent describes one HTTP attempt of an operation.
+// AttemptEvent describes one HTTP attempt of an operation. Attempts are
+// reported in order; the last event of a call has a non-zero Outcome and
+// the call's summary (CallErr, CallDuration and, with WithBodyLogging,
+// the redacted bodies). A call that ends before its first attempt (its
+// token could not be had) reports one event with Attempt 0.
 type AttemptEvent struct {
 	Op         string        // e.g. "payment.query"
 	Attempt    int           // 1-based, counting replays after a token renewal
@@ -66,14 +78,51 @@ type AttemptEvent struct {
 	Code       ErrorCode     // bKash's code when the answer was decoded
 	Duration   time.Duration // time of this attempt
 	Err        error         // transport error of this attempt, if any
+	// Start is when the attempt began (events are held back until the next
+	// attempt or the call's end, so the delivery time is not the attempt's).
+	Start time.Time
+
+	Class   string // retry class: "read", "create", "money" or "cancel"
+	RefKind string // what Ref is: "paymentID", "trxID", "agreementID" or "merchantInvoiceNumber"; empty when the call names nothing
+	Ref     string // the payment, transaction or agreement the call names
+	URL     string // the endpoint's URL: no query, no credentials
+
+	// Outcome is set on the call's last event only; it is zero on the
+	// others.
+	Outcome      Outcome
+	CallErr      error         // last event: the error the call returned, nil when Outcome is OutcomeOK
+	CallDuration time.Duration // last event: the whole call, with backoff waits and a token renewal
+
+	// Request and Response are the call's bodies, on its last event and
+	// only when the Client has WithBodyLogging, redacted like the Debug
+	// lines: secrets and tokens are [REDACTED], wallet numbers masked. They
+	// are meant for audit logs; never put them on spans or metrics.
+	Request, Response string
+
+	ctx context.Context
 }
 
-// TokenRenewalEvent describes one renewal of the access token.
+// Context returns the context of the call the event belongs to: the
+// caller's context, or the one a StartObserver returned for the call. It
+// is never nil.
+func (e AttemptEvent) Context() context.Context { return orBackground(e.ctx) }
+
+// TokenRenewalEvent describes one renewal of the access token. A grant or
+// refresh that the renewal budget refused reports an event whose Err
+// matches ErrTokenBudgetExceeded (nothing was sent).
 type TokenRenewalEvent struct {
 	Kind     string        // "grant", "refresh" or "store" (taken from the TokenStore)
 	Duration time.Duration // time the renewal took
 	Err      error         // nil on success
+
+	ctx context.Context
 }
+
+// Context returns the context of the renewal: it carries the values (a
+// trace span, for example) of the call that triggered it, but not its
+// cancellation, since one caller giving up must not fail the renewal for
+// the others. It is never nil.
+func (e TokenRenewalEvent) Context() context.Context { return orBackground(e.ctx) }
 
 type config struct {
 	httpClient *http.Client
@@ -220,7 +269,8 @@ func WithRetryPolicy(p RetryPolicy) Option {
 	}
 }
 
-// WithObserver reports every attempt and token renewal to o.
+// WithObserver reports every attempt and token renewal to o (see Observer
+// and StartObserver).
 func WithObserver(o Observer) Option {
 	return func(c *config) error {
 		if o == nil {

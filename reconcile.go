@@ -60,6 +60,10 @@ type Reconciler struct {
 	Concurrency int
 	// Now is the clock used for the 24-hour expiry (default time.Now).
 	Now func() time.Time
+	// Observer, if set, receives each result as Report does, with the
+	// context of Run or Serve: for metrics and tracing beside the
+	// application's own Report.
+	Observer ReconcileObserver
 
 	mu     sync.Mutex
 	queued []string      // given to Add, not yet taken by the scheduler
@@ -107,6 +111,26 @@ type ReconcileResult struct {
 	// unknown outcome, it is that execute's error, matching ErrOutcomeUnknown.
 	Err error
 }
+
+// ReconcileObserver receives a Reconciler's results (see
+// Reconciler.Observer). ObserveSettlement is called from the Reconciler's
+// goroutines, possibly concurrently, and must be fast. Package
+// github.com/smartdairy/bkash-go/otel implements it.
+type ReconcileObserver interface {
+	ObserveSettlement(SettlementEvent)
+}
+
+// SettlementEvent is one reconciled payment's result. Its Payment holds
+// the customer's wallet number: keep it out of spans and metrics.
+type SettlementEvent struct {
+	ReconcileResult
+
+	ctx context.Context
+}
+
+// Context returns the context of the Run or Serve that reported the
+// result. It is never nil.
+func (e SettlementEvent) Context() context.Context { return orBackground(e.ctx) }
 
 type reconcileItem struct {
 	id       string
@@ -244,7 +268,7 @@ func (r *Reconciler) loop(ctx context.Context, initial []string, serve bool) err
 		if err == nil {
 			err = ctx.Err()
 		}
-		r.Report(ReconcileResult{PaymentID: it.id, Outcome: ReconcileAbandoned, Payment: it.last, Reads: it.reads, Err: err})
+		r.report(ctx, ReconcileResult{PaymentID: it.id, Outcome: ReconcileAbandoned, Payment: it.last, Reads: it.reads, Err: err})
 	}
 
 	inFlight := 0
@@ -307,19 +331,19 @@ func (r *Reconciler) step(ctx context.Context, it *reconcileItem, now func() tim
 		it.last, it.err = p, nil
 		switch {
 		case p.Status == StatusExpired:
-			r.final(it, ReconcileExpired)
+			r.final(ctx, it, ReconcileExpired)
 			return
 		case p.Status != StatusInitiated:
-			r.final(it, ReconcileSettled)
+			r.final(ctx, it, ReconcileSettled)
 			return
 		case !p.CreatedAt.IsZero() && now().After(p.CreatedAt.Add(PaymentExpiry)):
-			r.final(it, ReconcileExpired)
+			r.final(ctx, it, ReconcileExpired)
 			return
 		case r.FinalizeApproved && p.VerificationStatus == "Complete" && !it.executed:
 			fp, ferr := r.Payments.Finalize(ctx, it.id)
 			if ferr == nil && fp != nil && fp.Status != StatusInitiated {
 				it.last = fp
-				r.final(it, ReconcileSettled)
+				r.final(ctx, it, ReconcileSettled)
 				return
 			}
 			// Once an execute may have reached bKash it is never sent
@@ -336,7 +360,7 @@ func (r *Reconciler) step(ctx context.Context, it *reconcileItem, now func() tim
 		it.err = err
 		var ae *APIError
 		if errors.As(err, &ae) && ae.Code == CodeInvalidPaymentID {
-			r.final(it, ReconcileNotFound)
+			r.final(ctx, it, ReconcileNotFound)
 			return
 		}
 	}
@@ -347,13 +371,21 @@ func (r *Reconciler) step(ctx context.Context, it *reconcileItem, now func() tim
 	it.due = time.Now().Add(wait)
 }
 
-func (r *Reconciler) final(it *reconcileItem, o ReconcileOutcome) {
+func (r *Reconciler) final(ctx context.Context, it *reconcileItem, o ReconcileOutcome) {
 	it.due = time.Time{}
 	res := ReconcileResult{PaymentID: it.id, Outcome: o, Payment: it.last, Reads: it.reads}
 	if o == ReconcileNotFound {
 		res.Err = it.err
 	}
+	r.report(ctx, res)
+}
+
+// report gives res to Report and then to the Observer.
+func (r *Reconciler) report(ctx context.Context, res ReconcileResult) {
 	r.Report(res)
+	if r.Observer != nil {
+		r.Observer.ObserveSettlement(SettlementEvent{ReconcileResult: res, ctx: ctx})
+	}
 }
 
 func (r *Reconciler) intervals() (time.Duration, time.Duration) {

@@ -450,7 +450,13 @@ func (m *tokenManager) call(ctx context.Context, ep *endpoint, prev *Token) (*To
 	if prev != nil {
 		kind = "refresh"
 	}
+	if s, ok := m.c.observer.(StartObserver); ok {
+		ctx = s.StartTokenRenewal(ctx, kind)
+	}
 	if err := m.spend(); err != nil {
+		// Observed, not logged here: the caller's error or the fallback's
+		// warning says it once.
+		m.observe(ctx, kind, 0, err)
 		return nil, err
 	}
 	req := tokenRequest{appKey: m.c.creds.AppKey, appSecret: m.c.creds.AppSecret}
@@ -605,9 +611,7 @@ func (m *tokenManager) fallback(ctx context.Context, err error) (*Token, error) 
 // report tells the observer and the log about one renewal.
 func (m *tokenManager) report(ctx context.Context, kind string, d time.Duration, err error, t *Token) {
 	c := m.c
-	if c.observer != nil {
-		c.observer.ObserveTokenRenewal(TokenRenewalEvent{Kind: kind, Duration: d, Err: err})
-	}
+	m.observe(ctx, kind, d, err)
 	if c.logger == nil {
 		return
 	}
@@ -619,6 +623,13 @@ func (m *tokenManager) report(ctx context.Context, kind string, d time.Duration,
 	c.logger.LogAttrs(ctx, slog.LevelInfo, "bkash token renewed",
 		slog.String("kind", kind), slog.Duration("duration", d),
 		slog.Time("expires_at", t.ExpiresAt), slog.String("store_key", m.key))
+}
+
+// observe tells the observer about one renewal.
+func (m *tokenManager) observe(ctx context.Context, kind string, d time.Duration, err error) {
+	if m.c.observer != nil {
+		m.c.observer.ObserveTokenRenewal(TokenRenewalEvent{Kind: kind, Duration: d, Err: err, ctx: ctx})
+	}
 }
 
 func (m *tokenManager) warn(ctx context.Context, msg string, err error) {

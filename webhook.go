@@ -103,6 +103,7 @@ type webhookConfig struct {
 	dedupe  DedupeStore
 	client  *http.Client
 	logger  *slog.Logger
+	obs     WebhookObserver
 }
 
 // WithAllowedTopicARNs lists the SNS topics whose messages are accepted;
@@ -220,6 +221,43 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 	}
 }
 
+// WebhookObserver receives one event per message a WebhookVerifier
+// verifies (through Verify or the Handler), for metrics, tracing and audit
+// logs. ObserveWebhook is called synchronously and must be fast and safe for
+// concurrent use. Package github.com/smartdairy/bkash-go/otel implements it.
+type WebhookObserver interface {
+	ObserveWebhook(WebhookEvent)
+}
+
+// WebhookEvent describes one verification. The message's own fields are
+// set only when it verified: a rejected message's claims are not to be
+// trusted, not even in a log.
+type WebhookEvent struct {
+	Type      WebhookMessageType // verified messages only
+	MessageID string             // verified messages only
+	TopicARN  string             // verified messages only
+	TrxID     string             // verified notifications only
+	Duration  time.Duration      // time Verify took, with a certificate fetch
+	Err       error              // nil when the message verified; else it matches one of the ErrWebhook... errors
+
+	ctx context.Context
+}
+
+// Context returns the context passed to Verify (the request's, under the
+// Handler). It is never nil.
+func (e WebhookEvent) Context() context.Context { return orBackground(e.ctx) }
+
+// WithWebhookObserver reports every verification to o.
+func WithWebhookObserver(o WebhookObserver) WebhookOption {
+	return func(c *webhookConfig) error {
+		if o == nil {
+			return &ValidationError{Field: "WithWebhookObserver", Reason: "is nil"}
+		}
+		c.obs = o
+		return nil
+	}
+}
+
 // WebhookVerifier checks bKash's instant payment notifications, which are
 // Amazon SNS HTTP messages, and decodes them. It is safe for concurrent use.
 type WebhookVerifier struct {
@@ -232,6 +270,7 @@ type WebhookVerifier struct {
 	client  *http.Client
 	dedupe  DedupeStore
 	logger  *slog.Logger
+	obs     WebhookObserver
 }
 
 // NewWebhookVerifier returns a verifier. WithAllowedTopicARNs is required.
@@ -257,6 +296,7 @@ func NewWebhookVerifier(opts ...WebhookOption) (*WebhookVerifier, error) {
 		client:  sns.NoRedirects(c.client),
 		dedupe:  c.dedupe,
 		logger:  c.logger,
+		obs:     c.obs,
 	}
 	for _, t := range c.topics {
 		v.topics[t] = struct{}{}
@@ -346,6 +386,23 @@ type Notification struct {
 // and finally the inner payment notification. Every failure matches one of
 // the ErrWebhook... errors.
 func (v *WebhookVerifier) Verify(ctx context.Context, body []byte) (*WebhookMessage, error) {
+	if v.obs == nil {
+		return v.verify(ctx, body)
+	}
+	start := time.Now()
+	msg, err := v.verify(ctx, body)
+	ev := WebhookEvent{Duration: time.Since(start), Err: err, ctx: ctx}
+	if msg != nil {
+		ev.Type, ev.MessageID, ev.TopicARN = msg.Type, msg.MessageID, msg.TopicARN
+		if msg.Notification != nil {
+			ev.TrxID = msg.Notification.TrxID
+		}
+	}
+	v.obs.ObserveWebhook(ev)
+	return msg, err
+}
+
+func (v *WebhookVerifier) verify(ctx context.Context, body []byte) (*WebhookMessage, error) {
 	if len(body) > MaxWebhookBodySize {
 		return nil, fmt.Errorf("%w: %d bytes", ErrWebhookTooLarge, len(body))
 	}

@@ -36,6 +36,7 @@ func (s *Server) createAgreement(c *call) reply {
 	s.mu.Lock()
 	s.issueLocked(p, c.now)
 	p.agreement = &agreement{paymentID: p.id, payerRef: payerRef, status: statusInitiated, created: c.now}
+	s.savePaymentLocked(p)
 	s.mu.Unlock()
 
 	o := newObject().
@@ -71,6 +72,7 @@ func (s *Server) executeAgreementLocked(c *call, p *payment) reply {
 	ag.wallet, ag.status, ag.executed = p.wallet, statusCompleted, c.now
 	p.executed, p.updated = c.now, c.now
 	s.agreements[ag.id] = ag
+	s.savePaymentLocked(p)
 
 	o := newObject().
 		str("statusCode", "0000").
@@ -165,5 +167,8 @@ func (s *Server) agreementCancel(c *call) reply {
 		return c.fail(bkash.CodeAgreementAlreadyCancelled)
 	}
 	ag.status, ag.cancelled = statusCancelled, c.now
+	if p := s.payments[ag.paymentID]; p != nil {
+		s.savePaymentLocked(p) // the agreement is recorded with its creation
+	}
 	return okReply(agreementObject(ag))
 }

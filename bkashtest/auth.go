@@ -44,9 +44,13 @@ func (s *Server) grant(c *call) reply {
 		return rep
 	}
 	id, refresh := secretToken(idTokenHeader), secretToken(refreshTokenHeader)
+	idKey, refreshKey := tokenKey(id), tokenKey(refresh)
+	idExp, refreshExp := c.now.Add(s.cfg.tokenLifetime), c.now.Add(s.cfg.refreshLifetime)
 	s.mu.Lock()
-	s.idTokens[id] = c.now.Add(s.cfg.tokenLifetime)
-	s.refreshTokens[refresh] = c.now.Add(s.cfg.refreshLifetime)
+	s.idTokens[idKey] = idExp
+	s.refreshTokens[refreshKey] = refreshExp
+	s.saveTokensLocked(tokenRecord{Kind: "id", SHA256: idKey, Expires: idExp},
+		tokenRecord{Kind: "refresh", SHA256: refreshKey, Expires: refreshExp})
 	s.mu.Unlock()
 	return s.tokenReply(id, refresh)
 }
@@ -62,13 +66,15 @@ func (s *Server) refresh(c *call) reply {
 		return c.fail(bkash.CodeInvalidRequestBody)
 	}
 	s.mu.Lock()
-	exp, known := s.refreshTokens[rt]
+	exp, known := s.refreshTokens[tokenKey(rt)]
 	if !known || !c.now.Before(exp) {
 		s.mu.Unlock()
 		return errorReply(envStatus, string(bkash.CodeSystemError), "Invalid Refresh Token")
 	}
 	id := secretToken(idTokenHeader)
-	s.idTokens[id] = c.now.Add(s.cfg.tokenLifetime)
+	idKey, idExp := tokenKey(id), c.now.Add(s.cfg.tokenLifetime)
+	s.idTokens[idKey] = idExp
+	s.saveTokensLocked(tokenRecord{Kind: "id", SHA256: idKey, Expires: idExp})
 	s.mu.Unlock()
 	return s.tokenReply(id, rt)
 }
@@ -94,8 +100,9 @@ func (s *Server) authenticate(r *http.Request, now time.Time) (reply, bool) {
 	if tok == "" {
 		return gatewayError(http.StatusUnauthorized, "Unauthorized"), false
 	}
+	key := tokenKey(tok)
 	s.mu.Lock()
-	exp, known := s.idTokens[tok]
+	exp, known := s.idTokens[key]
 	s.mu.Unlock()
 	switch {
 	case !known:
@@ -118,4 +125,5 @@ func (s *Server) ExpireTokens() {
 	for t := range s.idTokens {
 		s.idTokens[t] = now
 	}
+	s.saveTokenExpiryLocked(now)
 }

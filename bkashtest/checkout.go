@@ -36,6 +36,7 @@ func (s *Server) Approve(paymentID, wallet string) error {
 		return err
 	}
 	p.customer, p.wallet, p.updated = customerSuccess, wallet, now
+	s.savePaymentLocked(p)
 	return nil
 }
 
@@ -50,6 +51,7 @@ func (s *Server) Cancel(paymentID string) error {
 		return err
 	}
 	p.customer, p.updated = customerCancel, now
+	s.savePaymentLocked(p)
 	return nil
 }
 
@@ -249,6 +251,7 @@ func (s *Server) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.PostForm.Get("action") == "cancel" {
 		p.customer, p.updated = customerCancel, now
+		s.savePaymentLocked(p)
 		target := callbackURL(p, customerCancel, true)
 		s.mu.Unlock()
 		http.Redirect(w, r, target, http.StatusSeeOther)
@@ -271,6 +274,7 @@ func (s *Server) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if problem == "" {
 		p.customer, p.wallet, p.updated = customerSuccess, wallet, now
+		s.savePaymentLocked(p)
 		target := callbackURL(p, customerSuccess, true)
 		s.mu.Unlock()
 		http.Redirect(w, r, target, http.StatusSeeOther)
@@ -279,6 +283,9 @@ func (s *Server) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
 	p.failures++
 	if p.failures >= maxPageFailures {
 		p.customer, p.updated = customerFailure, now
+	}
+	s.savePaymentLocked(p)
+	if p.customer == customerFailure {
 		target := callbackURL(p, customerFailure, true)
 		s.mu.Unlock()
 		http.Redirect(w, r, target, http.StatusSeeOther)

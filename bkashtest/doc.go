@@ -68,5 +68,70 @@
 // payment.capture, payment.void, agreement.create, agreement.execute,
 // agreement.query, agreement.cancel, refund.create, refund.status.
 //
+// # Persistent state
+//
+// By default a Server keeps its state in memory. WithStateFile keeps it in a
+// file as well, so that a server started again with the same file (a
+// `bkash fake --state FILE` restarted, a test suite run in two steps)
+// behaves as the same bKash: payments (with their status, customer answer,
+// trxID, hash and signature), agreements, refunds and each payment's
+// refundable balance, wallet balances, and issued id_tokens and refresh
+// tokens with their expiries, so a token granted before the restart is
+// accepted after it. IDs drawn after a restart never repeat loaded ones.
+// Not kept: injected faults, the Received/Applied counters, webhook
+// deliveries, the clock (every time is stored as an absolute instant), and
+// the options (credentials, token lifetime, merchant, webhook): pass them
+// again. A wallet in the file keeps its balance; WithWallet adds wallets
+// and sets the balance of new ones only.
+//
+// Use Open, which returns the file's errors, rather than NewServer, which
+// panics with them:
+//
+//	srv, err := bkashtest.Open(bkashtest.WithStateFile("bkash-state.jsonl"))
+//	if err != nil {
+//		return err // *StateFileError: names the file, the line and its offset
+//	}
+//	defer srv.Close() // writes the final snapshot; then check srv.StateErr()
+//
+// The file is a journal: every change is appended as one record (one
+// write, no fsync) while the change is made, so the cost per change does
+// not grow with the state. When the journal is as long as the state
+// (at least 4,096 records), a compaction writes the whole state to a
+// temporary file beside it (<name>.tmp-<random>), syncs it, appends the
+// records made meanwhile and renames it over the file; Close does the same
+// when the file holds journal records. Temporary files of that name left
+// by a crash are removed at start. A process killed at any moment leaves a
+// file that loads; after a power failure the last changes may be missing.
+// A missing or empty file starts a new state (the directory must exist).
+// One server at a time may use a file.
+//
+// Format, version 1: UTF-8 text, one record per line,
+//
+//	{"c":<CRC-32C (Castagnoli) of R, decimal>,"r":R}\n
+//
+// where R is a JSON object. The first record is the header
+// {"format":"bkashtest-state","version":1,"wallets":[...],...}. Each record,
+// header included, is a change set applied in order: "reset" (true: clear
+// everything first), "wallets" ({"msisdn","balance" in poisha,"blocked"}),
+// "tokens" ({"kind":"id"|"refresh","sha256":hex of the token,"expires"}),
+// "expireTokensAt" (every id_token expires then), and "payments" (each
+// payment whole, replacing the previous version: amounts in poisha, times
+// in RFC 3339, an agreement creation (mode 0000) with its "agreement", a
+// payment with an agreement (0001) naming it by "agreementID", refunds
+// listed in "refunds"). The file never holds a token, only its SHA-256.
+//
+// Loading is strict. A last line without its newline is a record torn by a
+// crash during its write: it is dropped (the change it carried is lost, as
+// if the process had died just before) and the file is truncated to the
+// records before it. Anything else that does not read back (a checksum
+// mismatch, bad JSON, an unknown member, a header other than version 1, a
+// reference to an agreement that is not there) is a *StateFileError naming
+// the file, the record's line and byte offset; the file is left untouched,
+// never reset.
+//
+// If a record cannot be written (a full disk, say), the server answers
+// every later API call with HTTP 500 and StateErr reports the failure;
+// Close still tries to write the whole state from memory.
+//
 // A Server is safe for concurrent use; Close leaves no goroutine behind.
 package bkashtest

@@ -174,6 +174,7 @@ func (s *Server) createPayment(c *call, mode string) reply {
 		p.agreement = ag
 	}
 	s.issueLocked(p, c.now)
+	s.savePaymentLocked(p)
 	s.mu.Unlock()
 
 	o := newObject().
@@ -344,6 +345,7 @@ func (s *Server) executePaymentLocked(p *payment, now time.Time) bkash.ErrorCode
 		p.status = statusAuthorized
 	}
 	p.executed, p.updated = now, now
+	s.savePaymentLocked(p, p.wallet)
 	return ""
 }
 
@@ -490,6 +492,7 @@ func (s *Server) confirm(c *call, to string) reply {
 			w.balance += p.amount // the hold is released
 		}
 	}
+	s.savePaymentLocked(p, p.wallet)
 	snap := p.snapshot(c.now)
 	s.mu.Unlock()
 	if to == statusCompleted {

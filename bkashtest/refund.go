@@ -98,6 +98,7 @@ func (s *Server) refundLocked(c *call, a refundArgs, codes refundCodes, api stri
 	if w := s.wallets[p.wallet]; w != nil {
 		w.balance += amount
 	}
+	s.savePaymentLocked(p, p.wallet)
 	return rf, ""
 }
 

@@ -87,8 +87,8 @@ type Server struct {
 
 	mu            sync.Mutex
 	closed        bool
-	idTokens      map[string]time.Time // id_token -> expiry
-	refreshTokens map[string]time.Time // refresh_token -> expiry
+	idTokens      map[string]time.Time // tokenKey(id_token) -> expiry
+	refreshTokens map[string]time.Time // tokenKey(refresh_token) -> expiry
 	payments      map[string]*payment  // every paymentID issued (modes 0000, 0001, 0011)
 	agreements    map[string]*agreement
 	trx           map[string]*payment // payment trxID -> payment
@@ -98,6 +98,7 @@ type Server struct {
 	received      map[string]int
 	applied       map[string]int
 	hooks         []hook // per-server listeners built from config.hooks
+	store         *store // the state file (WithStateFile); nil without one
 }
 
 // hook listens to completed payments (the webhook emitter).
@@ -120,6 +121,9 @@ type config struct {
 	shortCode       string
 	wallets         map[string]*wallet
 	hooks           []func() hook // builds the server's completed-payment listeners
+	stateFile       string        // WithStateFile
+	compactMin      int           // journal records before a compaction (0: default)
+	afterSnapshot   func()        // test hook of compactions
 }
 
 // Option configures a Server.
@@ -191,8 +195,17 @@ var DefaultCredentials = bkash.Credentials{
 }
 
 // NewServer starts a fake bKash server on a loopback port. Call Close when
-// done (t.Cleanup(srv.Close) in tests).
+// done (t.Cleanup(srv.Close) in tests). NewServer panics where Open returns
+// an error: with a state file (WithStateFile), use Open.
 func NewServer(opts ...Option) *Server {
+	s, err := open(opts)
+	if err != nil {
+		panic(err.Error())
+	}
+	return s
+}
+
+func open(opts []Option) (*Server, error) {
 	cfg := config{
 		clock:           time.Now,
 		creds:           DefaultCredentials,
@@ -219,21 +232,28 @@ func NewServer(opts ...Option) *Server {
 		received:      make(map[string]int),
 		applied:       make(map[string]int),
 	}
+	if cfg.stateFile != "" {
+		if err := s.openState(cfg.stateFile, cfg.compactMin, cfg.afterSnapshot); err != nil {
+			return nil, err
+		}
+	}
 	for _, newHook := range cfg.hooks {
 		s.hooks = append(s.hooks, newHook())
 	}
 	s.ts = httptest.NewUnstartedServer(s.routes())
 	s.ts.Start()
 	s.URL = s.ts.URL
-	return s
+	return s, nil
 }
 
 // Credentials returns the credentials the server accepts.
 func (s *Server) Credentials() bkash.Credentials { return s.cfg.creds }
 
 // Close shuts the server down. It aborts injected delays, waits for the
-// requests in progress and for webhook deliveries, and leaves no goroutine
-// behind. Close may be called more than once.
+// requests in progress and for webhook deliveries, writes the final snapshot
+// of the state file (WithStateFile; StateErr then reports whether it was
+// written), and leaves no goroutine behind. Close may be called more than
+// once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.closing)
@@ -242,6 +262,7 @@ func (s *Server) Close() {
 		s.closed = true
 		s.mu.Unlock()
 		s.bg.Wait()
+		s.closeState()
 		for _, h := range s.hooks {
 			h.close()
 		}
@@ -356,6 +377,8 @@ func (s *Server) apiHandler(rt *route) http.Handler {
 		}
 		var rep reply
 		switch {
+		case s.stateFailed():
+			rep = s.stateFailure()
 		case err != nil:
 			rep = c.fail(bkash.CodeInvalidRequestBody)
 		default:
@@ -366,6 +389,10 @@ func (s *Server) apiHandler(rt *route) http.Handler {
 				}
 			}
 			rep = rt.handle(s, c)
+			if s.stateFailed() {
+				// The change may be in memory, but not in the state file.
+				rep = s.stateFailure()
+			}
 		}
 		if rep.applied {
 			s.mu.Lock()

@@ -184,12 +184,17 @@ const (
 	hashChars = mixedAlnum + "!().-_*"
 )
 
+// randIntN is the source of randomString; a test replaces it with a
+// repeatable one to show that IDs never clash with those loaded from a state
+// file.
+var randIntN = rand.IntN
+
 // randomString returns n characters of alphabet. IDs need to be unique and
 // look like bKash's, not to be unguessable: the callers check for clashes.
 func randomString(alphabet string, n int) string {
 	b := make([]byte, n)
 	for i := range b {
-		b[i] = alphabet[rand.IntN(len(alphabet))]
+		b[i] = alphabet[randIntN(len(alphabet))]
 	}
 	return string(b)
 }
