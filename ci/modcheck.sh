@@ -4,21 +4,24 @@
 # A nested module's "replace github.com/smartdairy/bkash-go => ../" serves
 # local development only: a user's "go get .../redisstore" ignores it and
 # resolves the version of the root module that the nested go.mod requires.
-# So, for every tracked */go.mod that requires the root module, this checks
-# that the required version
-#   1. is a tag of this repository on HEAD's history, or a pseudo-version
-#      whose commit is on HEAD's history and whose base tag and timestamp are
-#      the ones the go command computes for that commit (v0.0.0 and other
-#      made-up versions fail here);
+# So, for every tracked */go.mod, and every requirement it has on a module of
+# this repository (the root module, or a sibling such as .../otel), this
+# checks that the required version
+#   1. is the module's tag ("vX.Y.Z" for the root, "DIR/vX.Y.Z" for a nested
+#      module) on HEAD's history, or a pseudo-version whose commit is on
+#      HEAD's history and whose base tag and timestamp are the ones the go
+#      command computes for that commit (v0.0.0 and other made-up versions
+#      fail here);
 #   2. builds: the nested module, copied outside the repository, passes
 #      "go vet ./..." (which compiles tests too) with -mod=readonly against
-#      the root module checked out at exactly that commit, so its go.mod and
+#      those modules checked out at exactly those commits, so its go.mod and
 #      go.sum are complete for what a user gets;
 # and, when HEAD is a clean commit (as in CI),
 #   3. resolves as a user resolves it: a scratch module outside the repository
 #      runs "go get <nested module>@HEAD" with this repository standing in for
 #      github.com (git's url.insteadOf) and builds its packages, the go
-#      command computing every version itself.
+#      command computing every version itself;
+# and .github/dependabot.yml lists every module directory.
 # Nothing in the repository changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,22 +44,24 @@ bad() {
 	fail=1
 }
 
-# commit_of VERSION prints the full commit a root-module VERSION names, or
-# returns 1 with a message.
+# commit_of VERSION DIR prints the full commit that VERSION of the module in
+# DIR names, or returns 1 with a message.
 commit_of() {
-	local v=$1 c
+	local v=$1 dir=$2 c
 	if [[ $v =~ $is_pseudo ]]; then
 		local short=${v##*-}
 		c=$(git rev-parse --verify -q "$short^{commit}") || { echo "pseudo-version $v: no commit $short in this repository" >&2; return 1; }
 		[[ $c == "$short"* ]] || { echo "pseudo-version $v: $short is not a commit hash" >&2; return 1; }
 		local want
-		want=$(pseudo_version "$c")
+		want=$(pseudo_version "$c" "$dir")
 		if [ "$v" != "$want" ]; then
 			echo "pseudo-version $v does not match its commit: the go command names ${c:0:12} $want (base tag or committer time differ)" >&2
 			return 1
 		fi
 	elif [[ $v =~ $semver_tag ]]; then
-		c=$(git rev-parse --verify -q "refs/tags/$v^{commit}") || { echo "$v is not a tag of this repository (and not a pseudo-version)" >&2; return 1; }
+		local tag
+		tag="$(tag_prefix "$dir")$v"
+		c=$(git rev-parse --verify -q "refs/tags/$tag^{commit}") || { echo "$v: there is no tag $tag (and it is not a pseudo-version)" >&2; return 1; }
 	else
 		echo "$v is neither a tag nor a pseudo-version" >&2
 		return 1
@@ -65,35 +70,56 @@ commit_of() {
 		echo "$v: commit ${c:0:12} is not on HEAD's history (push it to main first)" >&2
 		return 1
 	fi
+	if [ "$dir" != . ] && ! git cat-file -e "$c:$dir/go.mod" 2>/dev/null; then
+		echo "$v: commit ${c:0:12} has no $dir/go.mod" >&2
+		return 1
+	fi
 	echo "$c"
+}
+
+# checkout COMMIT prints the directory of a worktree at COMMIT.
+checkout() {
+	local w="$tmp/tree-${1:0:12}"
+	[ -d "$w" ] || git worktree add -q --detach "$w" "$1" >&2
+	echo "$w"
 }
 
 checked=0
 while IFS= read -r dir; do
-	# The root module's version as this module requires it, if it does.
-	v=$(cd "$dir" && GOWORK=off go mod edit -json | tr -d ' \n\t' |
-		grep -o "\"Require\":\[[^]]*" | grep -o "{\"Path\":\"$root_module\",\"Version\":\"[^\"]*\"" |
-		sed 's/.*"Version":"\([^"]*\)"/\1/' || true)
-	if [ -z "$v" ]; then
-		echo "ok   $dir: does not require $root_module"
+	reqs=$(repo_requirements "$dir")
+	if [ -z "$reqs" ]; then
+		echo "ok   $dir: requires no module of this repository"
 		continue
 	fi
-	checked=$((checked + 1))
-	if ! c=$(commit_of "$v"); then
-		bad "$dir/go.mod requires $root_module $v"
-		continue
-	fi
+	# 1. Every requirement on a module of this repository resolves to a
+	# commit of HEAD's history; collect the replacements for step 2.
+	replaces=()
+	ok=1
+	while read -r path v; do
+		checked=$((checked + 1))
+		if ! dep=$(module_dir "$path"); then
+			bad "$dir/go.mod requires $path, which is no module of this repository"
+			ok=0
+			continue
+		fi
+		if ! c=$(commit_of "$v" "$dep"); then
+			bad "$dir/go.mod requires $path $v"
+			ok=0
+			continue
+		fi
+		tree=$(checkout "$c")
+		replaces+=("$path=$tree/$dep")
+		echo "ok   $dir: requires $path $v (commit ${c:0:12}, on HEAD's history)"
+	done <<<"$reqs"
+	[ "$ok" = 1 ] || continue
 
-	# 2. Build against the root at exactly that commit, in copies.
-	root="$tmp/root-${c:0:12}"
-	[ -d "$root" ] || git worktree add -q --detach "$root" "$c"
+	# 2. Build against exactly those commits, in a copy.
 	copy="$tmp/mod/$dir"
 	mkdir -p "$copy"
 	cp -R "$dir/." "$copy/"
 	(
 		cd "$copy"
 		export GOWORK=off GOFLAGS=-mod=readonly
-		go mod edit -replace="$root_module=$root"
 		# Other replaces point at sibling modules by relative path: keep
 		# them on this checkout's files.
 		go mod edit -json | tr -d ' \n\t' | grep -o '"Replace":\[.*' |
@@ -102,13 +128,16 @@ while IFS= read -r dir; do
 			while read -r old new; do
 				go mod edit -replace="$old=$(cd "$repo/$dir" && cd "$new" && pwd)"
 			done
+		for r in "${replaces[@]}"; do
+			go mod edit -replace="$r"
+		done
 		go vet ./...
 	) >"$tmp/build.log" 2>&1 || {
 		sed 's/^/    /' "$tmp/build.log" >&2
-		bad "$dir does not build against $root_module at ${c:0:12} ($v)"
+		bad "$dir does not build against the versions it requires"
 		continue
 	}
-	echo "ok   $dir: requires $root_module $v (commit ${c:0:12}, on HEAD's history, builds against it)"
+	echo "ok   $dir: builds against exactly those versions"
 done < <(nested_modules)
 
 # 3. A user's view, when HEAD is what a user would fetch.
@@ -141,7 +170,7 @@ while IFS= read -r dir; do
 done < <(nested_modules)
 
 if [ "$fail" -ne 0 ]; then
-	echo "modcheck: nested modules must require a version of $root_module a user can resolve; run scripts/pin-root.sh COMMIT (see RELEASING.md)" >&2
+	echo "modcheck: nested modules must require versions of this repository's modules a user can resolve; run scripts/pin-root.sh COMMIT (see RELEASING.md)" >&2
 	exit 1
 fi
-echo "modcheck: $checked nested module(s) require a resolvable $root_module"
+echo "modcheck: $checked requirement(s) of nested modules on modules of this repository resolve"
