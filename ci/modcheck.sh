@@ -108,7 +108,11 @@ while IFS= read -r dir; do
 			continue
 		fi
 		tree=$(checkout "$c")
-		replaces+=("$path=$tree/$dep")
+		if [ "$dep" = . ]; then
+			replaces+=("$path=$tree")
+		else
+			replaces+=("$path=$tree/$dep")
+		fi
 		echo "ok   $dir: requires $path $v (commit ${c:0:12}, on HEAD's history)"
 	done <<<"$reqs"
 	[ "$ok" = 1 ] || continue
@@ -134,7 +138,7 @@ while IFS= read -r dir; do
 		go vet ./...
 	) >"$tmp/build.log" 2>&1 || {
 		sed 's/^/    /' "$tmp/build.log" >&2
-		bad "$dir does not build against the versions it requires"
+		bad "$dir does not build against the versions it requires (if a sibling it requires, at that commit, still requires v0.0.0 of a module here, which sorts above every v0.0.0 pseudo-version: pin, commit, and pin again to the new commit)"
 		continue
 	}
 	echo "ok   $dir: builds against exactly those versions"
