@@ -42,7 +42,10 @@ func TestDocsReadOnTheirOwn(t *testing.T) {
 			files = append(files, f)
 		}
 		{
-			d, err := doc.NewFromFiles(fset, files, "example.com/"+dir)
+			// AllDecls: the default mode drops unexported keys from
+			// composite literals, which go doc prints; unexported
+			// declarations are skipped below instead.
+			d, err := doc.NewFromFiles(fset, files, "example.com/"+dir, doc.AllDecls)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,6 +79,9 @@ func TestDocsReadOnTheirOwn(t *testing.T) {
 			}
 			funcs := func(fs []*doc.Func) {
 				for _, f := range fs {
+					if !f.Decl.Name.IsExported() {
+						continue
+					}
 					check(&ast.FuncDecl{Recv: f.Decl.Recv, Name: f.Decl.Name, Type: f.Decl.Type}, fieldTypes(f.Decl.Type.Params), fieldTypes(f.Decl.Type.Results))
 				}
 			}
@@ -83,13 +89,21 @@ func TestDocsReadOnTheirOwn(t *testing.T) {
 			values(d.Vars)
 			funcs(d.Funcs)
 			for _, ty := range d.Types {
+				if !ast.IsExported(ty.Name) {
+					// Its exported constants and constructors are
+					// still what go doc shows.
+					values(ty.Consts)
+					values(ty.Vars)
+					funcs(ty.Funcs)
+					continue
+				}
 				values(ty.Consts)
 				values(ty.Vars)
 				funcs(ty.Funcs)
 				funcs(ty.Methods)
 				for _, s := range ty.Decl.Specs {
 					if ts, ok := s.(*ast.TypeSpec); ok && !opaqueOptions[ts.Name.Name] {
-						check(ty.Decl, ts.Type)
+						check(ty.Decl, exportedPart(ts.Type))
 					}
 				}
 			}
@@ -101,6 +115,27 @@ func TestDocsReadOnTheirOwn(t *testing.T) {
 // error": their unexported parameter is the point (options are made only by
 // the With... functions), as in grpc's DialOption.
 var opaqueOptions = map[string]bool{"Option": true, "WebhookOption": true}
+
+// exportedPart is a type without the unexported fields and methods go doc
+// hides.
+func exportedPart(t ast.Expr) ast.Node {
+	var list *ast.FieldList
+	switch t := t.(type) {
+	case *ast.StructType:
+		list = t.Fields
+	case *ast.InterfaceType:
+		list = t.Methods
+	default:
+		return t
+	}
+	var kept []ast.Expr
+	for _, f := range list.List {
+		if len(f.Names) == 0 || anyExported(f.Names) {
+			kept = append(kept, f.Type)
+		}
+	}
+	return &ast.CompositeLit{Elts: kept}
+}
 
 func anyExported(ids []*ast.Ident) bool {
 	for _, id := range ids {
