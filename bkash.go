@@ -77,10 +77,18 @@ type Environment struct {
 }
 
 // Sandbox is bKash's public test environment (tokenized.sandbox.bka.sh).
-var Sandbox = Environment{name: "sandbox", root: "https://tokenized.sandbox.bka.sh"}
+var Sandbox Environment
 
 // Production is bKash's live environment (tokenized.pay.bka.sh).
-var Production = Environment{name: "production", root: "https://tokenized.pay.bka.sh"}
+var Production Environment
+
+// The environments are set here, not in their declarations, so that go doc
+// shows them without Environment's unexported fields. Nothing reads them
+// during package initialisation.
+func init() {
+	Sandbox = Environment{name: "sandbox", root: "https://tokenized.sandbox.bka.sh"}
+	Production = Environment{name: "production", root: "https://tokenized.pay.bka.sh"}
+}
 
 // String returns "sandbox" or "production".
 func (e Environment) String() string {

@@ -85,3 +85,20 @@ func checkCallbackURL(field, v string) error {
 	}
 	return nil
 }
+
+// Validate reports the first field of p that CreatePayment would refuse, as
+// a *ValidationError, without sending anything; nil when p would be sent.
+// PaymentService.Create runs the same checks: Validate lets a caller (a
+// form, a command line) report bad input before it has a Client.
+func (p *CreatePaymentParams) Validate() error {
+	_, err := p.request()
+	return err
+}
+
+// Validate reports the first field of p that AgreementService.Create would
+// refuse, as a *ValidationError, without sending anything.
+func (p *CreateAgreementParams) Validate() error { return p.validate() }
+
+// Validate reports the first field of p that RefundService.Create would
+// refuse, as a *ValidationError, without sending anything.
+func (p *RefundParams) Validate() error { return p.validate() }

@@ -40,7 +40,7 @@ const (
 var (
 	// ErrWebhookBadJSON: the body is not one JSON object, a signed key holds
 	// something other than a string, or a signed key appears twice.
-	ErrWebhookBadJSON = sns.ErrBadJSON
+	ErrWebhookBadJSON = errors.New("bkash: webhook: body is not a valid SNS JSON message")
 	// ErrWebhookTooLarge: the body exceeds MaxWebhookBodySize.
 	ErrWebhookTooLarge = errors.New("bkash: webhook: body exceeds 64 KiB")
 	// ErrWebhookMissingField: a required envelope key (Type, MessageId,
@@ -48,22 +48,22 @@ var (
 	// SigningCertURL; SubscribeURL and Token for confirmations) or a
 	// required notification field (trxID, amount, transactionStatus) is
 	// absent or empty.
-	ErrWebhookMissingField = sns.ErrMissingField
+	ErrWebhookMissingField = errors.New("bkash: webhook: required field missing")
 	// ErrWebhookMessageType: Type is not Notification,
 	// SubscriptionConfirmation or UnsubscribeConfirmation.
-	ErrWebhookMessageType = sns.ErrMessageType
+	ErrWebhookMessageType = errors.New("bkash: webhook: unsupported SNS message type")
 	// ErrWebhookSignatureVersion: SignatureVersion is not "1" or "2".
-	ErrWebhookSignatureVersion = sns.ErrSignatureVersion
+	ErrWebhookSignatureVersion = errors.New("bkash: webhook: unsupported SignatureVersion")
 	// ErrWebhookCertURL: SigningCertURL is not where SNS publishes its
 	// certificates: https, host sns.<region>.amazonaws.com[.cn] with a
 	// region-shaped <region> (ap-southeast-1, us-gov-west-1, cn-north-1;
 	// not an S3 endpoint such as sns.s3-us-west-2.amazonaws.com), default
 	// port, path /SimpleNotificationService-<32 hex>.pem. Nothing was
 	// fetched.
-	ErrWebhookCertURL = sns.ErrCertURL
+	ErrWebhookCertURL = errors.New("bkash: webhook: SigningCertURL is not an SNS certificate URL")
 	// ErrWebhookSubscribeURL: the SubscribeURL of a confirmation breaks the
 	// same host rules or is not a ConfirmSubscription link.
-	ErrWebhookSubscribeURL = sns.ErrSubscribeURL
+	ErrWebhookSubscribeURL = errors.New("bkash: webhook: SubscribeURL is not an SNS confirmation URL")
 	// ErrWebhookCertFetch: the signing certificate could not be fetched or
 	// parsed. It is the only error that may be temporary. A failed download
 	// is remembered for 10 seconds (messages naming that URL fail at once,
@@ -72,10 +72,10 @@ var (
 	// 10 seconds, so forged messages naming new certificate URLs cost
 	// little. Cached certificates are not limited. The Handler answers
 	// 503, so SNS delivers the message again.
-	ErrWebhookCertFetch = sns.ErrCertFetch
+	ErrWebhookCertFetch = errors.New("bkash: webhook: signing certificate unavailable")
 	// ErrWebhookBadSignature: the signature is not valid base64 or does not
 	// verify with the certificate.
-	ErrWebhookBadSignature = sns.ErrBadSignature
+	ErrWebhookBadSignature = errors.New("bkash: webhook: signature does not verify")
 	// ErrWebhookTopicNotAllowed: TopicArn is not in WithAllowedTopicARNs.
 	ErrWebhookTopicNotAllowed = errors.New("bkash: webhook: topic not allowed")
 	// ErrWebhookBadTimestamp: Timestamp is not an RFC 3339 time.
@@ -332,9 +332,9 @@ type WebhookMessageType string
 
 // The SNS message types.
 const (
-	WebhookNotification             WebhookMessageType = sns.TypeNotification
-	WebhookSubscriptionConfirmation WebhookMessageType = sns.TypeSubscriptionConfirmation
-	WebhookUnsubscribeConfirmation  WebhookMessageType = sns.TypeUnsubscribeConfirmation
+	WebhookNotification             WebhookMessageType = "Notification"
+	WebhookSubscriptionConfirmation WebhookMessageType = "SubscriptionConfirmation"
+	WebhookUnsubscribeConfirmation  WebhookMessageType = "UnsubscribeConfirmation"
 )
 
 // WebhookMessage is a verified SNS message.

@@ -170,11 +170,12 @@ const (
 
 // PayingWallets are the sandbox wallets that pay successfully. Changing the
 // slice does not change the servers: see WithWallet.
-var PayingWallets = slices.Clone(payingWallets)
-
-var payingWallets = []string{
+var PayingWallets = []string{
 	"01770618575", "01929918378", "01770618576", "01877722345", "01619777282", "01619777283",
 }
+
+// payingWallets is the servers' copy, taken before any user code runs.
+var payingWallets = slices.Clone(PayingWallets)
 
 // sandboxBalance is the starting balance of a paying sandbox wallet: ten
 // crore taka, more than any test spends.

@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/chromedp/chromedp v0.23.0
-	github.com/smartdairy/bkash-go v0.0.0-00010101000000-000000000000
+	github.com/smartdairy/bkash-go v0.0.0-20261125234658-cb0e5b9febf0
 	github.com/smartdairy/bkash-go/examples v0.0.0-00010101000000-000000000000
 )
 

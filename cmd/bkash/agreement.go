@@ -31,13 +31,17 @@ var agreementCreateCmd = &command{
 			if err := required("--payer-ref", payer, "--callback", callback); err != nil {
 				return err
 			}
+			params := &bkash.CreateAgreementParams{PayerReference: payer, CallbackURL: callback}
+			if err := params.Validate(); err != nil {
+				return flagError(err)
+			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
 			ctx, cancel := a.callCtx()
 			defer cancel()
-			ag, err := c.Agreements.Create(ctx, &bkash.CreateAgreementParams{PayerReference: payer, CallbackURL: callback})
+			ag, err := c.Agreements.Create(ctx, params)
 			if err != nil {
 				return withAdvice(err, "Nothing was bound. Create a new agreement if you still need one.")
 			}

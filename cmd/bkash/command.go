@@ -111,6 +111,22 @@ func (a *app) main(args []string) int {
 			return exitUsage
 		}
 		name := rest[0]
+		if strings.HasPrefix(name, "-") && name != "-" && !isHelpArg(name) {
+			// Global flags between a group and its subcommand
+			// ("bkash payment --json query X"), as after any name.
+			gfs := flag.NewFlagSet(fullName(path), flag.ContinueOnError)
+			gfs.SetOutput(io.Discard)
+			a.g.register(gfs)
+			if err := gfs.Parse(rest); err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					a.printHelp(a.stdout, path[:len(path)-1], cmd)
+					return exitOK
+				}
+				return a.usage(path, err.Error())
+			}
+			rest = gfs.Args()
+			continue
+		}
 		if isHelpArg(name) {
 			a.printHelp(a.stdout, path[:len(path)-1], cmd)
 			return exitOK
@@ -164,8 +180,17 @@ func (a *app) runLeaf(path []*command, args []string) int {
 			return a.usage(path, fmt.Sprintf("unexpected argument %q", pos[cmd.nargs]))
 		}
 	}
+	for i, p := range pos {
+		if strings.TrimSpace(p) == "" {
+			return a.usage(path, fmt.Sprintf("argument %d (%s) is empty", i+1, cmd.args))
+		}
+	}
 	if a.g.sandbox && a.g.production {
 		return a.usage(path, "--sandbox and --production exclude each other")
+	}
+	if a.g.timeout <= 0 {
+		// A zero or negative limit would end every call before it starts.
+		return a.usage(path, fmt.Sprintf("--timeout must be positive, not %s", a.g.timeout))
 	}
 	return a.finish(path, runner(a, pos))
 }
@@ -200,7 +225,7 @@ func (a *app) finish(path []*command, err error) int {
 	if errors.As(err, &ue) {
 		return a.usage(path, ue.msg)
 	}
-	return a.reportError(err)
+	return a.reportError(path, err)
 }
 
 // usage prints a command-line mistake and the synopsis of the command.

@@ -29,23 +29,28 @@ func init() {
 		webhookCmd,
 		validateCmd,
 		fakeCmd,
+		explainCmd,
 		versionCmd,
 	}
 }
 
 var versionCmd = &command{
 	name:    "version",
-	summary: "Print the version of the command and the SDK",
+	summary: "Print the version of the command, the SDK and Go",
+	detail: `Print the command's version as recorded in the binary by the go command (the
+module version it was installed at, or the commit it was built from), the
+version of the bkash-go SDK (sent in the User-Agent) and the Go release.`,
 	setup: func(*flag.FlagSet) func(*app, []string) error {
 		return func(a *app, _ []string) error {
 			v := struct {
+				CLI string `json:"cli"`
 				SDK string `json:"sdk"`
 				Go  string `json:"go"`
-			}{bkash.Version, runtime.Version()}
+			}{cliVersion(), bkash.Version, runtime.Version()}
 			if a.g.json {
 				return writeJSON(a.stdout, v)
 			}
-			fmt.Fprintf(a.stdout, "bkash-go %s (%s)\n", v.SDK, v.Go)
+			fmt.Fprintf(a.stdout, "bkash %s (bkash-go %s, %s)\n", v.CLI, v.SDK, v.Go)
 			return nil
 		}
 	},

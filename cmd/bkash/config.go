@@ -154,7 +154,7 @@ const httpTimeout = 30 * time.Second
 // hc, when not nil, carries a recording transport (bkash validate). With
 // freshToken the token cache is not read: the client grants a new token.
 func (a *app) newClient(creds bkash.Credentials, hc *http.Client, freshToken bool, extra ...bkash.Option) (*bkash.Client, error) {
-	opts := []bkash.Option{bkash.WithUserAgent("bkash-cli/" + bkash.Version)}
+	opts := []bkash.Option{bkash.WithUserAgent("bkash-cli/" + userAgentVersion(cliVersion()))}
 	if a.g.baseURL != "" {
 		opts = append(opts, bkash.WithBaseURL(a.g.baseURL))
 	}

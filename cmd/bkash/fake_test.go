@@ -448,7 +448,7 @@ func TestReadNetworkErrorExitsFour(t *testing.T) {
 	f := newFakeCLI(t)
 	f.srv.Inject("payment.search", bkashtest.Fault{Drop: true, Times: 10})
 	r := f.run("search", "ABCDEFGHIJ", "--timeout", "10s")
-	if r.code != exitOther || !strings.Contains(r.stderr, "error: ") {
+	if r.code != exitOther || !strings.HasPrefix(r.stderr, "bkash search: ") {
 		t.Errorf("exit %d, stderr %q; want 4", r.code, r.stderr)
 	}
 }

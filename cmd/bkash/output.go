@@ -93,34 +93,73 @@ type errorBody struct {
 	ExitCode   int    `json:"exit_code"`
 }
 
-// reportError prints a failure (on stderr; with --json also as JSON on
-// stdout) and returns its exit code.
-func (a *app) reportError(err error) int {
+// reportError prints a failure (on stderr, prefixed with the command's name
+// as the go command does; with --json also as JSON on stdout) and returns
+// its exit code.
+func (a *app) reportError(path []*command, err error) int {
 	b := classify(err)
 	if a.g.json {
 		_ = writeJSON(a.stdout, jsonError{b})
 	}
+	name := fullName(path)
 	switch b.Kind {
 	case "bkash":
 		if b.Code != "" {
-			fmt.Fprintf(a.stderr, "bKash error %s: %s (%s, http %d)\n", b.Code, b.Message, b.Op, b.HTTPStatus)
+			fmt.Fprintf(a.stderr, "%s: bKash error %s: %s (%s, http %d)\n", name, b.Code, b.Message, b.Op, b.HTTPStatus)
 		} else {
-			fmt.Fprintf(a.stderr, "bKash refused the request: %s (%s, http %d)\n", b.Message, b.Op, b.HTTPStatus)
+			fmt.Fprintf(a.stderr, "%s: bKash refused the request: %s (%s, http %d)\n", name, b.Message, b.Op, b.HTTPStatus)
 		}
 		if b.Hint != "" {
 			fmt.Fprintln(a.stderr, b.Hint)
 		}
 	case "outcome_unknown":
-		fmt.Fprintf(a.stderr, "OUTCOME UNKNOWN: %s\n", b.Message)
+		fmt.Fprintf(a.stderr, "%s: OUTCOME UNKNOWN: %s\n", name, b.Message)
 		if b.Advice != "" {
 			fmt.Fprintf(a.stderr, "\n%s\n", b.Advice)
 		}
 	case "invalid_input":
-		fmt.Fprintf(a.stderr, "invalid input: %s\n", b.Message)
+		fmt.Fprintf(a.stderr, "%s: invalid input: %s\n", name, b.Message)
 	default:
-		fmt.Fprintf(a.stderr, "error: %s\n", b.Message)
+		fmt.Fprintf(a.stderr, "%s: %s\n", name, b.Message)
 	}
 	return b.ExitCode
+}
+
+// fieldFlags names the flag (or argument) that carries each field the SDK
+// validates, so that a *bkash.ValidationError reads as the command line the
+// user typed ("--callback must be ...") rather than as Go
+// ("CreatePaymentParams.CallbackURL").
+var fieldFlags = map[string]string{
+	"CreatePaymentParams.Amount":                  "--amount",
+	"CreatePaymentParams.InvoiceNumber":           "--invoice",
+	"CreatePaymentParams.PayerReference":          "--payer-ref",
+	"CreatePaymentParams.CallbackURL":             "--callback",
+	"CreatePaymentParams.AgreementID":             "--agreement",
+	"CreatePaymentParams.Intent":                  "--intent",
+	"CreatePaymentParams.MerchantAssociationInfo": "--merchant-info",
+	"CreateAgreementParams.PayerReference":        "--payer-ref",
+	"CreateAgreementParams.CallbackURL":           "--callback",
+	"RefundParams.PaymentID":                      "--payment-id",
+	"RefundParams.TrxID":                          "--trx-id",
+	"RefundParams.Amount":                         "--amount",
+	"RefundParams.SKU":                            "--sku",
+	"RefundParams.Reason":                         "--reason",
+	"paymentID":                                   "<paymentID>",
+	"trxID":                                       "<trxID>",
+	"agreementID":                                 "<agreementID>",
+}
+
+// flagError turns a *bkash.ValidationError of the command line's input into
+// a usage error naming the flag (exit 2); other errors pass unchanged.
+func flagError(err error) error {
+	var ve *bkash.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	if f, ok := fieldFlags[ve.Field]; ok {
+		return usagef("%s %s", f, ve.Reason)
+	}
+	return err
 }
 
 func classify(err error) errorBody {
@@ -145,7 +184,11 @@ func classify(err error) errorBody {
 	case errors.As(err, &re):
 		return errorBody{Kind: "rejected", Message: err.Error(), ExitCode: exitBkash}
 	case errors.As(err, &ve):
-		return errorBody{Kind: "invalid_input", Message: strings.TrimPrefix(err.Error(), "bkash: "), ExitCode: exitUsage}
+		msg := strings.TrimPrefix(err.Error(), "bkash: ")
+		if f, ok := fieldFlags[ve.Field]; ok {
+			msg = f + " " + ve.Reason
+		}
+		return errorBody{Kind: "invalid_input", Message: msg, ExitCode: exitUsage}
 	}
 	return errorBody{Kind: "other", Message: err.Error(), ExitCode: exitOther}
 }

@@ -63,16 +63,22 @@ and the bkashURL to send the customer to. No money moves until it is executed.`,
 			default:
 				return usagef("--intent must be sale or authorization, not %q", p.intent)
 			}
+			params := &bkash.CreatePaymentParams{
+				Amount: amount, InvoiceNumber: p.invoice, PayerReference: p.payer, CallbackURL: p.callback,
+				AgreementID: p.agreement, Intent: intent, MerchantAssociationInfo: p.assoc,
+			}
+			// The command line is checked before credentials are looked
+			// for: a usage error is a usage error on any machine.
+			if err := params.Validate(); err != nil {
+				return flagError(err)
+			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
 			ctx, cancel := a.callCtx()
 			defer cancel()
-			pay, err := c.Payments.Create(ctx, &bkash.CreatePaymentParams{
-				Amount: amount, InvoiceNumber: p.invoice, PayerReference: p.payer, CallbackURL: p.callback,
-				AgreementID: p.agreement, Intent: intent, MerchantAssociationInfo: p.assoc,
-			})
+			pay, err := c.Payments.Create(ctx, params)
 			if err != nil {
 				return withAdvice(err, "No money moved. Create a new payment (with a new --invoice) if you still need one.")
 			}

@@ -58,15 +58,18 @@ until the refund can no longer be in flight.`,
 			if err != nil {
 				return err
 			}
+			params := &bkash.RefundParams{
+				PaymentID: p.paymentID, TrxID: p.trxID, Amount: amount, SKU: p.sku, Reason: p.reason,
+			}
+			if err := params.Validate(); err != nil {
+				return flagError(err)
+			}
 			c, err := a.client(opt)
 			if err != nil {
 				return err
 			}
 			ctx, cancel := a.callCtx()
 			defer cancel()
-			params := &bkash.RefundParams{
-				PaymentID: p.paymentID, TrxID: p.trxID, Amount: amount, SKU: p.sku, Reason: p.reason,
-			}
 			rf, err := c.Refunds.Create(ctx, params)
 			if err != nil {
 				return withAdvice(err, settleAdvice(bkash.NewPendingRefund(params, err), p.sku))

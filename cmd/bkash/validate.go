@@ -109,6 +109,9 @@ func (o *validateOptions) run(a *app, _ []string) error {
 		defer v.srv.Close()
 		creds = v.srv.Credentials()
 		a.g.baseURL = v.srv.URL
+		// The fake lives as long as this run, on a random port: a cached
+		// token could never be used again, and a file per run piles up.
+		a.g.noTokenCache = true
 		env = "fake bKash (bkashtest)"
 	} else if creds, err = a.credentials(); err != nil {
 		return err
@@ -126,7 +129,7 @@ func (o *validateOptions) run(a *app, _ []string) error {
 	v.rep = report{
 		Title:       "bKash Tokenized Checkout sandbox validation",
 		GeneratedAt: time.Now().UTC().Truncate(time.Second),
-		Tool:        "bkash CLI (bkash-go " + bkash.Version + ")",
+		Tool:        "bkash CLI " + cliVersion() + " (bkash-go " + bkash.Version + ")",
 		Environment: env,
 		BaseURL:     base,
 	}

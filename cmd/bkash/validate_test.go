@@ -225,3 +225,23 @@ func TestValidateUsage(t *testing.T) {
 		t.Error("a report was written after a usage error")
 	}
 }
+
+func TestValidateFakeWritesNoTokenCache(t *testing.T) {
+	t.Parallel()
+	home, cache := t.TempDir(), t.TempDir()
+	for _, env := range []map[string]string{{"HOME": home}, {"HOME": home, "XDG_CACHE_HOME": cache}} {
+		r := runWithSpy(newSpy(), env, "validate", "--fake", "--out", filepath.Join(t.TempDir(), "report.md"))
+		if r.code != exitOK {
+			t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
+		}
+	}
+	for _, dir := range []string{filepath.Join(home, ".cache"), filepath.Join(cache, "bkash")} {
+		if entries, err := os.ReadDir(dir); err == nil {
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			t.Errorf("a run on the fake wrote %s: %v", dir, names)
+		}
+	}
+}

@@ -7,16 +7,20 @@
 // order paid. Fulfilment is idempotent by trxID, because SNS may deliver a
 // message more than once and bKash may publish a payment twice.
 //
-// Run it offline against the fake bKash, which posts a signed notification
-// after a payment:
+// By default, like the other examples, it runs offline against the fake bKash,
+// which posts a signed notification after a payment:
 //
-//	go run ./examples/webhook -demo
+//	go run ./examples/webhook
 //
-// Or serve for real (register https://<your host>/bkash/webhook with bKash):
+// With the BKASH_* credentials set it serves for real instead (register
+// https://<your host>/bkash/webhook with bKash); BKASH_ENV is sandbox (the
+// default) or production:
 //
-//	BKASH_ENV=sandbox BKASH_USERNAME=... BKASH_PASSWORD=... BKASH_APP_KEY=... \
-//	BKASH_APP_SECRET=... BKASH_SNS_TOPIC_ARN=arn:aws:sns:ap-southeast-1:...:... \
+//	BKASH_USERNAME=... BKASH_PASSWORD=... BKASH_APP_KEY=... BKASH_APP_SECRET=... \
+//	BKASH_SNS_TOPIC_ARN=arn:aws:sns:ap-southeast-1:...:... \
 //	go run ./examples/webhook -addr :8080
+//
+// -demo runs the offline demo even when credentials are set.
 package main
 
 import (
@@ -37,18 +41,51 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", ":8080", "listen address")
-	demo := flag.Bool("demo", false, "run a payment against the fake bKash and receive its notification")
-	flag.Parse()
-	var err error
-	if *demo {
-		err = runDemo()
-	} else {
-		err = serve(*addr)
-	}
-	if err != nil {
+	if err := run(os.Args[1:], os.Getenv); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// run parses the flags and runs the demo, or serves when getenv has the
+// BKASH_* credentials.
+func run(args []string, getenv func(string) string) error {
+	fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
+	addr := fs.String("addr", ":8080", "listen address (with BKASH_* credentials)")
+	demo := fs.Bool("demo", false, "run the offline demo even when BKASH_* credentials are set")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *demo || !credentialsSet(getenv) {
+		return runDemo()
+	}
+	env, err := environment(getenv("BKASH_ENV"))
+	if err != nil {
+		return err
+	}
+	return serve(env, *addr, getenv("BKASH_SNS_TOPIC_ARN"))
+}
+
+// credentialsSet reports whether any BKASH_* credential is set: then the
+// user means bKash, and a missing one is an error rather than a demo.
+func credentialsSet(getenv func(string) string) bool {
+	for _, k := range []string{"BKASH_USERNAME", "BKASH_PASSWORD", "BKASH_APP_KEY", "BKASH_APP_SECRET"} {
+		if getenv(k) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// environment maps BKASH_ENV to bKash's environment; live money only when
+// asked for by name.
+func environment(name string) (bkash.Environment, error) {
+	switch name {
+	case "", "sandbox":
+		return bkash.Sandbox, nil
+	case "production":
+		return bkash.Production, nil
+	}
+	return bkash.Environment{}, fmt.Errorf("BKASH_ENV=%q: want sandbox (the default) or production", name)
 }
 
 // orders is the shop's order book: what each invoice should cost and
@@ -102,12 +139,7 @@ func onPayment(client *bkash.Client, book *orders, logger *slog.Logger) func(con
 	}
 }
 
-func serve(addr string) error {
-	env := map[string]bkash.Environment{"sandbox": bkash.Sandbox, "production": bkash.Production}[os.Getenv("BKASH_ENV")]
-	if env == (bkash.Environment{}) {
-		return errors.New("set BKASH_ENV to sandbox or production")
-	}
-	topic := os.Getenv("BKASH_SNS_TOPIC_ARN")
+func serve(env bkash.Environment, addr, topic string) error {
 	if topic == "" {
 		return errors.New("set BKASH_SNS_TOPIC_ARN to the topic bKash gave you")
 	}

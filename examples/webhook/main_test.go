@@ -73,3 +73,29 @@ func TestOnPaymentConfirmsWithBkash(t *testing.T) {
 		t.Fatal("an unknown trxID was accepted")
 	}
 }
+
+// Like the other examples, a bare "go run ./examples/webhook" runs on the
+// fake; bKash only with credentials.
+func TestRunsTheDemoWithoutCredentials(t *testing.T) {
+	if err := run(nil, func(string) string { return "" }); err != nil {
+		t.Fatalf("run without BKASH_* = %v, want the demo to pass", err)
+	}
+}
+
+func TestCredentialsSelectBkash(t *testing.T) {
+	env := map[string]string{"BKASH_USERNAME": "u", "BKASH_ENV": "staging"}
+	err := run(nil, func(k string) string { return env[k] })
+	if err == nil || err.Error() != `BKASH_ENV="staging": want sandbox (the default) or production` {
+		t.Errorf("run with BKASH_ENV=staging = %v", err)
+	}
+	for name, want := range map[string]bkash.Environment{"": bkash.Sandbox, "sandbox": bkash.Sandbox, "production": bkash.Production} {
+		if got, err := environment(name); err != nil || got != want {
+			t.Errorf("environment(%q) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+	delete(env, "BKASH_ENV")
+	err = run(nil, func(k string) string { return env[k] })
+	if err == nil || err.Error() != "set BKASH_SNS_TOPIC_ARN to the topic bKash gave you" {
+		t.Errorf("run with credentials but no topic = %v", err)
+	}
+}

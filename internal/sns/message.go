@@ -17,8 +17,10 @@ import (
 	"sync"
 )
 
-// The errors of this package. Package bkash re-exports each one under its
-// own name, so they are worded for a webhook user.
+// The errors of this package, worded for a webhook user. Package bkash
+// declares its own ErrWebhook... values and sets these to them at init, so
+// errors.Is works with the names users see; tests of this package alone see
+// the values below.
 var (
 	ErrBadJSON          = errors.New("bkash: webhook: body is not a valid SNS JSON message")
 	ErrMissingField     = errors.New("bkash: webhook: required field missing")
