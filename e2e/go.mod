@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/chromedp/chromedp v0.23.0
-	github.com/smartdairy/bkash-go v0.0.0-20261125234658-cb0e5b9febf0
+	github.com/smartdairy/bkash-go v0.0.0
 	github.com/smartdairy/bkash-go/examples v0.0.0-00010101000000-000000000000
 )
 
@@ -23,8 +23,8 @@ require (
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	golang.org/x/sync v0.25.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/text v0.41.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
@@ -35,3 +35,5 @@ replace (
 	github.com/smartdairy/bkash-go => ../
 	github.com/smartdairy/bkash-go/examples => ../examples
 )
+
+replace github.com/smartdairy/bkash-go/otel => ../otel

@@ -19,8 +19,8 @@
 // the shop from the internet: see -public-url). With BKASH_BASE_URL set too
 // (a root such as http://127.0.0.1:9090), it talks to the bKash there, for
 // example a `bkash fake` shared by several shop processes; plain http is
-// accepted for loopback hosts, and BKASH_ALLOW_HTTP=1 is reserved for other
-// hosts (see the SDK's WithAllowHTTP). A banner on every page says which
+// accepted for loopback hosts, and for other hosts with BKASH_ALLOW_HTTP=1
+// (the SDK's WithAllowHTTP; never for bKash's own hosts). A banner on every page says which
 // bKash the shop is using.
 //
 // # Where the data is
@@ -35,6 +35,14 @@
 // (postgres://...), they are kept in that PostgreSQL database instead, which
 // several shop processes may share: an order is charged once whichever
 // process takes its callbacks.
+//
+// # Telemetry
+//
+// BKASH_TRACES=stdout writes OpenTelemetry traces (a span per request, per
+// bKash call and per token renewal) to standard output; -metrics ADDR (or
+// BKASH_METRICS_ADDR) serves Prometheus metrics at http://ADDR/metrics
+// through the bkash-go/otel adapter. Both are off by default; see
+// docs/observability.md.
 //
 // # Flags
 //
@@ -109,6 +117,10 @@ type options struct {
 	fakeOpts       []bkashtest.Option // options of the in-process fake
 	transport      http.RoundTripper  // the SDK's HTTP transport (default when nil)
 	logger         *slog.Logger
+	// telemetry: traces to stdout and a Prometheus endpoint (telemetry.go).
+	telemetry telemetryOptions
+	// bkashOpts are added to the client's options (the telemetry adapter).
+	bkashOpts []bkash.Option
 	// ready, when set, is called with the app once it serves (tests).
 	ready func(a *app, url string)
 }
@@ -120,7 +132,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.StringVar(&opt.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&opt.dataDir, "data", defaultDataDir(), "directory of the order store")
 	fs.StringVar(&opt.publicURL, "public-url", "", "the shop's URL as browsers reach it (default http://<addr>)")
+	registerTelemetryFlags(fs, &opt.telemetry)
 	if err := fs.Parse(args); err != nil {
+		return opt, err
+	}
+	if err := readTelemetryEnv(getenv, &opt.telemetry); err != nil {
 		return opt, err
 	}
 	if fs.NArg() > 0 {
@@ -184,9 +200,9 @@ func checkPlainHTTP(opt options) error {
 		return nil
 	}
 	if opt.allowHTTP {
-		return fmt.Errorf("BKASH_BASE_URL %s: BKASH_ALLOW_HTTP=1 needs bkash.WithAllowHTTP, which this SDK version does not have; use https or a loopback address", opt.baseURL)
+		return nil // passed on as bkash.WithAllowHTTP, which still refuses bKash's own hosts
 	}
-	return fmt.Errorf("BKASH_BASE_URL %s: plain http is accepted for loopback hosts only (BKASH_ALLOW_HTTP=1 allows others where the SDK supports it)", opt.baseURL)
+	return fmt.Errorf("BKASH_BASE_URL %s: plain http is accepted for loopback hosts only; set BKASH_ALLOW_HTTP=1 for a fake bKash on another host", opt.baseURL)
 }
 
 // fakeStateFile is the in-process fake's state file, in the data directory.
@@ -230,6 +246,10 @@ func newApp(publicURL string, opt options) (*app, error) {
 		}}),
 		bkash.WithBodyLogging(),
 	}
+	if opt.allowHTTP {
+		bopts = append(bopts, bkash.WithAllowHTTP())
+	}
+	bopts = append(bopts, opt.bkashOpts...)
 	if err := checkPlainHTTP(opt); err != nil {
 		_ = store.Close()
 		return nil, err
@@ -284,6 +304,12 @@ func run(ctx context.Context, opt options, stdout io.Writer) error {
 	if opt.logger == nil {
 		opt.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
+	tel, err := startTelemetry(opt.telemetry, stdout)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tel.Close(context.Background()) }()
+	opt.bkashOpts = append(opt.bkashOpts, tel.clientOptions()...)
 	ln, err := net.Listen("tcp", opt.addr)
 	if err != nil {
 		return err
@@ -300,7 +326,7 @@ func run(ctx context.Context, opt options, stdout io.Writer) error {
 	defer a.Close()
 
 	srv := &http.Server{
-		Handler:           a.shop.Handler(),
+		Handler:           tel.handler(a.shop.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -311,6 +337,9 @@ func run(ctx context.Context, opt options, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "Smart Dairy shop: open %s\n", publicURL)
 	fmt.Fprintf(stdout, "%s\n", a.backend.Banner)
 	fmt.Fprintf(stdout, "Orders are stored in %s (%s). Stop with Ctrl-C.\n", a.store.Path(), a.store.Dialect())
+	if u := tel.metricsURL(); u != "" {
+		fmt.Fprintf(stdout, "Prometheus metrics: %s\n", u)
+	}
 	if opt.ready != nil {
 		opt.ready(a, publicURL)
 	}

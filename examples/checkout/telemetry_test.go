@@ -1,9 +1,3 @@
-//go:build bkash_shop_telemetry
-
-// The build constraint above keeps this file out of the build until the
-// examples are their own module (examples/go.mod requires the OpenTelemetry
-// SDK and exporters; the root module must not). Delete these lines then.
-
 package main
 
 import (
