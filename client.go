@@ -21,7 +21,7 @@ import (
 )
 
 // Version is the SDK's version, sent in the User-Agent.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // defaultAttemptTimeout is bKash's recommended API timeout (spec §8.6),
 // applied to each attempt when the caller brings no http.Client.

@@ -68,7 +68,7 @@ func TestUserAgentCarriesTheProductFirst(t *testing.T) {
 	if got := m.requests(epPaymentQuery)[0].Header.Get("User-Agent"); got != "milkshop/1.4 "+wantUA {
 		t.Errorf("User-Agent = %q", got)
 	}
-	if !strings.HasPrefix(wantUA, "bkash-go/0.1.0 go/1.") {
+	if !strings.HasPrefix(wantUA, "bkash-go/"+Version+" go/1.") {
 		t.Errorf("UA = %q", wantUA)
 	}
 }
