@@ -4,8 +4,8 @@ go 1.26.0
 
 require (
 	github.com/chromedp/chromedp v0.23.0
-	github.com/smartdairy/bkash-go v0.0.0-20261206015720-3a399d7332e9
-	github.com/smartdairy/bkash-go/examples v0.0.0-20261206015720-3a399d7332e9
+	github.com/smartdairy/bkash-go v0.0.0-20261206015734-5632acc7dd71
+	github.com/smartdairy/bkash-go/examples v0.0.0-20261206015734-5632acc7dd71
 )
 
 require (
