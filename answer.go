@@ -91,9 +91,29 @@ func gatewayRefusal(status int, h http.Header, body []byte) (string, bool) {
 	return msg, gatewayRefusalStatus[status]
 }
 
-// tokenRejection reports whether the gateway's refusal rejects the token.
-func tokenRejection(status int, msg string) bool {
-	return (status == http.StatusUnauthorized || status == http.StatusForbidden) && tokenMessages[msg]
+// tokenTypes are the x-amzn-ErrorType values with which API Gateway refuses
+// a token or an app key (spec §2.2, §3.5).
+var tokenTypes = map[string]bool{
+	"UnauthorizedException": true,
+	"AccessDeniedException": true,
+	"ForbiddenException":    true,
+	"ExpiredTokenException": true,
+}
+
+// tokenRejection reports whether the gateway's refusal (msg, from
+// gatewayRefusal) rejects the token. When the gateway names the error type,
+// that decides: a firewall's block (WAFFilteredException) answered with
+// "Forbidden", or a body-less refusal whose message is only the status
+// text, says nothing about the token, and renewing it would spend the
+// renewal budget for nothing.
+func tokenRejection(status int, h http.Header, msg string) bool {
+	if status != http.StatusUnauthorized && status != http.StatusForbidden {
+		return false
+	}
+	if t := amznErrorType(h); t != "" {
+		return tokenTypes[t]
+	}
+	return tokenMessages[msg]
 }
 
 // amznErrorType returns the error type API Gateway names in
