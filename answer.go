@@ -101,17 +101,17 @@ var tokenTypes = map[string]bool{
 }
 
 // tokenRejection reports whether the gateway's refusal (msg, from
-// gatewayRefusal) rejects the token. When the gateway names the error type,
-// that decides: a firewall's block (WAFFilteredException) answered with
-// "Forbidden", or a body-less refusal whose message is only the status
-// text, says nothing about the token, and renewing it would spend the
-// renewal budget for nothing.
+// gatewayRefusal) rejects the token: one of the token answers, under a
+// token error type when the gateway names one. A firewall's block
+// (WAFFilteredException) saying "Forbidden", or a refusal of another type
+// whose stand-in message is the status text, says nothing about the token,
+// and renewing it would spend the renewal budget for nothing.
 func tokenRejection(status int, h http.Header, msg string) bool {
 	if status != http.StatusUnauthorized && status != http.StatusForbidden {
 		return false
 	}
-	if t := amznErrorType(h); t != "" {
-		return tokenTypes[t]
+	if t := amznErrorType(h); t != "" && !tokenTypes[t] {
+		return false
 	}
 	return tokenMessages[msg]
 }

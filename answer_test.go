@@ -363,6 +363,12 @@ func TestOnlyTheGatewaysTokenAnswersRenew(t *testing.T) {
 		{"403 Forbidden typed WAFFiltered", func() *http.Response {
 			return withHeader(coreJSON(403, `{"message":"Forbidden"}`), "x-amzn-ErrorType", "WAFFilteredException")
 		}, false},
+		{"403 typed Forbidden, other message", func() *http.Response {
+			return withHeader(coreJSON(403, `{"message":"Request forbidden by administrative rules"}`), "x-amzn-ErrorType", "ForbiddenException")
+		}, false},
+		{"401 empty typed Unauthorized", func() *http.Response {
+			return withHeader(httpmock.NewStringResponse(401, ""), "x-amzn-ErrorType", "UnauthorizedException")
+		}, true},
 		{"401 empty typed NotFound", func() *http.Response {
 			return withHeader(httpmock.NewStringResponse(401, ""), "x-amzn-ErrorType", "NotFoundException")
 		}, false},
