@@ -91,9 +91,29 @@ func gatewayRefusal(status int, h http.Header, body []byte) (string, bool) {
 	return msg, gatewayRefusalStatus[status]
 }
 
-// tokenRejection reports whether the gateway's refusal rejects the token.
-func tokenRejection(status int, msg string) bool {
-	return (status == http.StatusUnauthorized || status == http.StatusForbidden) && tokenMessages[msg]
+// tokenTypes are the x-amzn-ErrorType values with which API Gateway refuses
+// a token or an app key (spec §2.2, §3.5).
+var tokenTypes = map[string]bool{
+	"UnauthorizedException": true,
+	"AccessDeniedException": true,
+	"ForbiddenException":    true,
+	"ExpiredTokenException": true,
+}
+
+// tokenRejection reports whether the gateway's refusal (msg, from
+// gatewayRefusal) rejects the token: one of the token answers, under a
+// token error type when the gateway names one. A firewall's block
+// (WAFFilteredException) saying "Forbidden", or a refusal of another type
+// whose stand-in message is the status text, says nothing about the token,
+// and renewing it would spend the renewal budget for nothing.
+func tokenRejection(status int, h http.Header, msg string) bool {
+	if status != http.StatusUnauthorized && status != http.StatusForbidden {
+		return false
+	}
+	if t := amznErrorType(h); t != "" && !tokenTypes[t] {
+		return false
+	}
+	return tokenMessages[msg]
 }
 
 // amznErrorType returns the error type API Gateway names in

@@ -355,6 +355,23 @@ func TestOnlyTheGatewaysTokenAnswersRenew(t *testing.T) {
 		{"401 HTML", func() *http.Response { return httpmock.NewStringResponse(401, "<html>401</html>") }, false},
 		{"403 empty", func() *http.Response { return httpmock.NewStringResponse(403, "") }, false},
 		{"403 other gateway message", func() *http.Response { return coreJSON(403, `{"message":"Request forbidden by administrative rules"}`) }, false},
+		// A firewall's block names its type; the status text standing in
+		// for a missing message is not the gateway's token answer.
+		{"403 HTML typed WAFFiltered", func() *http.Response {
+			return withHeader(httpmock.NewStringResponse(403, "<html>Request blocked</html>"), "x-amzn-ErrorType", "WAFFilteredException")
+		}, false},
+		{"403 Forbidden typed WAFFiltered", func() *http.Response {
+			return withHeader(coreJSON(403, `{"message":"Forbidden"}`), "x-amzn-ErrorType", "WAFFilteredException")
+		}, false},
+		{"403 typed Forbidden, other message", func() *http.Response {
+			return withHeader(coreJSON(403, `{"message":"Request forbidden by administrative rules"}`), "x-amzn-ErrorType", "ForbiddenException")
+		}, false},
+		{"401 empty typed Unauthorized", func() *http.Response {
+			return withHeader(httpmock.NewStringResponse(401, ""), "x-amzn-ErrorType", "UnauthorizedException")
+		}, true},
+		{"401 empty typed NotFound", func() *http.Response {
+			return withHeader(httpmock.NewStringResponse(401, ""), "x-amzn-ErrorType", "NotFoundException")
+		}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -743,7 +743,7 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 			if status == http.StatusForbidden && (msg == wrongRouteMessage || amznErrorType(resp.Header) == "MissingAuthenticationTokenException") {
 				return &ConfigError{Op: ep.op, URL: cl.c.url(ep), Reason: ErrWrongRoute, Answer: ge}, false
 			}
-			return ge, tokenRejection(status, msg)
+			return ge, tokenRejection(status, resp.Header, msg)
 		}
 	}
 	// Not a definite answer: a 5xx, an HTML page, a foreign error body,

@@ -211,8 +211,12 @@ func WithBaseURL(root string) Option {
 // ("https://tokenized.sandbox.bka.sh/v1.2.0-beta", spec §14): every call
 // would then double the prefix and be answered 403 "Missing Authentication
 // Token". The error gives the root to pass instead.
+//
+// The segments are compared decoded, as the gateway routes them: a root
+// spelled "/v1.2.0-beta%2Ftokenized" or "/%761.2.0-beta" holds the API path
+// all the same.
 func apiPathInRoot(u *url.URL) error {
-	segs := strings.Split(u.EscapedPath(), "/")
+	segs := strings.Split(u.Path, "/")
 	for i, seg := range segs {
 		switch strings.ToLower(seg) {
 		case "v1.2.0-beta", "tokenized", "tokenized-checkout":
@@ -222,7 +226,8 @@ func apiPathInRoot(u *url.URL) error {
 		if strings.EqualFold(seg, "tokenized-checkout") && i > 0 && strings.EqualFold(segs[i-1], "v2") {
 			i-- // the root ends before /v2/tokenized-checkout
 		}
-		want := strings.TrimRight(u.Scheme+"://"+u.Host+strings.Join(segs[:i], "/"), "/")
+		before := (&url.URL{Path: strings.Join(segs[:i], "/")}).EscapedPath()
+		want := strings.TrimRight(u.Scheme+"://"+u.Host+before, "/")
 		return fmt.Errorf("bkash: WithBaseURL: %q already holds bKash's API path; pass the root before it, %q (the client appends %s... and %s... itself)",
 			u.Redacted(), want, tokenizedPrefix, refundV2Prefix)
 	}

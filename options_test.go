@@ -58,6 +58,9 @@ func TestNewClientRefusesBadConfiguration(t *testing.T) {
 		{"root with the checkout path", Sandbox, coreCreds, []Option{WithBaseURL("https://tokenized.pay.bka.sh/v1.2.0-beta/tokenized/checkout")}, `pass the root before it, "https://tokenized.pay.bka.sh"`},
 		{"root with the v2 refund path", Sandbox, coreCreds, []Option{WithBaseURL("https://tokenized.sandbox.bka.sh/v2/tokenized-checkout/refund/payment")}, `pass the root before it, "https://tokenized.sandbox.bka.sh"`},
 		{"proxy prefix then the version", Sandbox, coreCreds, []Option{WithBaseURL("https://gw.example.com/bkash/V1.2.0-BETA")}, `"https://gw.example.com/bkash"`},
+		// Percent-encoded, the path is the same to the gateway, which decodes it.
+		{"version with encoded slashes", Sandbox, coreCreds, []Option{WithBaseURL("https://tokenized.sandbox.bka.sh/v1.2.0-beta%2Ftokenized%2Fcheckout")}, `pass the root before it, "https://tokenized.sandbox.bka.sh"`},
+		{"version with an encoded letter", Sandbox, coreCreds, []Option{WithBaseURL("https://gw.example.com/my%20bkash/%761.2.0-beta")}, `pass the root before it, "https://gw.example.com/my%20bkash"`},
 		{"zero attempts", Sandbox, coreCreds, []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 0})}, "MaxAttempts 0 is outside 1-10"},
 		{"eleven attempts", Sandbox, coreCreds, []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 11})}, "outside 1-10"},
 		{"negative delay", Sandbox, coreCreds, []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 2, BaseDelay: -1})}, "negative delay"},
