@@ -46,11 +46,7 @@ var logRules = redact.Rules{
 func maskURL(v string) string {
 	u, err := url.Parse(v)
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		// Not an absolute URL: keep nothing after the first '?', '#' or '@'.
-		if i := strings.IndexAny(v, "?#@"); i >= 0 {
-			return v[:i+1] + redact.Redacted
-		}
-		return v
+		return maskRawURL(v)
 	}
 	out := u.Scheme + "://"
 	if u.User != nil {
@@ -64,6 +60,27 @@ func maskURL(v string) string {
 		out += "#" + redact.Redacted
 	}
 	return out
+}
+
+// maskRawURL masks a URL that net/url cannot parse as an absolute one
+// ("https://shop:pw@shop.example/%zz", "shop:pw@shop.example/cb"): its
+// query and fragment go, and so does everything before the last '@' of
+// what remains (after a "scheme://" or "//"), which is where user info and
+// its password sit. Keeping the text before the first '@' would keep
+// exactly the password.
+func maskRawURL(v string) string {
+	rest, tail := v, ""
+	if i := strings.IndexAny(v, "?#"); i >= 0 {
+		rest, tail = v[:i], v[i:i+1]+redact.Redacted
+	}
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		start := 0
+		if i := strings.Index(rest[:at], "//"); i >= 0 {
+			start = i + 2
+		}
+		rest = rest[:start] + redact.Redacted + rest[at:]
+	}
+	return rest + tail
 }
 
 // redactBody renders a JSON body for a log line, in its own key order, with

@@ -1,6 +1,7 @@
 package bkash
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -56,6 +57,33 @@ func TestMaskMSISDN(t *testing.T) {
 	} {
 		if got := MaskMSISDN(in); got != want {
 			t.Errorf("MaskMSISDN(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestRedactBodyUnparseableURL: a callback URL that net/url cannot parse
+// (an invalid escape after user info) fell back to "keep everything before
+// the first '?', '#' or '@'", which is exactly the user info with its
+// password. An unparseable URL keeps neither its user info, nor its query,
+// nor its fragment.
+func TestRedactBodyUnparseableURL(t *testing.T) {
+	t.Parallel()
+	const secret = "cb-S3CRET"
+	for _, in := range []string{
+		`{"callbackURL":"https://shop:` + secret + `@shop.example/cb/%zz"}`,
+		`{"callbackURL":"https://shop:` + secret + `@shop.example/cb/%zz?x=1"}`,
+		`{"successCallbackURL":"shop:` + secret + `@shop.example/cb"}`,
+		`{"callbackURL":"//shop:` + secret + `@shop.example/cb"}`,
+		`{"callbackURL":"https://shop.example/cb/%zz?token=` + secret + `"}`,
+		`{"callbackURL":"https://shop.example/cb/%zz#` + secret + `"}`,
+		`{"callbackURL":"https://a@b:` + secret + `@shop.example/%zz"}`,
+	} {
+		got := redactBody([]byte(in))
+		if strings.Contains(got, secret) {
+			t.Errorf("redactBody(%s) = %s: prints the secret", in, got)
+		}
+		if !strings.Contains(got, "[REDACTED]") {
+			t.Errorf("redactBody(%s) = %s: nothing redacted", in, got)
 		}
 	}
 }

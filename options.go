@@ -188,15 +188,22 @@ func WithHTTPClient(hc *http.Client) Option {
 // (never for bKash's own).
 func WithBaseURL(root string) Option {
 	return func(c *config) error {
+		// Errors show the root masked (maskURL): a root copied from a
+		// proxy's configuration may hold a password in its user info or a
+		// key in its query, and url.Parse's error would quote it whole.
 		u, err := url.Parse(root)
 		if err != nil {
-			return fmt.Errorf("bkash: WithBaseURL: %w", err)
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			return fmt.Errorf("bkash: WithBaseURL: %q: %w", maskURL(root), err)
 		}
 		if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-			return fmt.Errorf("bkash: WithBaseURL: %q is not an absolute http(s) URL", root)
+			return fmt.Errorf("bkash: WithBaseURL: %q is not an absolute http(s) URL", maskURL(root))
 		}
-		if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			return fmt.Errorf("bkash: WithBaseURL: %q must not carry user info, a query or a fragment", root)
+		if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery || u.User != nil {
+			return fmt.Errorf("bkash: WithBaseURL: %q must not carry user info, a query or a fragment", maskURL(root))
 		}
 		if err := apiPathInRoot(u); err != nil {
 			return err

@@ -488,3 +488,38 @@ func TestNewUsesTheGlobalProvidersByDefault(t *testing.T) {
 		t.Errorf("query: %v", err)
 	}
 }
+
+// TestInvoiceNumberWithWalletIsMasked: the invoice number is recorded on
+// the create's span (bkash.invoice_number), and a merchant may build it
+// from the customer's phone number, which is their wallet number
+// ("ORD-01929384756-3"). The span carried the full wallet number. A digit
+// run shaped like a wallet number (01[3-9] and eight digits, or 880 before
+// it) is masked as the SDK masks wallet numbers in logs; the rest of the
+// invoice number, and invoice numbers without one, are kept.
+func TestInvoiceNumberWithWalletIsMasked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx, span := h.caller("invoices")
+	for _, inv := range []string{"ORD-" + testWallet + "-3", "88" + testWallet, testWallet, "INV-OTEL-9"} {
+		if _, err := h.client.Payments.Create(ctx, &bkash.CreatePaymentParams{
+			Amount: bkash.Taka(10), InvoiceNumber: inv,
+			PayerReference: "x", CallbackURL: "https://shop.example/bkash/callback",
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	span.End()
+	var got []string
+	for _, s := range h.spans.GetSpans() {
+		for _, kv := range s.Attributes {
+			if kv.Key == bkashotel.AttrInvoiceNumber {
+				got = append(got, kv.Value.AsString())
+			}
+		}
+	}
+	masked := testWallet[:3] + "****" + testWallet[7:]
+	want := []string{"ORD-" + masked + "-3", "880****" + testWallet[7:], masked, "INV-OTEL-9"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("invoice number attributes (-want +got):\n%s", diff)
+	}
+}
