@@ -615,6 +615,35 @@ type call struct {
 	pendStart time.Time // when the pending attempt began
 	respBody  []byte
 	ctx       context.Context // the call's context, as a StartObserver left it
+	tok       *Token          // the token the current attempt carries (nil on grant/refresh)
+}
+
+// scrub replaces every secret the call knows (the password, the app secret,
+// the id_token and refresh_token it sent) in s with [REDACTED]. A server or
+// proxy that echoes one of them in a message or body must not put it into an
+// error string or a log line: the key-based body redaction cannot see a
+// secret inside another field's value.
+func (cl *call) scrub(s string) string {
+	creds := &cl.c.secrets().creds
+	secrets := []Secret{creds.Password, creds.AppSecret}
+	if cl.tok != nil {
+		secrets = append(secrets, cl.tok.IDToken, cl.tok.RefreshToken)
+	}
+	for _, v := range secrets {
+		if v != "" && strings.Contains(s, string(v)) {
+			s = strings.ReplaceAll(s, string(v), redacted)
+		}
+	}
+	return s
+}
+
+// scrubError removes the call's secrets from the messages of the
+// *APIError inside err, if any.
+func (cl *call) scrubError(err error) {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		ae.Message, ae.MessageBn = cl.scrub(ae.Message), cl.scrub(ae.MessageBn)
+	}
 }
 
 // run makes the call: one transport call, and a replay after a rejected
@@ -637,6 +666,7 @@ func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt
 				return err
 			}
 			tok = t
+			cl.tok = t
 			h["Authorization"] = t.auth
 			h["X-App-Key"] = c.hAppKey
 		}
@@ -645,6 +675,7 @@ func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt
 		cl.attempts += res.Attempts
 		cl.sent = cl.sent || res.Sent
 		err, rejected := cl.finish(ctx, res, out)
+		cl.scrubError(err)
 		if tok == nil {
 			return err
 		}
@@ -896,7 +927,7 @@ func (cl *call) emit(last bool, callErr error) {
 	if last && c.observer != nil {
 		ev.Outcome, ev.CallErr, ev.CallDuration, ev.Attempts = OutcomeOf(callErr), callErr, time.Since(cl.start), cl.attempts
 		if c.logBodies {
-			ev.Request, ev.Response = redactBody(cl.body), redactBody(cl.respBody)
+			ev.Request, ev.Response = cl.scrub(redactBody(cl.body)), cl.scrub(redactBody(cl.respBody))
 		}
 	}
 	if c.observer != nil {
@@ -942,7 +973,7 @@ func (cl *call) log(ctx context.Context, err error) {
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}
 	if c.logBodies {
-		attrs = append(attrs, slog.String("request", redactBody(cl.body)), slog.String("response", redactBody(cl.respBody)))
+		attrs = append(attrs, slog.String("request", cl.scrub(redactBody(cl.body))), slog.String("response", cl.scrub(redactBody(cl.respBody))))
 	}
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "bkash call", attrs...)
 }
