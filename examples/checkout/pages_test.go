@@ -171,7 +171,7 @@ var distinctive = bkash.Credentials{
 
 // callbackKeyInURL finds the attempt key in a callback URL as the shop sends
 // it to bKash.
-var callbackKeyInURL = regexp.MustCompile(`/bkash/callback/([A-Za-z0-9_-]+)`)
+var callbackKeyInURL = regexp.MustCompile(`/bkash/(?:agreement/)?callback/([A-Za-z0-9_-]+)`)
 
 // tokenSpy records the tokens bKash grants, to look for them in the database.
 type tokenSpy struct {

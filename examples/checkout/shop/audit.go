@@ -289,8 +289,9 @@ var secretKeys = map[string]bool{
 	"token": true, "authorization": true, "x-app-key": true, "otp": true, "pin": true,
 }
 
-// callbackKeyRE finds the per-attempt secret in a callback URL.
-var callbackKeyRE = regexp.MustCompile(`/bkash/callback/[A-Za-z0-9_-]+`)
+// callbackKeyRE finds the per-attempt secret in a callback URL: a payment
+// attempt's or a wallet link's.
+var callbackKeyRE = regexp.MustCompile(`/bkash/(callback|agreement/callback)/[A-Za-z0-9_-]+`)
 
 // walletRE finds Bangladeshi wallet numbers: 01XXXXXXXXX, optionally with
 // the country code.
@@ -298,7 +299,7 @@ var walletRE = regexp.MustCompile(`(?:\+?880)?01[3-9][0-9]{8}`)
 
 // maskText masks wallet numbers and callback keys in free text.
 func maskText(s string) string {
-	s = callbackKeyRE.ReplaceAllString(s, "/bkash/callback/[REDACTED]")
+	s = callbackKeyRE.ReplaceAllString(s, "/bkash/$1/[REDACTED]")
 	return walletRE.ReplaceAllStringFunc(s, bkash.MaskMSISDN)
 }
 
