@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -168,6 +169,10 @@ var distinctive = bkash.Credentials{
 	AppSecret: "zz-appsecret-9f6e27",
 }
 
+// callbackKeyInURL finds the attempt key in a callback URL as the shop sends
+// it to bKash.
+var callbackKeyInURL = regexp.MustCompile(`/bkash/(?:agreement/)?callback/([A-Za-z0-9_-]+)`)
+
 // tokenSpy records the tokens bKash grants, to look for them in the database.
 type tokenSpy struct {
 	mu     sync.Mutex
@@ -175,6 +180,21 @@ type tokenSpy struct {
 }
 
 func (s *tokenSpy) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && strings.Contains(req.URL.Path, "/create") {
+		// The per-attempt callback key is a secret too: whoever holds it
+		// can answer for the customer.
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range callbackKeyInURL.FindAllSubmatch(b, -1) {
+			s.mu.Lock()
+			s.tokens = append(s.tokens, string(m[1]))
+			s.mu.Unlock()
+		}
+		req.Body = io.NopCloser(bytes.NewReader(b))
+	}
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil || !strings.Contains(req.URL.Path, "/token/") {
 		return resp, err

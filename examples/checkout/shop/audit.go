@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smartdairy/bkash-go"
 )
@@ -61,7 +62,7 @@ func (s *Store) InsertAPILog(ctx context.Context, e APILogEntry) error {
 	(at, op, endpoint, http_status, code, duration_us, attempt, success, error, reference, order_id, request_body, response_body)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		nanos(e.At), e.Op, e.Endpoint, e.HTTPStatus, e.Code, e.Duration.Microseconds(), e.Attempt, e.Success,
-		e.Error, e.Reference, e.OrderID, e.RequestBody, e.ResponseBody)
+		storableText(e.Error), e.Reference, e.OrderID, storableText(e.RequestBody), storableText(e.ResponseBody))
 	if err != nil {
 		return fmt.Errorf("store: api_log: %w", err)
 	}
@@ -74,17 +75,41 @@ func (s *Store) InsertWebhookLog(ctx context.Context, e WebhookLogEntry) (int64,
 	err := s.db.QueryRowContext(ctx, s.d.rebind(`INSERT INTO webhook_log
 	(at, message_id, type, verified, verify_error, payload, status, error, remote_addr, order_id, trx_id)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		nanos(e.At), e.MessageID, e.Type, e.Verified, e.VerifyError, e.Payload, e.Status, e.Error,
-		e.RemoteAddr, e.OrderID, e.TrxID).Scan(&id)
+		nanos(e.At), storableText(e.MessageID), storableText(e.Type), e.Verified, storableText(e.VerifyError),
+		storableText(e.Payload), e.Status, storableText(e.Error), e.RemoteAddr, e.OrderID, storableText(e.TrxID)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("store: webhook_log: %w", err)
 	}
 	return id, nil
 }
 
+// storableText makes s storable in a TEXT column of either database:
+// PostgreSQL refuses a NUL byte and bytes that are not UTF-8, and a row
+// refused is a message missing from the log. Text that reaches the logs may
+// come from anyone (an unverified webhook body, an error quoting one).
+func storableText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
+}
+
+// logExcerpt is at most limit bytes of an untrusted body for the log, masked
+// before it is cut (so that the cut cannot split a wallet number out of the
+// mask's reach) and cut at a rune boundary.
+func logExcerpt(b []byte, limit int) string {
+	s := maskText(string(b))
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
 // FinishWebhookLog records how processing of webhook_log row id ended.
 func (s *Store) FinishWebhookLog(ctx context.Context, id int64, status, errText, orderID string) error {
-	_, err := s.db.ExecContext(ctx, s.d.rebind(`UPDATE webhook_log SET status = ?, error = ?, order_id = ? WHERE id = ?`), status, errText, orderID, id)
+	_, err := s.db.ExecContext(ctx, s.d.rebind(`UPDATE webhook_log SET status = ?, error = ?, order_id = ? WHERE id = ?`), status, storableText(errText), orderID, id)
 	if err != nil {
 		return fmt.Errorf("store: webhook_log: %w", err)
 	}
@@ -289,8 +314,9 @@ var secretKeys = map[string]bool{
 	"token": true, "authorization": true, "x-app-key": true, "otp": true, "pin": true,
 }
 
-// callbackKeyRE finds the per-attempt secret in a callback URL.
-var callbackKeyRE = regexp.MustCompile(`/bkash/callback/[A-Za-z0-9_-]+`)
+// callbackKeyRE finds the per-attempt secret in a callback URL: a payment
+// attempt's or a wallet link's.
+var callbackKeyRE = regexp.MustCompile(`/bkash/(callback|agreement/callback)/[A-Za-z0-9_-]+`)
 
 // walletRE finds Bangladeshi wallet numbers: 01XXXXXXXXX, optionally with
 // the country code.
@@ -298,7 +324,7 @@ var walletRE = regexp.MustCompile(`(?:\+?880)?01[3-9][0-9]{8}`)
 
 // maskText masks wallet numbers and callback keys in free text.
 func maskText(s string) string {
-	s = callbackKeyRE.ReplaceAllString(s, "/bkash/callback/[REDACTED]")
+	s = callbackKeyRE.ReplaceAllString(s, "/bkash/$1/[REDACTED]")
 	return walletRE.ReplaceAllStringFunc(s, bkash.MaskMSISDN)
 }
 

@@ -66,7 +66,7 @@ func TestMigrationsAreAppliedOnceAtStart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff([]string{"0001_orders", "0002_audit_logs"}, got); diff != "" {
+		if diff := cmp.Diff([]string{"0001_orders", "0002_audit_logs", "0003_wallet_callback_key"}, got); diff != "" {
 			t.Errorf("schema_migrations (-want +got):\n%s", diff)
 		}
 	})
@@ -250,14 +250,14 @@ func TestRedactBodyHidesSecretsAndMasksWallets(t *testing.T) {
 	t.Parallel()
 	in := `{"app_key":"KEY-123","app_secret":"SEC-456","id_token":"eyJ.x.y","refresh_token":"r",
 "payerReference":"01770618575","customerMsisdn":"8801619777283",
-"callbackURL":"http://shop/bkash/callback/AbCdEfGhIjKlMnOpQrStUv","amount":"10.00","nested":{"password":"pw"}}`
+"callbackURL":"http://shop/bkash/callback/AbCdEfGhIjKlMnOpQrStUv","link":"http://shop/bkash/agreement/callback/WxYz0123456789-_abcdef","amount":"10.00","nested":{"password":"pw"}}`
 	got := redactBody([]byte(in))
-	for _, secret := range []string{"KEY-123", "SEC-456", "eyJ.x.y", `"r"`, "pw", "01770618575", "8801619777283", "AbCdEfGhIjKlMnOpQrStUv"} {
+	for _, secret := range []string{"KEY-123", "SEC-456", "eyJ.x.y", `"r"`, "pw", "01770618575", "8801619777283", "AbCdEfGhIjKlMnOpQrStUv", "WxYz0123456789-_abcdef"} {
 		if contains(got, secret) {
 			t.Errorf("redacted body keeps %q: %s", secret, got)
 		}
 	}
-	for _, kept := range []string{`"amount":"10.00"`, "017****8575", "/bkash/callback/[REDACTED]"} {
+	for _, kept := range []string{`"amount":"10.00"`, "017****8575", "/bkash/callback/[REDACTED]", "/bkash/agreement/callback/[REDACTED]"} {
 		if !contains(got, kept) {
 			t.Errorf("redacted body lost %q: %s", kept, got)
 		}

@@ -215,6 +215,9 @@ type Wallet struct {
 	Note        string      `json:"note,omitempty"`
 	CreatedAt   time.Time   `json:"createdAt"`
 	UpdatedAt   time.Time   `json:"updatedAt"`
+	// KeyHash is the hex SHA-256 of the link's callback key (the secret in
+	// the agreement's callback URL). The key itself is never stored.
+	KeyHash string `json:"-"`
 }
 
 func (o *Order) clone() Order {
@@ -583,14 +586,14 @@ func (s *Store) TrxIDUsed(trxID, orderID string) (bool, error) {
 	return n > 0, nil
 }
 
-const walletColumns = `payment_id, agreement_id, customer, msisdn, state, note, created_at, updated_at`
+const walletColumns = `payment_id, agreement_id, customer, msisdn, state, note, created_at, updated_at, callback_key_hash`
 
 func scanWallet(sc scanner) (Wallet, error) {
 	var w Wallet
 	var ag sql.NullString
 	var state string
 	var created, updated int64
-	if err := sc.Scan(&w.PaymentID, &ag, &w.Customer, &w.MSISDN, &state, &w.Note, &created, &updated); err != nil {
+	if err := sc.Scan(&w.PaymentID, &ag, &w.Customer, &w.MSISDN, &state, &w.Note, &created, &updated, &w.KeyHash); err != nil {
 		return Wallet{}, err
 	}
 	w.AgreementID, w.State, w.CreatedAt, w.UpdatedAt = ag.String, WalletState(state), fromNanos(created), fromNanos(updated)
@@ -603,8 +606,8 @@ func (s *Store) PutWallet(w Wallet) error {
 	if w.CreatedAt.IsZero() {
 		w.CreatedAt = now
 	}
-	_, err := s.db.ExecContext(context.Background(), s.d.rebind(`INSERT INTO wallets (`+walletColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		w.PaymentID, nullString(w.AgreementID), w.Customer, w.MSISDN, string(w.State), w.Note, nanos(w.CreatedAt), nanos(now))
+	_, err := s.db.ExecContext(context.Background(), s.d.rebind(`INSERT INTO wallets (`+walletColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		w.PaymentID, nullString(w.AgreementID), w.Customer, w.MSISDN, string(w.State), w.Note, nanos(w.CreatedAt), nanos(now), w.KeyHash)
 	if err != nil {
 		return fmt.Errorf("store: wallet %s: %w", w.PaymentID, err)
 	}

@@ -14,9 +14,11 @@ import (
 // agreementID and later creates payments with it (mode 0001), for which the
 // customer only enters the PIN. The flow mirrors a payment:
 //
-//  1. POST /wallets: Agreements.Create; the agreement-creation paymentID is
+//  1. POST /wallets: Agreements.Create with a callback URL carrying a
+//     per-link key; the agreement-creation paymentID and the key's hash are
 //     stored before the redirect to bKash.
-//  2. GET /bkash/agreement/callback: on success, Agreements.Execute (detached
+//  2. GET /bkash/agreement/callback/{key}: a callback whose key is not the
+//     link's changes nothing; on success, Agreements.Execute (detached
 //     context) returns the agreementID, which is stored.
 //  3. POST /wallets/{pid}/remove: Agreements.Cancel.
 
@@ -59,9 +61,13 @@ func (s *Shop) handleAddWallet(w http.ResponseWriter, r *http.Request) {
 	if ref == "" {
 		ref = cust
 	}
+	// The callback URL carries a per-link secret, as a payment attempt's
+	// does: whoever only knows the paymentID cannot cancel the link (nor
+	// make the shop execute it) with a callback of their own.
+	key, keyHash := newCallbackKey()
 	ag, err := s.client.Agreements.Create(r.Context(), &bkash.CreateAgreementParams{
 		PayerReference: ref,
-		CallbackURL:    s.public + "/bkash/agreement/callback",
+		CallbackURL:    s.public + "/bkash/agreement/callback/" + key,
 	})
 	if err != nil {
 		var ve *bkash.ValidationError
@@ -72,7 +78,7 @@ func (s *Shop) handleAddWallet(w http.ResponseWriter, r *http.Request) {
 		s.renderWallets(w, r, status, "", "bKash could not start linking the wallet: "+err.Error())
 		return
 	}
-	if err := s.store.PutWallet(Wallet{PaymentID: ag.PaymentID, Customer: cust, State: WalletPending}); err != nil {
+	if err := s.store.PutWallet(Wallet{PaymentID: ag.PaymentID, Customer: cust, State: WalletPending, KeyHash: keyHash}); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "The wallet could not be recorded. Please try again.")
 		return
 	}
@@ -80,6 +86,15 @@ func (s *Shop) handleAddWallet(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, ag.BkashURL, http.StatusSeeOther)
 }
 
+// handleKeylessAgreementCallback answers an agreement callback without its
+// link key: it changes nothing (the shop never gives bKash such a URL).
+func (s *Shop) handleKeylessAgreementCallback(w http.ResponseWriter, r *http.Request) {
+	s.log.Warn("agreement callback without the link key", "paymentID", r.URL.Query().Get("paymentID"), "remote", r.RemoteAddr)
+	s.fail(w, r, http.StatusForbidden, "This callback link is not valid for any wallet.")
+}
+
+// handleAgreementCallback is where bKash sends the browser back after the
+// wallet-link page: GET /bkash/agreement/callback/{key}?paymentID=...&status=...
 func (s *Shop) handleAgreementCallback(w http.ResponseWriter, r *http.Request) {
 	cb, err := bkash.ParseCallback(r.URL.Query())
 	if err != nil {
@@ -89,6 +104,12 @@ func (s *Shop) handleAgreementCallback(w http.ResponseWriter, r *http.Request) {
 	wl, err := s.store.Wallet(cb.PaymentID)
 	if err != nil {
 		s.fail(w, r, http.StatusNotFound, "Unknown agreement.")
+		return
+	}
+	if !keyMatches(wl.KeyHash, r.PathValue("key")) {
+		// A forged callback, or another link's URL: change nothing.
+		s.log.Warn("agreement callback with a wrong link key", "paymentID", cb.PaymentID, "remote", r.RemoteAddr)
+		s.fail(w, r, http.StatusForbidden, "This callback link is not valid for this wallet.")
 		return
 	}
 	if wl.State != WalletPending {

@@ -34,7 +34,7 @@ func (s *Shop) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		// Kept for the record, masked and bounded: an unverified body is
 		// whatever anyone sent.
 		entry.Status, entry.VerifyError = "rejected", maskText(err.Error())
-		entry.Payload = maskText(string(body[:min(len(body), 4096)]))
+		entry.Payload = logExcerpt(body, 4096)
 		s.logWebhook(ctx, entry)
 		status := http.StatusBadRequest
 		if errors.Is(err, bkash.ErrWebhookCertFetch) {
