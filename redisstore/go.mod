@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/google/go-cmp v0.7.0
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/smartdairy/bkash-go v0.0.0-20261206020739-190ef34940b5
+	github.com/smartdairy/bkash-go v0.0.0-20261206021145-bb984e499d1e
 )
 
 require (
