@@ -31,6 +31,8 @@ var logRules = redact.Rules{
 		switch {
 		case msisdnKeys[key]:
 			return MaskMSISDN(v), true
+		case key == "merchantinvoicenumber" || key == "merchantinvoice":
+			return maskWallets(v), true
 		case strings.HasSuffix(key, "url"):
 			return maskURL(v), true
 		}
@@ -105,3 +107,52 @@ func MaskMSISDN(s string) string {
 	}
 	return s[:3] + "****" + s[len(s)-4:]
 }
+
+// maskWallets masks every run of digits in free text (an invoice number)
+// that has the shape of a Bangladeshi wallet number, 01[3-9] and eight
+// digits, or the same after 880 (13 digits): merchants build invoice
+// numbers from the customer's phone number ("ORD-01770618575-3"), and a
+// full wallet number must not reach a log line, an observer's Ref or a
+// span. The run is masked as MaskMSISDN masks it ("017****8575"); other
+// digits (dates, counters, Unix times, which do not start with 0 or 880)
+// are kept, so the reference still finds the order.
+func maskWallets(s string) string {
+	var b strings.Builder
+	kept := 0 // s[:kept] is in b, once b is in use
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		if run := s[i:j]; isWallet(run) {
+			b.WriteString(s[kept:i])
+			b.WriteString(MaskMSISDN(run))
+			kept = j
+		}
+		i = j
+	}
+	if kept == 0 {
+		return s
+	}
+	b.WriteString(s[kept:])
+	return b.String()
+}
+
+// isWallet reports whether a run of digits is 01[3-9]xxxxxxxx or
+// 8801[3-9]xxxxxxxx.
+func isWallet(run string) bool {
+	switch {
+	case len(run) == 11 && run[:2] == "01":
+	case len(run) == 13 && run[:4] == "8801":
+		run = run[2:]
+	default:
+		return false
+	}
+	return run[2] >= '3' && run[2] <= '9'
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }

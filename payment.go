@@ -150,8 +150,10 @@ func (r *createPaymentRequest) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// logRef names the invoice with any wallet number in it masked: it reaches
+// log lines, observer events and spans.
 func (r *createPaymentRequest) logRef() (key, value string) {
-	return "merchantInvoiceNumber", r.invoice
+	return "merchantInvoiceNumber", maskWallets(r.invoice)
 }
 
 // paymentIDRequest is the body of execute, query, capture and void:

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -338,59 +337,10 @@ func refAttr(kind, ref string) (attribute.KeyValue, bool) {
 	case "agreementID":
 		return AttrAgreementID.String(ref), true
 	case "merchantInvoiceNumber":
-		return AttrInvoiceNumber.String(maskWallets(ref)), true
+		return AttrInvoiceNumber.String(ref), true
 	}
 	return attribute.KeyValue{}, false
 }
-
-// maskWallets masks every run of digits in an invoice number that has the
-// shape of a Bangladeshi wallet number, 01[3-9] and eight digits, or the
-// same after 880 (13 digits): merchants build invoice numbers from the
-// customer's phone number ("ORD-01770618575-3"), and a full wallet number
-// must not reach a span. The run is masked as bkash.MaskMSISDN masks it in
-// logs ("017****8575"); other digits (dates, counters, Unix times, which
-// do not start with 0 or 880) are kept, so the attribute still finds the
-// order.
-func maskWallets(s string) string {
-	var b strings.Builder
-	kept := 0 // s[:kept] is in b, once b is in use
-	for i := 0; i < len(s); {
-		if !isDigit(s[i]) {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && isDigit(s[j]) {
-			j++
-		}
-		if run := s[i:j]; isWallet(run) {
-			b.WriteString(s[kept:i])
-			b.WriteString(bkash.MaskMSISDN(run))
-			kept = j
-		}
-		i = j
-	}
-	if kept == 0 {
-		return s
-	}
-	b.WriteString(s[kept:])
-	return b.String()
-}
-
-// isWallet reports whether a run of digits is 01[3-9]xxxxxxxx or
-// 8801[3-9]xxxxxxxx.
-func isWallet(run string) bool {
-	switch {
-	case len(run) == 11 && run[:2] == "01":
-	case len(run) == 13 && run[:4] == "8801":
-		run = run[2:]
-	default:
-		return false
-	}
-	return run[2] >= '3' && run[2] <= '9'
-}
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 func apiCode(err error) bkash.ErrorCode {
 	var ae *bkash.APIError
