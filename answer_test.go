@@ -428,11 +428,29 @@ func TestGatewayRefusalDoesNotVouchForAToken(t *testing.T) {
 			return coreOK(n, r)
 		})
 		c := m.client()
-		var out coreQueryOut
-		_ = c.do(context.Background(), epPaymentExecute, coreQueryIn{"TR0011abc"}, &out)
-		err := c.do(context.Background(), epPaymentExecute, coreQueryIn{"TR0011abc"}, &out)
+		// A fresh out per call: one decoded before would keep its
+		// statusCode and hide the 401 that follows.
+		first := c.do(context.Background(), epPaymentExecute, coreQueryIn{"TR0011abc"}, new(coreQueryOut))
+		if ae := (*APIError)(nil); !errors.As(first, &ae) || ae.HTTPStatus != tc.firstCode {
+			t.Fatalf("first call after %s: err = %v, want its *APIError", tc.first, first)
+		}
+		err := c.do(context.Background(), epPaymentExecute, coreQueryIn{"TR0011abc"}, new(coreQueryOut))
 		if got := errors.Is(err, ErrFreshTokenRejected); got != tc.wantConfig {
 			t.Errorf("after %s: ErrFreshTokenRejected = %v, want %v (err %v)", tc.first, got, tc.wantConfig, err)
+		}
+		// A vouched-for token is renewed and the call replayed; a token
+		// never vouched for is not renewed.
+		wantRenewals, wantSent := 1, 3
+		if tc.wantConfig {
+			wantRenewals, wantSent = 0, 2
+		} else if err != nil {
+			t.Errorf("after %s: the renewed replay failed: %v", tc.first, err)
+		}
+		if g, r := m.sent(epGrant), m.sent(epRefresh); g != 1 || r != wantRenewals {
+			t.Errorf("after %s: grants, refreshes = %d, %d; want 1, %d", tc.first, g, r, wantRenewals)
+		}
+		if got := m.sent(epPaymentExecute); got != wantSent {
+			t.Errorf("after %s: executes = %d, want %d", tc.first, got, wantSent)
 		}
 	}
 }
