@@ -245,7 +245,10 @@ func TestControlErrors(t *testing.T) {
 	wantCode(t, "unknown API path", c.send("/v1.2.0-beta/tokenized/checkout/nope", `{}`, nil), 403, "")
 }
 
-func TestControlFaultsEveryFieldRoundTripsAndFires(t *testing.T) {
+// TestControlFaultsEveryFieldRoundTripsAndACodeFaultFires: every field of
+// Fault survives the control API; a code fault then fires once. (Drops,
+// delays and statuses fire through Inject, tested in fault_test.go.)
+func TestControlFaultsEveryFieldRoundTripsAndACodeFaultFires(t *testing.T) {
 	t.Parallel()
 	c := newAPI(t)
 	all := faultJSON{
