@@ -629,6 +629,10 @@ func (cl *call) scrub(s string) string {
 	if cl.tok != nil {
 		secrets = append(secrets, cl.tok.IDToken, cl.tok.RefreshToken)
 	}
+	if r, ok := cl.in.(tokenRequest); ok {
+		// A refresh carries the refresh_token in its body, not in cl.tok.
+		secrets = append(secrets, r.refreshToken)
+	}
 	for _, v := range secrets {
 		if v != "" && strings.Contains(s, string(v)) {
 			s = strings.ReplaceAll(s, string(v), redacted)
