@@ -812,7 +812,8 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 		if ep.class == classRead && status != http.StatusOK {
 			return ge, false
 		}
-		why = fmt.Errorf("http %d: %s", status, ge.Message)
+		// Not an *APIError, so run's scrubError cannot reach it: scrub here.
+		why = fmt.Errorf("http %d: %s", status, cl.scrub(ge.Message))
 	}
 	if ep.class == classRead {
 		// A read changed nothing: there is no outcome to be unsure of.
