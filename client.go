@@ -616,6 +616,22 @@ type call struct {
 	respBody  []byte
 	ctx       context.Context // the call's context, as a StartObserver left it
 	tok       *Token          // the token the current attempt carries (nil on grant/refresh)
+
+	// The redacted, scrubbed bodies, built once for the observer's last
+	// event and the summary log line (see loggedBodies).
+	logReq, logResp string
+	haveLogBodies   bool
+}
+
+// loggedBodies returns the call's request and response bodies as they may
+// be shown (redacted by key, then scrubbed of the call's secrets). They are
+// built on first use: the observer's last event and the log line share them.
+func (cl *call) loggedBodies() (req, resp string) {
+	if !cl.haveLogBodies {
+		cl.logReq, cl.logResp = cl.scrub(redactBody(cl.body)), cl.scrub(redactBody(cl.respBody))
+		cl.haveLogBodies = true
+	}
+	return cl.logReq, cl.logResp
 }
 
 // scrub replaces every secret the call knows (the password, the app secret,
@@ -628,6 +644,10 @@ func (cl *call) scrub(s string) string {
 	secrets := []Secret{creds.Password, creds.AppSecret}
 	if cl.tok != nil {
 		secrets = append(secrets, cl.tok.IDToken, cl.tok.RefreshToken)
+	}
+	if r, ok := cl.in.(tokenRequest); ok {
+		// A refresh carries the refresh_token in its body, not in cl.tok.
+		secrets = append(secrets, r.refreshToken)
 	}
 	for _, v := range secrets {
 		if v != "" && strings.Contains(s, string(v)) {
@@ -792,7 +812,8 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 		if ep.class == classRead && status != http.StatusOK {
 			return ge, false
 		}
-		why = fmt.Errorf("http %d: %s", status, ge.Message)
+		// Not an *APIError, so run's scrubError cannot reach it: scrub here.
+		why = fmt.Errorf("http %d: %s", status, cl.scrub(ge.Message))
 	}
 	if ep.class == classRead {
 		// A read changed nothing: there is no outcome to be unsure of.
@@ -927,7 +948,7 @@ func (cl *call) emit(last bool, callErr error) {
 	if last && c.observer != nil {
 		ev.Outcome, ev.CallErr, ev.CallDuration, ev.Attempts = OutcomeOf(callErr), callErr, time.Since(cl.start), cl.attempts
 		if c.logBodies {
-			ev.Request, ev.Response = cl.scrub(redactBody(cl.body)), cl.scrub(redactBody(cl.respBody))
+			ev.Request, ev.Response = cl.loggedBodies()
 		}
 	}
 	if c.observer != nil {
@@ -973,7 +994,8 @@ func (cl *call) log(ctx context.Context, err error) {
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}
 	if c.logBodies {
-		attrs = append(attrs, slog.String("request", cl.scrub(redactBody(cl.body))), slog.String("response", cl.scrub(redactBody(cl.respBody))))
+		req, resp := cl.loggedBodies()
+		attrs = append(attrs, slog.String("request", req), slog.String("response", resp))
 	}
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "bkash call", attrs...)
 }
