@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/google/go-cmp v0.7.0
-	github.com/smartdairy/bkash-go v0.2.1-0.20261206022709-14127b099545
+	github.com/smartdairy/bkash-go v0.0.0-20261206022615-82e45e4c817b
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0

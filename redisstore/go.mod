@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/google/go-cmp v0.7.0
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/smartdairy/bkash-go v0.2.1-0.20261206022709-14127b099545
+	github.com/smartdairy/bkash-go v0.0.0-20261206022615-82e45e4c817b
 )
 
 require (
