@@ -9,7 +9,8 @@ import (
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
-const fakeWallet = "01770618575"
+// Integration tests of agreement.go: AgreementService against the fake bKash
+// of package bkashtest (harness: harness_test.go).
 
 func TestAgreementLifecycleAgainstFake(t *testing.T) {
 	t.Parallel()

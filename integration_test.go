@@ -22,75 +22,6 @@ import (
 // bkashtest: every call goes over HTTP, through the real pipeline (tokens,
 // retry classes, envelopes), to a server that keeps state like bKash.
 
-const (
-	itWallet   = "01770618575"
-	itCallback = "https://shop.example.com/bkash/callback"
-)
-
-// fastRetries keeps the tests quick while still retrying.
-var fastRetries = bkash.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}
-
-// newIntegration starts a fake and a client of it.
-func newIntegration(t *testing.T, srvOpts []bkashtest.Option, opts ...bkash.Option) (*bkashtest.Server, *bkash.Client) {
-	t.Helper()
-	srv := bkashtest.NewServer(srvOpts...)
-	tr := &http.Transport{}
-	t.Cleanup(func() {
-		srv.Close()
-		tr.CloseIdleConnections()
-	})
-	opts = append([]bkash.Option{
-		bkash.WithBaseURL(srv.URL),
-		bkash.WithHTTPClient(&http.Client{Transport: tr, Timeout: 5 * time.Second}),
-		bkash.WithRetryPolicy(fastRetries),
-	}, opts...)
-	client, err := bkash.NewClient(bkash.Sandbox, srv.Credentials(), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, client
-}
-
-func saleParams(amount bkash.Amount, intent bkash.Intent) *bkash.CreatePaymentParams {
-	return &bkash.CreatePaymentParams{
-		Amount: amount, InvoiceNumber: "INV-1001", PayerReference: itWallet,
-		CallbackURL: itCallback, Intent: intent,
-	}
-}
-
-// approved creates a payment and approves it as the customer.
-func approved(t *testing.T, srv *bkashtest.Server, client *bkash.Client, params *bkash.CreatePaymentParams) *bkash.Payment {
-	t.Helper()
-	p, err := client.Payments.Create(context.Background(), params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Approve(p.PaymentID, itWallet); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// wantAPIError fails unless err is an *APIError with code.
-func wantAPIError(t *testing.T, what string, err error, code bkash.ErrorCode) *bkash.APIError {
-	t.Helper()
-	var ae *bkash.APIError
-	if !errors.As(err, &ae) || !errors.Is(err, code) {
-		t.Errorf("%s: got %v, want an *APIError with code %s", what, err, code)
-		return nil
-	}
-	return ae
-}
-
-// wantUnknown fails unless err is an *OutcomeUnknownError.
-func wantUnknown(t *testing.T, what string, err error) {
-	t.Helper()
-	var ou *bkash.OutcomeUnknownError
-	if !errors.As(err, &ou) || !errors.Is(err, bkash.ErrOutcomeUnknown) {
-		t.Errorf("%s: got %v, want an *OutcomeUnknownError", what, err)
-	}
-}
-
 func TestIntegrationSaleCheckout(t *testing.T) {
 	t.Parallel()
 	srv, client := newIntegration(t, nil)
@@ -110,14 +41,14 @@ func TestIntegrationSaleCheckout(t *testing.T) {
 	_, err = client.Payments.Execute(ctx, p.PaymentID)
 	wantAPIError(t, "execute before approval", err, bkash.CodeInvalidPaymentState)
 
-	if err := srv.Approve(p.PaymentID, itWallet); err != nil {
+	if err := srv.Approve(p.PaymentID, fakeWallet); err != nil {
 		t.Fatal(err)
 	}
 	e, err := client.Payments.Execute(ctx, p.PaymentID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Status != bkash.StatusCompleted || e.TrxID == "" || e.CustomerMSISDN != itWallet || e.Amount != amount ||
+	if e.Status != bkash.StatusCompleted || e.TrxID == "" || e.CustomerMSISDN != fakeWallet || e.Amount != amount ||
 		e.InvoiceNumber != "INV-1001" || e.ExecutedAt.IsZero() || e.Intent != bkash.IntentSale {
 		t.Errorf("Execute: %+v", e)
 	}
@@ -142,7 +73,7 @@ func TestIntegrationSaleCheckout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tx.TrxID != e.TrxID || tx.Amount != amount || tx.Status != bkash.StatusCompleted || tx.CustomerMSISDN != itWallet ||
+	if tx.TrxID != e.TrxID || tx.Amount != amount || tx.Status != bkash.StatusCompleted || tx.CustomerMSISDN != fakeWallet ||
 		tx.MaxRefundableAmount != amount || tx.CreditedAmount != amount || tx.InitiatedAt.IsZero() || tx.CompletedAt.IsZero() {
 		t.Errorf("Search: %+v", tx)
 	}
@@ -201,7 +132,7 @@ func TestIntegrationCheckoutThroughTheHostedPage(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET bkashURL: %d", resp.StatusCode)
 	}
-	form := url.Values{"action": {"confirm"}, "wallet": {itWallet}, "otp": {bkashtest.OTP}, "pin": {bkashtest.PIN}}
+	form := url.Values{"action": {"confirm"}, "wallet": {fakeWallet}, "otp": {bkashtest.OTP}, "pin": {bkashtest.PIN}}
 	for _, m := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllStringSubmatch(string(page), -1) {
 		form.Set(m[1], html.UnescapeString(m[2]))
 	}
@@ -223,7 +154,7 @@ func TestIntegrationCheckoutThroughTheHostedPage(t *testing.T) {
 		r.cb.APIVersion != "1.2.0-beta/" || r.cb.Extra.Get("order") != "A-1001" {
 		t.Errorf("callback: %+v", r.cb)
 	}
-	if r.p.Status != bkash.StatusCompleted || r.p.CustomerMSISDN != itWallet || r.p.Amount != bkash.Taka(480) {
+	if r.p.Status != bkash.StatusCompleted || r.p.CustomerMSISDN != fakeWallet || r.p.Amount != bkash.Taka(480) {
 		t.Errorf("Finalize in the callback: %+v", r.p)
 	}
 }
@@ -290,7 +221,7 @@ func TestIntegrationAgreements(t *testing.T) {
 	srv, client := newIntegration(t, nil)
 	ctx := context.Background()
 
-	ag, err := client.Agreements.Create(ctx, &bkash.CreateAgreementParams{PayerReference: itWallet, CallbackURL: itCallback})
+	ag, err := client.Agreements.Create(ctx, &bkash.CreateAgreementParams{PayerReference: fakeWallet, CallbackURL: shopCallback})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,11 +230,11 @@ func TestIntegrationAgreements(t *testing.T) {
 	}
 	_, err = client.Agreements.Execute(ctx, ag.PaymentID)
 	wantAPIError(t, "execute before approval", err, bkash.CodeAgreementNotReady)
-	if err := srv.Approve(ag.PaymentID, itWallet); err != nil {
+	if err := srv.Approve(ag.PaymentID, fakeWallet); err != nil {
 		t.Fatal(err)
 	}
 	done, err := client.Agreements.Execute(ctx, ag.PaymentID)
-	if err != nil || done.AgreementID == "" || done.Status != bkash.AgreementCompleted || done.CustomerMSISDN != itWallet {
+	if err != nil || done.AgreementID == "" || done.Status != bkash.AgreementCompleted || done.CustomerMSISDN != fakeWallet {
 		t.Fatalf("Execute: %+v, %v", done, err)
 	}
 	if srv.Applied("agreement.execute") != 1 || srv.Received("payment.execute") != 0 {
@@ -572,11 +503,11 @@ func TestIntegrationReadsAndCreatesRetry(t *testing.T) {
 	}
 
 	// An agreement cancel is retried like a read.
-	ag, err := client.Agreements.Create(ctx, &bkash.CreateAgreementParams{PayerReference: itWallet, CallbackURL: itCallback})
+	ag, err := client.Agreements.Create(ctx, &bkash.CreateAgreementParams{PayerReference: fakeWallet, CallbackURL: shopCallback})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = srv.Approve(ag.PaymentID, itWallet)
+	_ = srv.Approve(ag.PaymentID, fakeWallet)
 	done, err := client.Agreements.Execute(ctx, ag.PaymentID)
 	if err != nil {
 		t.Fatal(err)
@@ -598,7 +529,7 @@ func TestIntegrationConcurrentCheckoutsShareOneToken(t *testing.T) {
 			ctx := context.Background()
 			p, err := client.Payments.Create(ctx, saleParams(bkash.Taka(5), bkash.IntentSale))
 			if err == nil {
-				err = srv.Approve(p.PaymentID, itWallet)
+				err = srv.Approve(p.PaymentID, fakeWallet)
 			}
 			if err == nil {
 				_, err = client.Payments.Finalize(ctx, p.PaymentID)

@@ -8,34 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/smartdairy/bkash-go"
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
-
-type obsKey struct{}
-
-// eventLog records webhook and settlement events.
-type eventLog struct {
-	mu       sync.Mutex
-	webhooks []bkash.WebhookEvent
-	settled  []bkash.SettlementEvent
-}
-
-func (l *eventLog) ObserveWebhook(e bkash.WebhookEvent) {
-	l.mu.Lock()
-	l.webhooks = append(l.webhooks, e)
-	l.mu.Unlock()
-}
-
-func (l *eventLog) ObserveSettlement(e bkash.SettlementEvent) {
-	l.mu.Lock()
-	l.settled = append(l.settled, e)
-	l.mu.Unlock()
-}
 
 func TestWebhookObserverSeesEveryVerification(t *testing.T) {
 	t.Parallel()

@@ -9,23 +9,8 @@ import (
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
-// Integration tests of the payment flow against the fake bKash server.
-// Helper names carry a "payInt" prefix to stay clear of other test files.
-
-func payIntCreate(t *testing.T, c *bkash.Client, intent bkash.Intent, amount bkash.Amount) *bkash.Payment {
-	t.Helper()
-	p, err := c.Payments.Create(context.Background(), &bkash.CreatePaymentParams{
-		Amount: amount, InvoiceNumber: "INT-" + t.Name(), PayerReference: "01770618575",
-		CallbackURL: "https://shop.example.com/bkash/callback?order=42", Intent: intent,
-	})
-	if err != nil {
-		t.Fatalf("Create: %v", err)
-	}
-	if p.PaymentID == "" || p.BkashURL == "" || p.Status != bkash.StatusInitiated || p.Mode != "0011" {
-		t.Fatalf("created payment = %+v; want an ID, a bkashURL, Initiated, mode 0011", p)
-	}
-	return p
-}
+// Integration tests of payment.go: PaymentService against the fake bKash of
+// package bkashtest (harness: harness_test.go).
 
 func TestPaymentSaleFlowAgainstFake(t *testing.T) {
 	t.Parallel()
@@ -34,7 +19,7 @@ func TestPaymentSaleFlowAgainstFake(t *testing.T) {
 	amount := bkash.Taka(1250) + bkash.Poisha(50)
 	wallet := bkashtest.PayingWallets[0]
 
-	created := payIntCreate(t, c, bkash.IntentSale, amount)
+	created := createInitiated(t, c, bkash.IntentSale, amount)
 	if created.Amount != amount || created.Intent != bkash.IntentSale || created.Currency != "BDT" {
 		t.Errorf("created = %+v; want amount %s, sale, BDT", created, amount)
 	}
@@ -83,7 +68,7 @@ func TestPaymentAuthorizationCaptureAgainstFake(t *testing.T) {
 	t.Parallel()
 	srv, c := newIntegration(t, nil)
 	ctx := context.Background()
-	p := payIntCreate(t, c, bkash.IntentAuthorization, bkash.Taka(480))
+	p := createInitiated(t, c, bkash.IntentAuthorization, bkash.Taka(480))
 	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[1]); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +102,7 @@ func TestPaymentAuthorizationVoidAgainstFake(t *testing.T) {
 	t.Parallel()
 	srv, c := newIntegration(t, nil)
 	ctx := context.Background()
-	p := payIntCreate(t, c, bkash.IntentAuthorization, bkash.Taka(75))
+	p := createInitiated(t, c, bkash.IntentAuthorization, bkash.Taka(75))
 	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[2]); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +138,7 @@ func TestPaymentFinalizeRefusalsAgainstFake(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv, c := newIntegration(t, nil)
-			p := payIntCreate(t, c, bkash.IntentSale, bkash.Taka(100))
+			p := createInitiated(t, c, bkash.IntentSale, bkash.Taka(100))
 			if err := tt.customer(srv, p.PaymentID); err != nil {
 				t.Fatal(err)
 			}
@@ -175,7 +160,7 @@ func TestPaymentFinalizeRefusalsAgainstFake(t *testing.T) {
 func TestPaymentFinalizeReconcilesALostAnswerAgainstFake(t *testing.T) {
 	t.Parallel()
 	srv, c := newIntegration(t, nil)
-	p := payIntCreate(t, c, bkash.IntentSale, bkash.Taka(300))
+	p := createInitiated(t, c, bkash.IntentSale, bkash.Taka(300))
 	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[3]); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +181,7 @@ func TestPaymentFinalizeReconcilesALostAnswerAgainstFake(t *testing.T) {
 func TestPaymentFinalizeKeepsAnUnsettledOutcomeUnknownAgainstFake(t *testing.T) {
 	t.Parallel()
 	srv, c := newIntegration(t, nil)
-	p := payIntCreate(t, c, bkash.IntentSale, bkash.Taka(300))
+	p := createInitiated(t, c, bkash.IntentSale, bkash.Taka(300))
 	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[4]); err != nil {
 		t.Fatal(err)
 	}

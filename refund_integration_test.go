@@ -9,26 +9,10 @@ import (
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
-// fakePaidPayment takes a payment of amount from fakeWallet on srv.
-func fakePaidPayment(t *testing.T, client *bkash.Client, srv *bkashtest.Server, amount bkash.Amount) *bkash.Payment {
-	t.Helper()
-	ctx := context.Background()
-	p, err := client.Payments.Create(ctx, &bkash.CreatePaymentParams{
-		Amount: amount, InvoiceNumber: "INV-RF-1", PayerReference: fakeWallet, CallbackURL: "https://dairy.example.com/bkash/callback",
-	})
-	if err != nil {
-		t.Fatalf("Payments.Create: %v", err)
-	}
-	if err := srv.Approve(p.PaymentID, fakeWallet); err != nil {
-		t.Fatal(err)
-	}
-	p, err = client.Payments.Execute(ctx, p.PaymentID)
-	if err != nil || p.TrxID == "" {
-		t.Fatalf("Payments.Execute = %+v, %v", p, err)
-	}
-	return p
-}
+// Integration tests of refund.go: RefundService against the fake bKash of
+// package bkashtest (harness: harness_test.go).
 
+// refundAPIs are the two refund APIs; every test runs against each.
 var refundAPIs = []bkash.RefundAPI{bkash.RefundV1, bkash.RefundV2}
 
 func TestTwoPartialRefundsThenStatusAgainstFake(t *testing.T) {
@@ -38,7 +22,7 @@ func TestTwoPartialRefundsThenStatusAgainstFake(t *testing.T) {
 			t.Parallel()
 			srv, client := newIntegration(t, nil, bkash.WithRefundAPI(api))
 			ctx := context.Background()
-			p := fakePaidPayment(t, client, srv, bkash.Taka(1250)+50)
+			p := paidPayment(t, srv, client, bkash.Taka(1250)+50)
 
 			amounts := []bkash.Amount{bkash.Taka(200), bkash.Taka(50) + 50}
 			var made []*bkash.Refund
@@ -99,7 +83,7 @@ func TestRefundExceedingWhatIsLeftIsATypedRefusal(t *testing.T) {
 			t.Parallel()
 			srv, client := newIntegration(t, nil, bkash.WithRefundAPI(api))
 			ctx := context.Background()
-			p := fakePaidPayment(t, client, srv, bkash.Taka(100))
+			p := paidPayment(t, srv, client, bkash.Taka(100))
 			if _, err := client.Refunds.Create(ctx, &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: bkash.Taka(60), SKU: "S1", Reason: "r"}); err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +109,7 @@ func TestRefundWithLostAnswerIsSentOnceAndFoundByStatus(t *testing.T) {
 			t.Parallel()
 			srv, client := newIntegration(t, nil, bkash.WithRefundAPI(api))
 			ctx := context.Background()
-			p := fakePaidPayment(t, client, srv, bkash.Taka(500))
+			p := paidPayment(t, srv, client, bkash.Taka(500))
 			params := &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: bkash.Taka(120), SKU: "GHEE-250G", Reason: "damaged jar"}
 
 			srv.Inject("refund.create", bkashtest.Fault{Drop: true, AfterApply: true})
@@ -155,7 +139,7 @@ func TestRefundDroppedBeforeProcessingIsNotFoundAndMayBeSentAgain(t *testing.T) 
 			t.Parallel()
 			srv, client := newIntegration(t, nil, bkash.WithRefundAPI(api))
 			ctx := context.Background()
-			p := fakePaidPayment(t, client, srv, bkash.Taka(500))
+			p := paidPayment(t, srv, client, bkash.Taka(500))
 			params := &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: bkash.Taka(120), SKU: "GHEE-250G", Reason: "damaged jar"}
 
 			srv.Inject("refund.create", bkashtest.Fault{Drop: true})
