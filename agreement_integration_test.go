@@ -9,7 +9,8 @@ import (
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
-const fakeWallet = "01770618575"
+// Integration tests of agreement.go: AgreementService against the fake bKash
+// of package bkashtest (harness: harness_test.go).
 
 func TestAgreementLifecycleAgainstFake(t *testing.T) {
 	t.Parallel()
@@ -129,4 +130,61 @@ func TestAgreementExecuteWithLostAnswerIsReconciledByPaymentQuery(t *testing.T) 
 	if err != nil || ag.Status != bkash.AgreementCompleted || ag.CustomerMSISDN != fakeWallet {
 		t.Errorf("Agreements.Query = %+v, %v", ag, err)
 	}
+}
+
+func TestIntegrationAgreements(t *testing.T) {
+	t.Parallel()
+	srv, client := newIntegration(t, nil)
+	ctx := context.Background()
+
+	ag, err := client.Agreements.Create(ctx, &bkash.CreateAgreementParams{PayerReference: fakeWallet, CallbackURL: shopCallback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ag.Status != bkash.AgreementInitiated || ag.PaymentID == "" || ag.BkashURL == "" {
+		t.Errorf("Create: %+v", ag)
+	}
+	_, err = client.Agreements.Execute(ctx, ag.PaymentID)
+	wantAPIError(t, "execute before approval", err, bkash.CodeAgreementNotReady)
+	if err := srv.Approve(ag.PaymentID, fakeWallet); err != nil {
+		t.Fatal(err)
+	}
+	done, err := client.Agreements.Execute(ctx, ag.PaymentID)
+	if err != nil || done.AgreementID == "" || done.Status != bkash.AgreementCompleted || done.CustomerMSISDN != fakeWallet {
+		t.Fatalf("Execute: %+v, %v", done, err)
+	}
+	if srv.Applied("agreement.execute") != 1 || srv.Received("payment.execute") != 0 {
+		t.Errorf("agreement execute counted as %d agreement / %d payment executes", srv.Applied("agreement.execute"), srv.Received("payment.execute"))
+	}
+	q, err := client.Agreements.Query(ctx, done.AgreementID)
+	if err != nil || q.Status != bkash.AgreementCompleted || q.PaymentID != ag.PaymentID || q.ExecutedAt.IsZero() {
+		t.Errorf("Query: %+v, %v", q, err)
+	}
+
+	params := saleParams(bkash.Taka(99), bkash.IntentSale)
+	params.AgreementID = done.AgreementID
+	p, err := client.Payments.Create(ctx, params)
+	if err != nil || p.Mode != "0001" || p.AgreementID != done.AgreementID {
+		t.Fatalf("Create with agreement: %+v, %v", p, err)
+	}
+	if err := srv.Approve(p.PaymentID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := client.Payments.Execute(ctx, p.PaymentID); err != nil || e.Status != bkash.StatusCompleted || e.AgreementID != done.AgreementID {
+		t.Errorf("Execute with agreement: %+v, %v", e, err)
+	}
+
+	c, err := client.Agreements.Cancel(ctx, done.AgreementID)
+	if err != nil || c.Status != bkash.AgreementCancelled || c.CancelledAt.IsZero() {
+		t.Errorf("Cancel: %+v, %v", c, err)
+	}
+	again, err := client.Agreements.Cancel(ctx, done.AgreementID)
+	if err != nil || again == nil || again.Status != bkash.AgreementCancelled {
+		t.Errorf("second Cancel (2053 is success): %+v, %v", again, err)
+	}
+	if srv.Received("agreement.cancel") != 2 || srv.Applied("agreement.query") != 2 {
+		t.Errorf("second cancel: %d cancels, %d queries", srv.Received("agreement.cancel"), srv.Applied("agreement.query"))
+	}
+	_, err = client.Payments.Create(ctx, params)
+	wantAPIError(t, "pay with a cancelled agreement", err, bkash.CodeInvalidAgreementState)
 }

@@ -3,29 +3,17 @@ package bkash_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	bkash "github.com/smartdairy/bkash-go"
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
-// Integration tests of the payment flow against the fake bKash server.
-// Helper names carry a "payInt" prefix to stay clear of other test files.
-
-func payIntCreate(t *testing.T, c *bkash.Client, intent bkash.Intent, amount bkash.Amount) *bkash.Payment {
-	t.Helper()
-	p, err := c.Payments.Create(context.Background(), &bkash.CreatePaymentParams{
-		Amount: amount, InvoiceNumber: "INT-" + t.Name(), PayerReference: "01770618575",
-		CallbackURL: "https://shop.example.com/bkash/callback?order=42", Intent: intent,
-	})
-	if err != nil {
-		t.Fatalf("Create: %v", err)
-	}
-	if p.PaymentID == "" || p.BkashURL == "" || p.Status != bkash.StatusInitiated || p.Mode != "0011" {
-		t.Fatalf("created payment = %+v; want an ID, a bkashURL, Initiated, mode 0011", p)
-	}
-	return p
-}
+// Integration tests of payment.go: PaymentService against the fake bKash of
+// package bkashtest (harness: harness_test.go).
 
 func TestPaymentSaleFlowAgainstFake(t *testing.T) {
 	t.Parallel()
@@ -34,7 +22,7 @@ func TestPaymentSaleFlowAgainstFake(t *testing.T) {
 	amount := bkash.Taka(1250) + bkash.Poisha(50)
 	wallet := bkashtest.PayingWallets[0]
 
-	created := payIntCreate(t, c, bkash.IntentSale, amount)
+	created := createInitiated(t, c, bkash.IntentSale, amount)
 	if created.Amount != amount || created.Intent != bkash.IntentSale || created.Currency != "BDT" {
 		t.Errorf("created = %+v; want amount %s, sale, BDT", created, amount)
 	}
@@ -83,7 +71,7 @@ func TestPaymentAuthorizationCaptureAgainstFake(t *testing.T) {
 	t.Parallel()
 	srv, c := newIntegration(t, nil)
 	ctx := context.Background()
-	p := payIntCreate(t, c, bkash.IntentAuthorization, bkash.Taka(480))
+	p := createInitiated(t, c, bkash.IntentAuthorization, bkash.Taka(480))
 	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[1]); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +105,7 @@ func TestPaymentAuthorizationVoidAgainstFake(t *testing.T) {
 	t.Parallel()
 	srv, c := newIntegration(t, nil)
 	ctx := context.Background()
-	p := payIntCreate(t, c, bkash.IntentAuthorization, bkash.Taka(75))
+	p := createInitiated(t, c, bkash.IntentAuthorization, bkash.Taka(75))
 	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[2]); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +141,7 @@ func TestPaymentFinalizeRefusalsAgainstFake(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv, c := newIntegration(t, nil)
-			p := payIntCreate(t, c, bkash.IntentSale, bkash.Taka(100))
+			p := createInitiated(t, c, bkash.IntentSale, bkash.Taka(100))
 			if err := tt.customer(srv, p.PaymentID); err != nil {
 				t.Fatal(err)
 			}
@@ -175,7 +163,7 @@ func TestPaymentFinalizeRefusalsAgainstFake(t *testing.T) {
 func TestPaymentFinalizeReconcilesALostAnswerAgainstFake(t *testing.T) {
 	t.Parallel()
 	srv, c := newIntegration(t, nil)
-	p := payIntCreate(t, c, bkash.IntentSale, bkash.Taka(300))
+	p := createInitiated(t, c, bkash.IntentSale, bkash.Taka(300))
 	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[3]); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +184,7 @@ func TestPaymentFinalizeReconcilesALostAnswerAgainstFake(t *testing.T) {
 func TestPaymentFinalizeKeepsAnUnsettledOutcomeUnknownAgainstFake(t *testing.T) {
 	t.Parallel()
 	srv, c := newIntegration(t, nil)
-	p := payIntCreate(t, c, bkash.IntentSale, bkash.Taka(300))
+	p := createInitiated(t, c, bkash.IntentSale, bkash.Taka(300))
 	if err := srv.Approve(p.PaymentID, bkashtest.PayingWallets[4]); err != nil {
 		t.Fatal(err)
 	}
@@ -265,5 +253,176 @@ func TestPaymentWithAgreementAgainstFake(t *testing.T) {
 	q, err := c.Payments.Query(ctx, p.PaymentID)
 	if err != nil || q.Mode != "0001" || q.AgreementID != ag.AgreementID || q.TrxID != done.TrxID {
 		t.Errorf("Query = %+v, %v", q, err)
+	}
+}
+
+func TestIntegrationSaleCheckout(t *testing.T) {
+	t.Parallel()
+	srv, client := newIntegration(t, nil)
+	ctx := context.Background()
+	amount := bkash.Taka(1250) + bkash.Poisha(50)
+
+	p, err := client.Payments.Create(ctx, saleParams(amount, bkash.IntentSale))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != bkash.StatusInitiated || p.Amount != amount || p.Mode != "0011" ||
+		!strings.HasPrefix(p.BkashURL, srv.URL+"/checkout?paymentId="+p.PaymentID) ||
+		!strings.Contains(p.SuccessCallbackURL, "status=success") || p.CreatedAt.IsZero() {
+		t.Errorf("Create: %+v", p)
+	}
+
+	_, err = client.Payments.Execute(ctx, p.PaymentID)
+	wantAPIError(t, "execute before approval", err, bkash.CodeInvalidPaymentState)
+
+	if err := srv.Approve(p.PaymentID, fakeWallet); err != nil {
+		t.Fatal(err)
+	}
+	e, err := client.Payments.Execute(ctx, p.PaymentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Status != bkash.StatusCompleted || e.TrxID == "" || e.CustomerMSISDN != fakeWallet || e.Amount != amount ||
+		e.InvoiceNumber != "INV-1001" || e.ExecutedAt.IsZero() || e.Intent != bkash.IntentSale {
+		t.Errorf("Execute: %+v", e)
+	}
+
+	_, err = client.Payments.Execute(ctx, p.PaymentID)
+	wantAPIError(t, "second execute", err, bkash.CodeExecutionAlreadyCompleted)
+	f, err := client.Payments.Finalize(ctx, p.PaymentID)
+	if err != nil || f.Status != bkash.StatusCompleted || f.TrxID != e.TrxID {
+		t.Errorf("Finalize of an executed payment: %+v, %v", f, err)
+	}
+
+	q, err := client.Payments.Query(ctx, p.PaymentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Status != bkash.StatusCompleted || q.TrxID != e.TrxID || q.InvoiceNumber != "INV-1001" ||
+		q.VerificationStatus != "Complete" || q.Amount != amount || !q.ExecutedAt.Equal(e.ExecutedAt.Time) {
+		t.Errorf("Query: %+v", q)
+	}
+
+	tx, err := client.Payments.Search(ctx, e.TrxID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tx.TrxID != e.TrxID || tx.Amount != amount || tx.Status != bkash.StatusCompleted || tx.CustomerMSISDN != fakeWallet ||
+		tx.MaxRefundableAmount != amount || tx.CreditedAmount != amount || tx.InitiatedAt.IsZero() || tx.CompletedAt.IsZero() {
+		t.Errorf("Search: %+v", tx)
+	}
+	_, err = client.Payments.Search(ctx, "NOSUCHTRX1")
+	wantAPIError(t, "search unknown", err, bkash.CodeTransactionNotFound)
+
+	if srv.Grants() != 1 {
+		t.Errorf("Grants() = %d: the client must grant once and reuse the token", srv.Grants())
+	}
+}
+
+func TestIntegrationAuthorizeCaptureVoid(t *testing.T) {
+	t.Parallel()
+	srv, client := newIntegration(t, nil)
+	ctx := context.Background()
+
+	held := approved(t, srv, client, saleParams(bkash.Taka(300), bkash.IntentAuthorization))
+	e, err := client.Payments.Execute(ctx, held.PaymentID)
+	if err != nil || e.Status != bkash.StatusAuthorized {
+		t.Fatalf("Execute authorization: %+v, %v", e, err)
+	}
+	c, err := client.Payments.Capture(ctx, held.PaymentID)
+	if err != nil || c.Status != bkash.StatusCompleted || c.TrxID != e.TrxID || c.UpdatedAt.IsZero() {
+		t.Errorf("Capture: %+v, %v", c, err)
+	}
+	_, err = client.Payments.Capture(ctx, held.PaymentID)
+	wantAPIError(t, "second capture (errorCode envelope)", err, bkash.CodeAuthorizationProcessed)
+
+	voided := approved(t, srv, client, saleParams(bkash.Taka(50), bkash.IntentAuthorization))
+	if _, err := client.Payments.Execute(ctx, voided.PaymentID); err != nil {
+		t.Fatal(err)
+	}
+	v, err := client.Payments.Void(ctx, voided.PaymentID)
+	if err != nil || v.Status != bkash.StatusCancelled {
+		t.Errorf("Void: %+v, %v", v, err)
+	}
+	_, err = client.Payments.Void(ctx, voided.PaymentID)
+	wantAPIError(t, "second void", err, bkash.CodeAuthorizationProcessed)
+	if q, err := client.Payments.Query(ctx, voided.PaymentID); err != nil || q.Status != bkash.StatusCancelled {
+		t.Errorf("Query after void: %+v, %v", q, err)
+	}
+}
+
+func TestIntegrationSandboxWallets(t *testing.T) {
+	t.Parallel()
+	srv, client := newIntegration(t, nil)
+	ctx := context.Background()
+	for wallet, code := range map[string]bkash.ErrorCode{
+		bkashtest.WalletInsufficientBalance: bkash.CodeInsufficientBalance,
+		bkashtest.WalletDebitBlocked:        bkash.CodeDebitPartyBlocked,
+	} {
+		p, err := client.Payments.Create(ctx, saleParams(bkash.Taka(100), bkash.IntentSale))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Approve(p.PaymentID, wallet); err != nil {
+			t.Fatal(err)
+		}
+		_, err = client.Payments.Finalize(ctx, p.PaymentID)
+		if ae := wantAPIError(t, "finalize with "+wallet, err, code); ae != nil && ae.Class() != bkash.ClassCustomer {
+			t.Errorf("%s: class %v, want customer", wallet, ae.Class())
+		}
+		if srv.Applied("payment.query") != 0 {
+			t.Errorf("Finalize queried after a definite customer error")
+		}
+	}
+}
+
+// TestIntegrationMoneyCallsAreNeverResent injects every way an execute can
+// lose its answer and checks that the SDK sends it once and reports the
+// outcome as unknown; Finalize then finds the truth.
+func TestIntegrationMoneyCallsAreNeverResent(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		fault     bkashtest.Fault
+		completed bool // the fault hits after the money moved
+	}{
+		{"dropped before", bkashtest.Fault{Drop: true}, false},
+		{"dropped after", bkashtest.Fault{Drop: true, AfterApply: true}, true},
+		{"503 HTML before", bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable, Body: "<html>503 Service Unavailable</html>"}, false},
+		{"502 HTML after", bkashtest.Fault{HTTPStatus: http.StatusBadGateway, Body: "<html>502 Bad Gateway</html>", AfterApply: true}, true},
+		{"truncated JSON after", bkashtest.Fault{Body: `{"statusCode":"0000","paymentID":"TR`, AfterApply: true}, true},
+		{"timeout after", bkashtest.Fault{Delay: 10 * time.Second, AfterApply: true}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, client := newIntegration(t, nil)
+			p := approved(t, srv, client, saleParams(bkash.Taka(10), bkash.IntentSale))
+			srv.Inject("payment.execute", tt.fault)
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			_, err := client.Payments.Execute(ctx, p.PaymentID)
+			wantUnknown(t, "Execute", err)
+			if got := srv.Received("payment.execute"); got != 1 {
+				t.Errorf("execute sent %d times", got)
+			}
+			applied := 0
+			if tt.completed {
+				applied = 1
+			}
+			if got := srv.Applied("payment.execute"); got != applied {
+				t.Errorf("before Finalize the payment was executed %d times, want %d", got, applied)
+			}
+
+			// Finalize executes once more (answered 2117 when the money had
+			// moved) and reads the truth.
+			f, err := client.Payments.Finalize(context.Background(), p.PaymentID)
+			if err != nil || f.Status != bkash.StatusCompleted {
+				t.Errorf("Finalize: %+v, %v", f, err)
+			}
+			if got := srv.Applied("payment.execute"); got != 1 {
+				t.Errorf("the payment was executed %d times", got)
+			}
+		})
 	}
 }

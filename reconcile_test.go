@@ -3,10 +3,8 @@ package bkash_test
 import (
 	"context"
 	"errors"
-	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,38 +24,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
-}
-
-func createPayment(t *testing.T, c *bkash.Client, invoice string) *bkash.Payment {
-	t.Helper()
-	p, err := c.Payments.Create(context.Background(), &bkash.CreatePaymentParams{
-		Amount: bkash.Taka(150) + bkash.Poisha(50), InvoiceNumber: invoice,
-		PayerReference: "01770618575", CallbackURL: "https://shop.example/bkash/callback",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// collect gathers reconcile results by payment ID.
-type collect struct {
-	mu  sync.Mutex
-	got map[string]bkash.ReconcileResult
-	n   atomic.Int32
-}
-
-func (c *collect) report(r bkash.ReconcileResult) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.got == nil {
-		c.got = map[string]bkash.ReconcileResult{}
-	}
-	if _, dup := c.got[r.PaymentID]; dup {
-		panic("reported twice: " + r.PaymentID)
-	}
-	c.got[r.PaymentID] = r
-	c.n.Add(1)
 }
 
 func TestReconcilerExecutesApprovedPaymentWhoseCallbackNeverArrived(t *testing.T) {
@@ -227,19 +193,6 @@ func TestReconcilerStopsOnContextAndReportsTheRestAbandoned(t *testing.T) {
 	if left := goroutinesCreatedBy("github.com/smartdairy/bkash-go.(*Reconciler)"); len(left) > 0 {
 		t.Fatalf("%d Reconciler goroutines left after Run:\n%s", len(left), strings.Join(left, "\n"))
 	}
-}
-
-// goroutinesCreatedBy lists the live goroutines whose "created by" frame
-// starts with prefix.
-func goroutinesCreatedBy(prefix string) []string {
-	buf := make([]byte, 1<<20)
-	var found []string
-	for _, line := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n") {
-		if strings.HasPrefix(line, "created by "+prefix) {
-			found = append(found, line)
-		}
-	}
-	return found
 }
 
 func TestReconcilerNeedsPaymentsAndReport(t *testing.T) {

@@ -3,32 +3,17 @@ package bkash_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
 
 	bkash "github.com/smartdairy/bkash-go"
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
-// fakePaidPayment takes a payment of amount from fakeWallet on srv.
-func fakePaidPayment(t *testing.T, client *bkash.Client, srv *bkashtest.Server, amount bkash.Amount) *bkash.Payment {
-	t.Helper()
-	ctx := context.Background()
-	p, err := client.Payments.Create(ctx, &bkash.CreatePaymentParams{
-		Amount: amount, InvoiceNumber: "INV-RF-1", PayerReference: fakeWallet, CallbackURL: "https://dairy.example.com/bkash/callback",
-	})
-	if err != nil {
-		t.Fatalf("Payments.Create: %v", err)
-	}
-	if err := srv.Approve(p.PaymentID, fakeWallet); err != nil {
-		t.Fatal(err)
-	}
-	p, err = client.Payments.Execute(ctx, p.PaymentID)
-	if err != nil || p.TrxID == "" {
-		t.Fatalf("Payments.Execute = %+v, %v", p, err)
-	}
-	return p
-}
+// Integration tests of refund.go: RefundService against the fake bKash of
+// package bkashtest (harness: harness_test.go).
 
+// refundAPIs are the two refund APIs; every test runs against each.
 var refundAPIs = []bkash.RefundAPI{bkash.RefundV1, bkash.RefundV2}
 
 func TestTwoPartialRefundsThenStatusAgainstFake(t *testing.T) {
@@ -38,7 +23,7 @@ func TestTwoPartialRefundsThenStatusAgainstFake(t *testing.T) {
 			t.Parallel()
 			srv, client := newIntegration(t, nil, bkash.WithRefundAPI(api))
 			ctx := context.Background()
-			p := fakePaidPayment(t, client, srv, bkash.Taka(1250)+50)
+			p := paidPayment(t, srv, client, bkash.Taka(1250)+50)
 
 			amounts := []bkash.Amount{bkash.Taka(200), bkash.Taka(50) + 50}
 			var made []*bkash.Refund
@@ -99,7 +84,7 @@ func TestRefundExceedingWhatIsLeftIsATypedRefusal(t *testing.T) {
 			t.Parallel()
 			srv, client := newIntegration(t, nil, bkash.WithRefundAPI(api))
 			ctx := context.Background()
-			p := fakePaidPayment(t, client, srv, bkash.Taka(100))
+			p := paidPayment(t, srv, client, bkash.Taka(100))
 			if _, err := client.Refunds.Create(ctx, &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: bkash.Taka(60), SKU: "S1", Reason: "r"}); err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +110,7 @@ func TestRefundWithLostAnswerIsSentOnceAndFoundByStatus(t *testing.T) {
 			t.Parallel()
 			srv, client := newIntegration(t, nil, bkash.WithRefundAPI(api))
 			ctx := context.Background()
-			p := fakePaidPayment(t, client, srv, bkash.Taka(500))
+			p := paidPayment(t, srv, client, bkash.Taka(500))
 			params := &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: bkash.Taka(120), SKU: "GHEE-250G", Reason: "damaged jar"}
 
 			srv.Inject("refund.create", bkashtest.Fault{Drop: true, AfterApply: true})
@@ -155,7 +140,7 @@ func TestRefundDroppedBeforeProcessingIsNotFoundAndMayBeSentAgain(t *testing.T) 
 			t.Parallel()
 			srv, client := newIntegration(t, nil, bkash.WithRefundAPI(api))
 			ctx := context.Background()
-			p := fakePaidPayment(t, client, srv, bkash.Taka(500))
+			p := paidPayment(t, srv, client, bkash.Taka(500))
 			params := &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: p.TrxID, Amount: bkash.Taka(120), SKU: "GHEE-250G", Reason: "damaged jar"}
 
 			srv.Inject("refund.create", bkashtest.Fault{Drop: true})
@@ -183,5 +168,80 @@ func TestRefundDroppedBeforeProcessingIsNotFoundAndMayBeSentAgain(t *testing.T) 
 				t.Errorf("fake holds %+v; want one refund of %v", got, params.Amount)
 			}
 		})
+	}
+}
+
+func TestIntegrationRefunds(t *testing.T) {
+	t.Parallel()
+	for _, api := range []bkash.RefundAPI{bkash.RefundV1, bkash.RefundV2} {
+		t.Run(api.String(), func(t *testing.T) {
+			t.Parallel()
+			srv, client := newIntegration(t, nil, bkash.WithRefundAPI(api))
+			ctx := context.Background()
+			p := approved(t, srv, client, saleParams(bkash.Taka(150)+bkash.Poisha(50), bkash.IntentSale))
+			e, err := client.Payments.Execute(ctx, p.PaymentID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r1, err := client.Refunds.Create(ctx, &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: e.TrxID, Amount: bkash.Taka(50), SKU: "SKU-1", Reason: "damaged"})
+			if err != nil || r1.RefundTrxID == "" || r1.Amount != bkash.Taka(50) || r1.OriginalTrxID != e.TrxID || r1.Status != bkash.StatusCompleted || r1.CompletedAt.IsZero() {
+				t.Fatalf("Create: %+v, %v", r1, err)
+			}
+			r2, err := client.Refunds.Create(ctx, &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: e.TrxID, Amount: bkash.Taka(100), SKU: "SKU-2", Reason: "damaged"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = client.Refunds.Create(ctx, &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: e.TrxID, Amount: bkash.Poisha(51), SKU: "SKU-3", Reason: "damaged"})
+			want := bkash.CodeRefundExceedsOriginal
+			if api == bkash.RefundV2 {
+				want = bkash.CodeRefundAmountInvalid
+			}
+			if ae := wantAPIError(t, "refund past the balance", err, want); ae != nil && api == bkash.RefundV2 && (ae.HTTPStatus != http.StatusBadRequest || ae.MessageBn == "") {
+				t.Errorf("v2 error: %+v", ae)
+			}
+
+			st, err := client.Refunds.Status(ctx, p.PaymentID, e.TrxID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if api == bkash.RefundV2 {
+				if len(st.Refunds) != 2 || st.Refunded() != bkash.Taka(150) || st.OriginalAmount != p.Amount {
+					t.Errorf("v2 Status: %+v", st)
+				}
+			} else if len(st.Refunds) != 1 || st.Refunds[0].RefundTrxID != r2.RefundTrxID {
+				t.Errorf("v1 Status (the latest refund): %+v", st)
+			}
+			if got := srv.RefundsOf(e.TrxID); len(got) != 2 {
+				t.Errorf("the fake holds %d refunds", len(got))
+			}
+			if tx, err := client.Payments.Search(ctx, r1.RefundTrxID); err != nil || tx.Amount != bkash.Taka(50) || tx.OriginalTrxAmount != p.Amount {
+				t.Errorf("Search of a refund: %+v, %v", tx, err)
+			}
+		})
+	}
+}
+
+func TestIntegrationRefundOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	srv, client := newIntegration(t, nil)
+	ctx := context.Background()
+	p := approved(t, srv, client, saleParams(bkash.Taka(100), bkash.IntentSale))
+	e, err := client.Payments.Execute(ctx, p.PaymentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Inject("refund.create", bkashtest.Fault{Drop: true, AfterApply: true})
+	params := &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: e.TrxID, Amount: bkash.Taka(40), SKU: "SKU-9", Reason: "late"}
+	_, err = client.Refunds.Create(ctx, params)
+	wantUnknown(t, "refund with a lost answer", err)
+	if srv.Received("refund.create") != 1 {
+		t.Errorf("refund sent %d times", srv.Received("refund.create"))
+	}
+	st, err := client.Refunds.Status(ctx, p.PaymentID, e.TrxID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.Find(bkash.Taka(40), "SKU-9"); !ok {
+		t.Errorf("Status does not show the refund that went through: %+v", st)
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,135 +20,13 @@ import (
 	"github.com/smartdairy/bkash-go"
 )
 
-// The wire paths on the sandbox host, as the SDK must call them.
-const (
-	mockRoot            = "https://tokenized.sandbox.bka.sh"
-	pathGrant           = "/v1.2.0-beta/tokenized/checkout/token/grant"
-	pathCreate          = "/v1.2.0-beta/tokenized/checkout/create"
-	pathExecute         = "/v1.2.0-beta/tokenized/checkout/execute"
-	pathAgreementStatus = "/v1.2.0-beta/tokenized/checkout/agreement/status"
-	pathAgreementCancel = "/v1.2.0-beta/tokenized/checkout/agreement/cancel"
-	pathRefundV1        = "/v1.2.0-beta/tokenized/checkout/payment/refund"
-	pathRefundV2        = "/v2/tokenized-checkout/refund/payment/transaction"
-	pathRefundStatusV2  = "/v2/tokenized-checkout/refund/payment/status"
-)
-
 // The payment the refund tests refund (see testdata/refund).
 const (
 	refPaymentID = "TR0011Rf2Dm8Q1739181900044"
 	refTrxID     = "CMF3H5J7KA"
 )
 
-// mockBkash is a client whose transport is an isolated httpmock transport
-// that answers the token grant and records every other request body.
-type mockBkash struct {
-	t      *testing.T
-	client *bkash.Client
-	mt     *httpmock.MockTransport
-
-	mu     sync.Mutex
-	bodies map[string][][]byte
-}
-
-func newMockBkash(t *testing.T, opts ...bkash.Option) *mockBkash {
-	t.Helper()
-	m := &mockBkash{t: t, mt: httpmock.NewMockTransport(), bodies: map[string][][]byte{}}
-	m.mt.RegisterResponder(http.MethodPost, mockRoot+pathGrant, httpmock.NewStringResponder(http.StatusOK,
-		`{"statusCode":"0000","statusMessage":"Successful","id_token":"mock-id-token","token_type":"Bearer","expires_in":3600,"refresh_token":"mock-refresh-token"}`))
-	base := []bkash.Option{
-		bkash.WithHTTPClient(&http.Client{Transport: m.mt}),
-		bkash.WithRetryPolicy(bkash.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}),
-	}
-	c, err := bkash.NewClient(bkash.Sandbox, bkash.Credentials{
-		Username: "mock-user", Password: "mock-password", AppKey: "mock-app-key", AppSecret: "mock-app-secret",
-	}, append(base, opts...)...)
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
-	m.client = c
-	return m
-}
-
-// on answers requests to path with fn, after recording their body.
-func (m *mockBkash) on(path string, fn func(body []byte) (*http.Response, error)) {
-	m.mt.RegisterResponder(http.MethodPost, mockRoot+path, func(r *http.Request) (*http.Response, error) {
-		// Reading the body is what tells the SDK the request left the process.
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			return nil, err
-		}
-		m.mu.Lock()
-		m.bodies[path] = append(m.bodies[path], body)
-		m.mu.Unlock()
-		return fn(body)
-	})
-}
-
-// reply answers every request to path with the fixture file.
-func (m *mockBkash) reply(path string, status int, fixture string) {
-	data := readTestdata(m.t, fixture)
-	m.on(path, func([]byte) (*http.Response, error) {
-		return httpmock.NewBytesResponse(status, data), nil
-	})
-}
-
-// replies answers the requests to path in turn; the last answer repeats.
-func (m *mockBkash) replies(path string, status int, bodies ...string) {
-	var mu sync.Mutex
-	n := 0
-	m.on(path, func([]byte) (*http.Response, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		b := bodies[min(n, len(bodies)-1)]
-		n++
-		return httpmock.NewStringResponse(status, b), nil
-	})
-}
-
-// sent returns the bodies received on path.
-func (m *mockBkash) sent(path string) [][]byte {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.bodies[path]
-}
-
-// calls counts the requests that reached the transport, grants included.
-func (m *mockBkash) calls() int { return m.mt.GetTotalCallCount() }
-
-func readTestdata(t *testing.T, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
-// checkGoldenBody compares a request body with testdata/golden/<name> as
-// JSON values: same members, same values, nothing extra.
-func checkGoldenBody(t *testing.T, body []byte, name string) {
-	t.Helper()
-	var got, want map[string]any
-	if err := json.Unmarshal(body, &got); err != nil {
-		t.Fatalf("request body is not a JSON object: %v\n%s", err, body)
-	}
-	if err := json.Unmarshal(readTestdata(t, filepath.Join("golden", name)), &want); err != nil {
-		t.Fatalf("golden %s: %v", name, err)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("request body differs from golden/%s (-want +got):\n%s", name, diff)
-	}
-}
-
-// bkTime is the instant of a bKash timestamp, built independently of the
-// SDK's parser, with the text it came from.
-func bkTime(raw string, y int, mo time.Month, d, h, mi, s, ms, offsetHours int) bkash.Time {
-	return bkash.Time{Time: time.Date(y, mo, d, h, mi, s, ms*1e6, time.FixedZone("", offsetHours*3600)), Raw: raw}
-}
-
-// cmpTime compares bkash.Time by instant and raw text.
-var cmpTime = cmp.Comparer(func(a, b bkash.Time) bool { return a.Time.Equal(b.Time) && a.Raw == b.Raw })
-
+// milkRefund is a refund of 200.00 of the refund tests' payment.
 func milkRefund() *bkash.RefundParams {
 	return &bkash.RefundParams{PaymentID: refPaymentID, TrxID: refTrxID, Amount: bkash.Taka(200), SKU: "MILK-1L", Reason: "leaking carton"}
 }
@@ -552,8 +428,10 @@ type refundLedger struct {
 	refunds []ledgerRefund
 }
 
+// ledgerRefund is one refund the ledger made.
 type ledgerRefund struct{ trxID, amount, sku, reason string }
 
+// serve registers the ledger as m's answer to the v1 and v2 refund paths.
 func (l *refundLedger) serve(m *mockBkash) {
 	refund := func(amount, sku, reason string) ledgerRefund {
 		l.mu.Lock()
@@ -806,6 +684,8 @@ func TestRefundDebugLogNamesThePayment(t *testing.T) {
 	}
 }
 
+// lockedWriter guards w with mu, so the test can read the buffer a logger
+// writes to without a data race.
 type lockedWriter struct {
 	mu *sync.Mutex
 	w  io.Writer

@@ -7,6 +7,9 @@ import (
 	bkash "github.com/smartdairy/bkash-go"
 )
 
+// External tests of options.go: what NewClient's options accept and refuse,
+// seen from outside the package. The rest are in options_test.go.
+
 // TestWithBaseURLErrorHidesUserInfo: a base URL a merchant copied from a
 // proxy configuration may carry a password in its user info or a key in
 // its query. WithBaseURL refuses such a root, but its error quoted the

@@ -1,0 +1,231 @@
+package bkash_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smartdairy/bkash-go"
+	"github.com/smartdairy/bkash-go/bkashtest"
+)
+
+// Integration tests of client.go, the pipeline every call goes through: the
+// token a call carries and its renewal, which calls are retried or replayed,
+// and what may reach an error or a log line (harness: harness_test.go).
+
+func TestIntegrationTokenExpiryAndRenewal(t *testing.T) {
+	t.Parallel()
+	clock := bkashtest.NewClock(time.Now())
+	srv, client := newIntegration(t, []bkashtest.Option{bkashtest.WithClock(clock.Now)})
+	ctx := context.Background()
+	p, err := client.Payments.Create(ctx, saleParams(bkash.Taka(10), bkash.IntentSale))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fake's hour passes; the client still believes in its token.
+	clock.Advance(61 * time.Minute)
+	if _, err := client.Payments.Query(ctx, p.PaymentID); err != nil {
+		t.Fatalf("Query after the token expired: %v (the client must renew and replay)", err)
+	}
+	renewals := srv.Applied("token.grant") + srv.Applied("token.refresh")
+	if renewals != 2 || srv.Received("payment.query") != 2 || srv.Applied("payment.query") != 1 {
+		t.Errorf("grants %d, refreshes %d, queries received %d applied %d",
+			srv.Grants(), srv.Applied("token.refresh"), srv.Received("payment.query"), srv.Applied("payment.query"))
+	}
+
+	// A third renewal within the hour is refused by the client, not sent.
+	srv.ExpireTokens()
+	_, err = client.Payments.Query(ctx, p.PaymentID)
+	if !errors.Is(err, bkash.ErrTokenBudgetExceeded) {
+		t.Errorf("a third renewal: %v, want ErrTokenBudgetExceeded", err)
+	}
+	if got := srv.Applied("token.grant") + srv.Applied("token.refresh"); got != 2 {
+		t.Errorf("%d renewals reached the server, want 2", got)
+	}
+}
+
+func TestIntegrationGatewayRejectionIsReplayedOnce(t *testing.T) {
+	t.Parallel()
+	srv, client := newIntegration(t, nil)
+	ctx := context.Background()
+	p := approved(t, srv, client, saleParams(bkash.Taka(10), bkash.IntentSale))
+	// A money call rejected at the gateway was never processed: the client
+	// renews its token and replays it once.
+	srv.Inject("payment.execute", bkashtest.Fault{HTTPStatus: http.StatusUnauthorized})
+	if e, err := client.Payments.Execute(ctx, p.PaymentID); err != nil || e.Status != bkash.StatusCompleted {
+		t.Errorf("Execute after a 401: %+v, %v", e, err)
+	}
+	if srv.Received("payment.execute") != 2 || srv.Applied("payment.execute") != 1 {
+		t.Errorf("execute received %d, applied %d", srv.Received("payment.execute"), srv.Applied("payment.execute"))
+	}
+}
+
+func TestIntegrationWrongCredentials(t *testing.T) {
+	t.Parallel()
+	srv := bkashtest.NewServer()
+	defer srv.Close()
+	creds := srv.Credentials()
+	creds.Password = "wrong"
+	client, err := bkash.NewClient(bkash.Sandbox, creds, bkash.WithBaseURL(srv.URL), bkash.WithRetryPolicy(fastRetries))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.Payments.Query(context.Background(), "TR0011x")
+	if !errors.Is(err, bkash.CodeSystemError) || strings.Contains(err.Error(), "wrong") {
+		t.Errorf("wrong password: %v", err)
+	}
+	if srv.Grants() != 0 || srv.Received("payment.query") != 0 {
+		t.Errorf("grants %d, queries %d", srv.Grants(), srv.Received("payment.query"))
+	}
+}
+
+func TestIntegrationReadsAndCreatesRetry(t *testing.T) {
+	t.Parallel()
+	srv, client := newIntegration(t, nil)
+	ctx := context.Background()
+	p := approved(t, srv, client, saleParams(bkash.Taka(10), bkash.IntentSale))
+
+	srv.Inject("payment.query", bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable, Times: 2})
+	if _, err := client.Payments.Query(ctx, p.PaymentID); err != nil {
+		t.Errorf("Query through two 503s: %v", err)
+	}
+	if srv.Received("payment.query") != 3 {
+		t.Errorf("query received %d times, want 3", srv.Received("payment.query"))
+	}
+
+	srv.Inject("payment.query", bkashtest.Fault{Drop: true})
+	if _, err := client.Payments.Query(ctx, p.PaymentID); err != nil {
+		t.Errorf("Query through a dropped connection: %v", err)
+	}
+
+	srv.Inject("payment.query", bkashtest.Fault{Code: "2003"})
+	_, err := client.Payments.Query(ctx, p.PaymentID)
+	wantAPIError(t, "query answered 2003", err, bkash.CodeProcessFailed)
+
+	// create: a 503 without Retry-After is not retried; with it, it is.
+	before := srv.Received("payment.create")
+	srv.Inject("payment.create", bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable})
+	if _, err := client.Payments.Create(ctx, saleParams(bkash.Taka(10), bkash.IntentSale)); err == nil {
+		t.Error("Create through a 503 without Retry-After succeeded")
+	}
+	srv.Inject("payment.create", bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable, RetryAfter: time.Second})
+	if _, err := client.Payments.Create(ctx, saleParams(bkash.Taka(10), bkash.IntentSale)); err != nil {
+		t.Errorf("Create through a 503 with Retry-After: %v", err)
+	}
+	if got := srv.Received("payment.create") - before; got != 3 {
+		t.Errorf("creates received %d, want 1 + 2", got)
+	}
+
+	// An agreement cancel is retried like a read.
+	ag, err := client.Agreements.Create(ctx, &bkash.CreateAgreementParams{PayerReference: fakeWallet, CallbackURL: shopCallback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = srv.Approve(ag.PaymentID, fakeWallet)
+	done, err := client.Agreements.Execute(ctx, ag.PaymentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Inject("agreement.cancel", bkashtest.Fault{HTTPStatus: http.StatusBadGateway})
+	if c, err := client.Agreements.Cancel(ctx, done.AgreementID); err != nil || c.Status != bkash.AgreementCancelled {
+		t.Errorf("Cancel through a 502: %+v, %v", c, err)
+	}
+}
+
+func TestIntegrationConcurrentCheckoutsShareOneToken(t *testing.T) {
+	t.Parallel()
+	srv, client := newIntegration(t, nil)
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			ctx := context.Background()
+			p, err := client.Payments.Create(ctx, saleParams(bkash.Taka(5), bkash.IntentSale))
+			if err == nil {
+				err = srv.Approve(p.PaymentID, fakeWallet)
+			}
+			if err == nil {
+				_, err = client.Payments.Finalize(ctx, p.PaymentID)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if srv.Grants() != 1 || srv.Applied("payment.execute") != n {
+		t.Errorf("grants %d, executes %d", srv.Grants(), srv.Applied("payment.execute"))
+	}
+}
+
+// TestEchoedSecretsReachNoErrorOrLog: a server (or a proxy in front of it)
+// that echoes the id_token or the app secret inside a message must not put
+// them into the error string, the debug log or the observer's bodies: the
+// key-based body redaction cannot see a secret inside statusMessage.
+func TestEchoedSecretsReachNoErrorOrLog(t *testing.T) {
+	t.Parallel()
+	const (
+		idToken   = "eyJ-ECHOED-ID-TOKEN-7f3a"
+		refresh   = "ECHOED-REFRESH-9c1d"
+		appSecret = "ECHOED-APP-SECRET-42ab"
+		password  = "ECHOED-PASSWORD-55e0"
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/token/grant") {
+			fmt.Fprintf(w, `{"statusCode":"0000","statusMessage":"Successful","id_token":%q,"token_type":"Bearer","expires_in":3600,"refresh_token":%q}`, idToken, refresh)
+			return
+		}
+		fmt.Fprintf(w, `{"statusCode":"2079","statusMessage":"Invalid Token %s for app_secret %s password %s refresh %s"}`, idToken, appSecret, password, refresh)
+	}))
+	defer srv.Close()
+
+	var logs bytes.Buffer
+	var bodies []string
+	c, err := bkash.NewClient(bkash.Sandbox, bkash.Credentials{
+		Username: "echo-user", Password: password, AppKey: "echo-key", AppSecret: appSecret,
+	},
+		bkash.WithBaseURL(srv.URL),
+		bkash.WithHTTPClient(srv.Client()),
+		bkash.WithBodyLogging(),
+		bkash.WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		bkash.WithObserver(observerFunc(func(ev bkash.AttemptEvent) { bodies = append(bodies, ev.Request, ev.Response) })),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Payments.Query(context.Background(), "TR0011echo")
+	if err == nil {
+		t.Fatal("query answered 2079 succeeded")
+	}
+	seen := err.Error() + fmt.Sprintf(" %+v %#v ", err, err) + logs.String() + strings.Join(bodies, " ")
+	for _, s := range []string{idToken, refresh, appSecret, password} {
+		if strings.Contains(seen, s) {
+			t.Errorf("%s reached the error, the log or the observer:\nerror: %v\nlog: %s", s, err, logs.String())
+		}
+	}
+	if !strings.Contains(err.Error(), "[REDACTED]") {
+		t.Errorf("error %q does not show where the secret was", err)
+	}
+}
+
+// observerFunc adapts a function to bkash.Observer: the function sees every
+// attempt; token renewals are ignored.
+type observerFunc func(bkash.AttemptEvent)
+
+func (f observerFunc) ObserveAttempt(ev bkash.AttemptEvent) { f(ev) }
+
+func (f observerFunc) ObserveTokenRenewal(bkash.TokenRenewalEvent) {}
