@@ -1,4 +1,4 @@
-package bkash_test
+package perf_test
 
 import (
 	"strconv"

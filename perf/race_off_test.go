@@ -1,5 +1,5 @@
 //go:build !race
 
-package bkash_test
+package perf_test
 
 const raceEnabled = false

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package bkash_test
+package perf_test
 
 import "time"
 
