@@ -12,11 +12,11 @@ import (
 )
 
 // TestIntegrationWrongRouteSpendsNoRenewal: a merchant whose v2 refund route
-// does not exist at bKash's gateway (spec §14) gets 403 "Missing
-// Authentication Token" on every refund. Each is a *ConfigError naming the
-// URL; the token is neither renewed nor the refund replayed. Before, every
-// refund renewed the token and replayed once, so two refunds spent the
-// hour's renewal budget.
+// does not exist at bKash's gateway (docs/wire.md, "Gateway answers") gets
+// 403 "Missing Authentication Token" on every refund. Each is a *ConfigError
+// naming the URL; the token is neither renewed nor the refund replayed.
+// Before, every refund renewed the token and replayed once, so two refunds
+// spent the hour's renewal budget.
 func TestIntegrationWrongRouteSpendsNoRenewal(t *testing.T) {
 	t.Parallel()
 	srv, c := newIntegration(t, nil, bkash.WithRefundAPI(bkash.RefundV2))

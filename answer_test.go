@@ -10,9 +10,9 @@ import (
 	"github.com/jarcoal/httpmock"
 )
 
-// These tests read answers for what they are ("Answer classification" in
-// the design): bKash's shape, the gateway's own refusal, or nothing anyone
-// can trust after a money call was sent.
+// These tests read answers for what they are (docs/wire.md, "Envelope and
+// HTTP status" and "Gateway answers"): bKash's shape, the gateway's own
+// refusal, or nothing anyone can trust after a money call was sent.
 
 var moneyEndpoints = []*endpoint{epPaymentExecute, epPaymentCapture, epPaymentVoid, epRefundV1, epRefundV2, epAgreementExecute}
 
@@ -168,7 +168,8 @@ func TestGatewayRefusalIsAnAPIError(t *testing.T) {
 }
 
 // TestTransientCodesOnMoneyCallsAreUnknown: bKash's transient codes and
-// codes outside its table do not say whether the money moved (spec §7.2).
+// codes outside its table do not say whether the money moved (docs/wire.md,
+// "Outcomes of money calls").
 // On every money call they are an *OutcomeUnknownError that still carries
 // the *APIError (errors.As, errors.Is on the code). Before, only Finalize
 // treated them so; Capture, Void, Refunds.Create and Agreements.Execute

@@ -74,8 +74,8 @@ func TestAPIErrorClass(t *testing.T) {
 
 func TestEveryPublishedCodeHasAMessageAndAClass(t *testing.T) {
 	t.Parallel()
-	// The spec's table (§7.1): 2001-2069, 2071-2082, 2116-2119, 2127,
-	// 9999, 503 and 0000.
+	// bKash's table (docs/wire.md, "Status codes"): 2001-2069, 2071-2082,
+	// 2116-2119, 2127, 9999, 503 and 0000.
 	var published []ErrorCode
 	for _, r := range [][2]int{{2001, 2069}, {2071, 2082}, {2116, 2119}, {2127, 2127}, {9999, 9999}, {503, 503}} {
 		for n := r[0]; n <= r[1]; n++ {

@@ -1,9 +1,11 @@
 package bkash
 
 import (
-	"container/heap"
+	"cmp"
 	"context"
 	"errors"
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -65,9 +67,13 @@ type Reconciler struct {
 	// application's own Report.
 	Observer ReconcileObserver
 
-	mu     sync.Mutex
-	queued []string      // given to Add, not yet taken by the scheduler
-	wake   chan struct{} // tells the scheduler that queued is not empty
+	// The schedule shared by the workers of Run or Serve, guarded by mu.
+	// Add writes to it whether or not a Run is under way, so payments
+	// given before Run or Serve starts wait here for it.
+	mu      sync.Mutex
+	waiting []*waiter       // payments to read, the one due first at [0]
+	pending map[string]bool // IDs waiting or being read, not yet reported
+	changed chan struct{}   // closed (and replaced) whenever the schedule changes
 }
 
 // ReconcileOutcome says how a reconciled payment ended.
@@ -132,35 +138,6 @@ type SettlementEvent struct {
 // result. It is never nil.
 func (e SettlementEvent) Context() context.Context { return orBackground(e.ctx) }
 
-type reconcileItem struct {
-	id       string
-	due      time.Time
-	reads    int // queries made; also the backoff step
-	last     *Payment
-	err      error
-	index    int
-	executed bool  // an execute sent by the Reconciler may have reached bKash
-	execErr  error // its error when its outcome is unknown
-}
-
-type reconcileQueue []*reconcileItem
-
-func (q reconcileQueue) Len() int           { return len(q) }
-func (q reconcileQueue) Less(i, j int) bool { return q[i].due.Before(q[j].due) }
-func (q reconcileQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i]; q[i].index = i; q[j].index = j }
-func (q *reconcileQueue) Push(x any) {
-	it := x.(*reconcileItem)
-	it.index = len(*q)
-	*q = append(*q, it)
-}
-func (q *reconcileQueue) Pop() any {
-	old := *q
-	it := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	return it
-}
-
 // Run reconciles the given payments and returns when every one of them was
 // reported, or when ctx ends (the rest are then reported as
 // ReconcileAbandoned and Run returns ctx's error). Duplicate IDs are
@@ -168,7 +145,7 @@ func (q *reconcileQueue) Pop() any {
 // before it returns. Run starts at most Concurrency goroutines and stops them
 // all before it returns.
 func (r *Reconciler) Run(ctx context.Context, paymentIDs ...string) error {
-	return r.loop(ctx, paymentIDs, false)
+	return r.run(ctx, paymentIDs, false)
 }
 
 // Serve reconciles the payments given to Add, for as long as ctx lasts: the
@@ -177,7 +154,7 @@ func (r *Reconciler) Run(ctx context.Context, paymentIDs ...string) error {
 // not yet final are reported as ReconcileAbandoned and Serve returns ctx's
 // error. Run one Serve (or Run) at a time per Reconciler.
 func (r *Reconciler) Serve(ctx context.Context) error {
-	return r.loop(ctx, nil, true)
+	return r.run(ctx, nil, true)
 }
 
 // Add queues payments for the running Serve or Run, or for the next one to
@@ -185,202 +162,263 @@ func (r *Reconciler) Serve(ctx context.Context) error {
 // twice; once reported, the same ID can be added again.
 func (r *Reconciler) Add(paymentIDs ...string) {
 	r.mu.Lock()
-	r.queued = append(r.queued, paymentIDs...)
-	wake := r.wakeLocked()
-	r.mu.Unlock()
-	select {
-	case wake <- struct{}{}:
-	default: // a wake-up is already pending
-	}
-}
-
-func (r *Reconciler) wakeLocked() chan struct{} {
-	if r.wake == nil {
-		r.wake = make(chan struct{}, 1)
-	}
-	return r.wake
-}
-
-// takeQueued returns and clears the IDs given to Add.
-func (r *Reconciler) takeQueued() []string {
-	r.mu.Lock()
 	defer r.mu.Unlock()
-	ids := r.queued
-	r.queued = nil
-	return ids
+	for _, id := range paymentIDs {
+		if id == "" || r.pending[id] {
+			continue
+		}
+		if r.pending == nil {
+			r.pending = map[string]bool{}
+		}
+		r.pending[id] = true
+		r.scheduleLocked(&waiter{id: id}) // due at once
+	}
 }
 
-// loop is the scheduler of Run and Serve: a heap of payments ordered by
-// their next read, served by a fixed pool of workers.
-func (r *Reconciler) loop(ctx context.Context, initial []string, serve bool) error {
+// A waiter is one payment's wait for a final state, in the manner of
+// aws-sdk-go-v2's waiters: read it, decide what the answer means, back
+// off, read again. poll and backoff are its loop's body; the pool (run,
+// below) does the sleeping, so that a payment between two reads holds no
+// goroutine.
+type waiter struct {
+	id    string
+	due   time.Time // when the next read may start
+	reads int       // queries made; also the backoff step
+	last  *Payment  // the last state read from bKash
+	err   error     // the last read's or execute's error
+
+	// executed: an execute sent by this waiter may have reached bKash, so
+	// none is sent again. execErr is that execute's error when its outcome
+	// is unknown.
+	executed bool
+	execErr  error
+}
+
+// poll reads the payment once and says what the answer means: a final
+// outcome, or 0 to read it again later.
+func (r *Reconciler) poll(ctx context.Context, w *waiter) ReconcileOutcome {
+	p, err := r.Payments.Query(ctx, w.id)
+	w.reads++
+	if err != nil {
+		w.err = err
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Code == CodeInvalidPaymentID {
+			return ReconcileNotFound
+		}
+		return 0 // a failed read says nothing about the payment: read again
+	}
+	w.last, w.err = p, nil
+	switch {
+	case p.Status == StatusExpired:
+		return ReconcileExpired
+	case p.Status != StatusInitiated:
+		return ReconcileSettled
+	case !p.CreatedAt.IsZero() && r.now().After(p.CreatedAt.Add(PaymentExpiry)):
+		return ReconcileExpired
+	case r.FinalizeApproved && p.VerificationStatus == "Complete" && !w.executed:
+		return r.finalize(ctx, w)
+	}
+	return 0 // still Initiated: the customer has not finished on bKash's page
+}
+
+// finalize executes an approved payment whose callback never arrived. It
+// returns ReconcileSettled when bKash's answer is final, else 0.
+func (r *Reconciler) finalize(ctx context.Context, w *waiter) ReconcileOutcome {
+	p, err := r.Payments.Finalize(ctx, w.id)
+	if err == nil && p != nil && p.Status != StatusInitiated {
+		w.last = p
+		return ReconcileSettled
+	}
+	// Once an execute may have reached bKash it is never sent again, as
+	// Finalize's own rule says: the payment is only read from now on. A
+	// definite refusal, or a failure before sending, leaves it to be tried
+	// again; so does the gateway's "not sent, retry later" (an *APIError
+	// that is Temporary: 429 or 503 without a bKash code), which never
+	// reached bKash and is not the waiter's one execute.
+	if errors.Is(err, ErrOutcomeUnknown) {
+		w.execErr = err
+	}
+	w.executed = err == nil || w.execErr != nil
+	w.err = err
+	return 0
+}
+
+// backoff is the wait after a payment's reads-th read: jittered, doubling
+// from MinInterval up to MaxInterval, and never below half of MinInterval
+// so that no payment is read in a tight loop.
+func (r *Reconciler) backoff(reads int) time.Duration {
+	minI := r.MinInterval
+	if minI <= 0 {
+		minI = 2 * time.Second
+	}
+	maxI := r.MaxInterval
+	if maxI < minI {
+		maxI = max(5*time.Minute, minI)
+	}
+	return max(transport.Backoff(minI, maxI, reads-1), minI/2)
+}
+
+// now is the clock for the 24-hour expiry.
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// result is the waiter's final word, given outcome o. ctxErr is the error
+// of the context that ended, for an abandoned payment.
+func (w *waiter) result(o ReconcileOutcome, ctxErr error) ReconcileResult {
+	res := ReconcileResult{PaymentID: w.id, Outcome: o, Payment: w.last, Reads: w.reads}
+	switch o {
+	case ReconcileNotFound:
+		res.Err = w.err
+	case ReconcileAbandoned:
+		// First what the caller must know: an execute that may be in flight.
+		res.Err = cmp.Or(w.execErr, w.err, ctxErr)
+	}
+	return res
+}
+
+// run is the pool of Run (serve false: stop when every payment was
+// reported) and Serve (serve true: stop only when ctx ends). It starts
+// Concurrency workers. Each takes the payment due first from the schedule
+// (sleeping until it is due), reads it once (poll), and either reports it
+// or puts it back with the time of its next read. A payment waiting for
+// its next read holds no goroutine, so a Serve with thousands of abandoned
+// checkouts still runs on Concurrency goroutines.
+func (r *Reconciler) run(ctx context.Context, paymentIDs []string, serve bool) error {
 	if r.Payments == nil || r.Report == nil {
 		return errors.New("bkash: Reconciler needs Payments and Report")
 	}
+	r.Add(paymentIDs...)
 	workers := r.Concurrency
 	if workers <= 0 {
 		workers = 4
 	}
-	now := r.Now
-	if now == nil {
-		now = time.Now
-	}
-	r.mu.Lock()
-	wake := r.wakeLocked()
-	r.mu.Unlock()
-
-	var q reconcileQueue
-	active := map[string]bool{} // queued or in flight, not yet reported
-	add := func(ids []string) {
-		for _, id := range ids {
-			if id != "" && !active[id] {
-				active[id] = true
-				heap.Push(&q, &reconcileItem{id: id})
-			}
-		}
-	}
-	add(initial)
-	add(r.takeQueued())
-	if len(active) == 0 && !serve {
-		return nil
-	}
-
-	work := make(chan *reconcileItem)
-	done := make(chan *reconcileItem)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for it := range work {
-				r.step(ctx, it, now)
-				done <- it // the scheduler receives until every dispatched item is back
-			}
+			r.work(ctx, serve)
 		}()
 	}
-	defer wg.Wait()
-	defer close(work)
-
-	abandon := func(it *reconcileItem) {
-		err := it.err
-		if it.execErr != nil {
-			err = it.execErr // what the caller must know: an execute may be in flight
-		}
-		if err == nil {
-			err = ctx.Err()
-		}
-		r.report(ctx, ReconcileResult{PaymentID: it.id, Outcome: ReconcileAbandoned, Payment: it.last, Reads: it.reads, Err: err})
+	wg.Wait()
+	if ctx.Err() == nil {
+		return nil // Run: every payment was reported
 	}
 
-	inFlight := 0
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for serve || len(active) > 0 {
-		var next *reconcileItem
-		if q.Len() > 0 && inFlight < workers {
-			next = q[0]
-		}
-		var dispatch chan *reconcileItem
-		if next != nil {
-			if wait := time.Until(next.due); wait > 0 {
-				resetTimer(timer, wait)
-			} else {
-				dispatch = work
-			}
-		}
-		select {
-		case dispatch <- next:
-			heap.Pop(&q)
-			inFlight++
-		case it := <-done:
-			inFlight--
-			if it.due.IsZero() { // reported
-				delete(active, it.id)
-				continue
-			}
-			heap.Push(&q, it)
-		case <-wake:
-			add(r.takeQueued())
-		case <-timer.C:
-		case <-ctx.Done():
-			for ; inFlight > 0; inFlight-- {
-				if it := <-done; !it.due.IsZero() {
-					abandon(it)
-				}
-			}
-			for q.Len() > 0 {
-				abandon(heap.Pop(&q).(*reconcileItem))
-			}
-			for _, id := range r.takeQueued() {
-				if id != "" && !active[id] {
-					abandon(&reconcileItem{id: id})
-				}
-			}
-			return ctx.Err()
-		}
+	// ctx ended and no worker is reading: whatever is left is abandoned.
+	r.mu.Lock()
+	left := r.waiting
+	r.waiting = nil
+	for _, w := range left {
+		delete(r.pending, w.id)
 	}
-	return nil
+	r.mu.Unlock()
+	if !serve && len(left) == 0 {
+		return nil // the last payment was reported as ctx ended
+	}
+	for _, w := range left {
+		r.report(ctx, w.result(ReconcileAbandoned, ctx.Err()))
+	}
+	return ctx.Err()
 }
 
-// step reads one payment once and either reports it (it.due set to zero) or
-// schedules its next read.
-func (r *Reconciler) step(ctx context.Context, it *reconcileItem, now func() time.Time) {
-	minI, maxI := r.intervals()
-	p, err := r.Payments.Query(ctx, it.id)
-	it.reads++
-	if err == nil {
-		it.last, it.err = p, nil
-		switch {
-		case p.Status == StatusExpired:
-			r.final(ctx, it, ReconcileExpired)
-			return
-		case p.Status != StatusInitiated:
-			r.final(ctx, it, ReconcileSettled)
-			return
-		case !p.CreatedAt.IsZero() && now().After(p.CreatedAt.Add(PaymentExpiry)):
-			r.final(ctx, it, ReconcileExpired)
-			return
-		case r.FinalizeApproved && p.VerificationStatus == "Complete" && !it.executed:
-			fp, ferr := r.Payments.Finalize(ctx, it.id)
-			if ferr == nil && fp != nil && fp.Status != StatusInitiated {
-				it.last = fp
-				r.final(ctx, it, ReconcileSettled)
-				return
-			}
-			// Once an execute may have reached bKash it is never sent
-			// again, as Finalize's own rule says: the payment is only read
-			// from now on. A definite refusal, or a failure before sending,
-			// leaves it to be tried again; so does the gateway's "not sent,
-			// retry later" (an *APIError that is Temporary: 429 or 503
-			// without a bKash code), which never reached bKash and is not
-			// the Reconciler's one execute.
-			if errors.Is(ferr, ErrOutcomeUnknown) {
-				it.execErr = ferr
-			}
-			it.executed = ferr == nil || it.execErr != nil
-			it.err = ferr
-		}
-	} else {
-		it.err = err
-		var ae *APIError
-		if errors.As(err, &ae) && ae.Code == CodeInvalidPaymentID {
-			r.final(ctx, it, ReconcileNotFound)
+// work is one worker's loop.
+func (r *Reconciler) work(ctx context.Context, serve bool) {
+	for {
+		w := r.next(ctx, serve)
+		if w == nil {
 			return
 		}
+		outcome := r.poll(ctx, w)
+		if outcome == 0 {
+			w.due = time.Now().Add(r.backoff(w.reads))
+			r.schedule(w)
+			continue
+		}
+		// Forget it before reporting, so that Report may Add it again.
+		r.mu.Lock()
+		delete(r.pending, w.id)
+		r.wakeWorkersLocked() // a worker of Run may be waiting for the last one
+		r.mu.Unlock()
+		r.report(ctx, w.result(outcome, nil))
 	}
-	wait := transport.Backoff(minI, maxI, it.reads-1)
-	if wait < minI/2 {
-		wait = minI / 2 // keep a floor: a payment is never polled in a tight loop
-	}
-	it.due = time.Now().Add(wait)
 }
 
-func (r *Reconciler) final(ctx context.Context, it *reconcileItem, o ReconcileOutcome) {
-	it.due = time.Time{}
-	res := ReconcileResult{PaymentID: it.id, Outcome: o, Payment: it.last, Reads: it.reads}
-	if o == ReconcileNotFound {
-		res.Err = it.err
+// next takes the payment due first from the schedule once it is due. It
+// returns nil when the worker should stop: ctx ended, or (not serving)
+// every payment was reported.
+func (r *Reconciler) next(ctx context.Context, serve bool) *waiter {
+	for {
+		r.mu.Lock()
+		if ctx.Err() != nil || (!serve && len(r.pending) == 0) {
+			r.mu.Unlock()
+			return nil
+		}
+		wait := time.Duration(-1) // nothing is waiting: sleep until something changes
+		if len(r.waiting) > 0 {
+			w := r.waiting[0]
+			if wait = time.Until(w.due); wait <= 0 {
+				r.waiting = slices.Delete(r.waiting, 0, 1)
+				r.mu.Unlock()
+				return w
+			}
+		}
+		changed := r.nextChangeLocked()
+		r.mu.Unlock()
+		idle(ctx, wait, changed)
 	}
-	r.report(ctx, res)
+}
+
+// schedule puts w back in the schedule, to be read at w.due.
+func (r *Reconciler) schedule(w *waiter) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.scheduleLocked(w)
+}
+
+// scheduleLocked inserts w after every payment due no later than it, so
+// that payments due at the same time are read in the order they came.
+func (r *Reconciler) scheduleLocked(w *waiter) {
+	i := sort.Search(len(r.waiting), func(i int) bool { return r.waiting[i].due.After(w.due) })
+	r.waiting = slices.Insert(r.waiting, i, w)
+	r.wakeWorkersLocked() // w may be due before what the idle workers wait for
+}
+
+// nextChangeLocked returns the channel that is closed at the schedule's
+// next change.
+func (r *Reconciler) nextChangeLocked() <-chan struct{} {
+	if r.changed == nil {
+		r.changed = make(chan struct{})
+	}
+	return r.changed
+}
+
+// wakeWorkersLocked wakes the workers sleeping in next, to look again.
+func (r *Reconciler) wakeWorkersLocked() {
+	if r.changed != nil {
+		close(r.changed)
+		r.changed = nil
+	}
+}
+
+// idle waits for d (for ever if d is negative), until changed is closed,
+// or until ctx ends, whichever comes first.
+func idle(ctx context.Context, d time.Duration, changed <-chan struct{}) {
+	var timeUp <-chan time.Time
+	if d >= 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeUp = t.C
+	}
+	select {
+	case <-timeUp:
+	case <-changed:
+	case <-ctx.Done():
+	}
 }
 
 // report gives res to Report and then to the Observer.
@@ -389,20 +427,4 @@ func (r *Reconciler) report(ctx context.Context, res ReconcileResult) {
 	if r.Observer != nil {
 		r.Observer.ObserveSettlement(SettlementEvent{ReconcileResult: res, ctx: ctx})
 	}
-}
-
-func (r *Reconciler) intervals() (time.Duration, time.Duration) {
-	minI, maxI := r.MinInterval, r.MaxInterval
-	if minI <= 0 {
-		minI = 2 * time.Second
-	}
-	if maxI < minI {
-		maxI = max(5*time.Minute, minI)
-	}
-	return minI, maxI
-}
-
-func resetTimer(t *time.Timer, d time.Duration) {
-	t.Stop()
-	t.Reset(d)
 }

@@ -3,6 +3,7 @@ package bkash_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -302,5 +303,173 @@ func TestGatewayThrottlingIsNotTheReconcilersOneExecute(t *testing.T) {
 	}
 	if n, a := srv.Received("payment.execute"), srv.Applied("payment.execute"); n != 3 || a != 1 {
 		t.Errorf("executes received, applied = %d, %d; want 3 (two refused by the gateway), 1", n, a)
+	}
+}
+
+// queryLog is an http.RoundTripper that records when each payment query
+// starts and how many are in flight at once.
+type queryLog struct {
+	next     http.RoundTripper
+	mu       sync.Mutex
+	starts   []time.Time
+	inFlight int
+	most     int
+}
+
+func (q *queryLog) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(req.URL.Path, "/payment/status") {
+		return q.next.RoundTrip(req)
+	}
+	q.mu.Lock()
+	q.starts = append(q.starts, time.Now())
+	q.inFlight++
+	q.most = max(q.most, q.inFlight)
+	q.mu.Unlock()
+	defer func() {
+		q.mu.Lock()
+		q.inFlight--
+		q.mu.Unlock()
+	}()
+	return q.next.RoundTrip(req)
+}
+
+// newLoggedIntegration is newIntegration with payment queries logged.
+func newLoggedIntegration(t *testing.T) (*bkashtest.Server, *bkash.Client, *queryLog) {
+	t.Helper()
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	log := &queryLog{next: tr}
+	srv, c := newIntegration(t, nil, bkash.WithHTTPClient(&http.Client{Transport: log, Timeout: 5 * time.Second}))
+	return srv, c, log
+}
+
+// Not parallel: it counts the Reconciler's goroutines.
+func TestReconcilerReadsAtMostConcurrencyPaymentsAtOnceOnConcurrencyGoroutines(t *testing.T) {
+	srv, c, log := newLoggedIntegration(t)
+	ids := make([]string, 12)
+	for i := range ids {
+		ids[i] = createPayment(t, c, "INV-POOL-"+string(rune('a'+i))).PaymentID
+	}
+	srv.Inject("payment.query", bkashtest.Fault{Delay: 20 * time.Millisecond, Times: 1000})
+	var res collect
+	r := &bkash.Reconciler{Payments: c.Payments, Report: res.report, Concurrency: 3,
+		MinInterval: 5 * time.Millisecond, MaxInterval: 10 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { ran <- r.Run(ctx, ids...) }()
+
+	// Every payment read at least once: none is final (never approved), so
+	// all twelve are pending, and only three goroutines serve them.
+	for srv.Received("payment.query") < 2*len(ids) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := goroutinesCreatedBy("github.com/smartdairy/bkash-go.(*Reconciler)"); len(got) != 3 {
+		t.Errorf("%d Reconciler goroutines for 12 pending payments, want Concurrency (3):\n%s", len(got), strings.Join(got, "\n"))
+	}
+	cancel()
+	if err := <-ran; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if log.most != 3 {
+		t.Errorf("at most %d queries in flight at once, want Concurrency (3)", log.most)
+	}
+	if int(res.n.Load()) != len(ids) {
+		t.Errorf("%d results, want %d", res.n.Load(), len(ids))
+	}
+}
+
+func TestReconcilerWaitsAtLeastHalfMinIntervalBetweenReads(t *testing.T) {
+	t.Parallel()
+	_, c, log := newLoggedIntegration(t)
+	p := createPayment(t, c, "INV-SPACED") // never approved: read until the context ends
+	const minInterval = 30 * time.Millisecond
+	var res collect
+	r := &bkash.Reconciler{Payments: c.Payments, Report: res.report,
+		MinInterval: minInterval, MaxInterval: 60 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := r.Run(ctx, p.PaymentID); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run = %v, want the context's error", err)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if len(log.starts) < 3 {
+		t.Fatalf("%d reads in 500ms, want at least 3", len(log.starts))
+	}
+	for i := 1; i < len(log.starts); i++ {
+		// The jittered backoff may draw anything up to the interval; the
+		// floor keeps a payment from being read in a tight loop. The upper
+		// bound is MaxInterval with room for a loaded machine.
+		gap := log.starts[i].Sub(log.starts[i-1])
+		if gap < minInterval/2 || gap > 60*time.Millisecond+time.Second {
+			t.Errorf("read %d came %v after the one before, want between %v and about MaxInterval", i, gap, minInterval/2)
+		}
+	}
+	if got := res.got[p.PaymentID]; got.Outcome != bkash.ReconcileAbandoned || got.Reads != len(log.starts) {
+		t.Errorf("result = %+v, want abandoned after %d reads", got, len(log.starts))
+	}
+}
+
+func TestReconcilerRunReconcilesPaymentsAddedWhileItRuns(t *testing.T) {
+	t.Parallel()
+	srv, c := newIntegration(t, nil)
+	first := createPayment(t, c, "INV-RUN-FIRST")
+	second := createPayment(t, c, "INV-RUN-SECOND")
+	for _, p := range []*bkash.Payment{first, second} {
+		if err := srv.Approve(p.PaymentID, "01770618575"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var res collect
+	r := &bkash.Reconciler{Payments: c.Payments, FinalizeApproved: true,
+		MinInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond}
+	r.Report = func(got bkash.ReconcileResult) {
+		res.report(got)
+		if got.PaymentID == first.PaymentID {
+			r.Add(second.PaymentID) // while Run runs: Run waits for it too
+		}
+	}
+	if err := r.Run(context.Background(), first.PaymentID); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*bkash.Payment{first, second} {
+		if got := res.got[p.PaymentID]; got.Outcome != bkash.ReconcileSettled || got.Payment.Status != bkash.StatusCompleted {
+			t.Errorf("%s: %+v, want settled Completed before Run returned", p.PaymentID, got)
+		}
+	}
+}
+
+func TestReconcilerTakesAPaymentAgainOnceReported(t *testing.T) {
+	t.Parallel()
+	srv, c := newIntegration(t, nil)
+	p := createPayment(t, c, "INV-AGAIN")
+	if err := srv.Approve(p.PaymentID, "01770618575"); err != nil {
+		t.Fatal(err)
+	}
+	var reports []bkash.ReconcileResult
+	r := &bkash.Reconciler{Payments: c.Payments, FinalizeApproved: true,
+		MinInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, Concurrency: 1}
+	r.Report = func(got bkash.ReconcileResult) {
+		reports = append(reports, got) // Concurrency 1: one report at a time
+		if len(reports) == 1 {
+			r.Add(p.PaymentID) // reported: the same ID may be added again
+		}
+	}
+	if err := r.Run(context.Background(), p.PaymentID); err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) != 2 {
+		t.Fatalf("%d reports, want 2 (the payment was added again once reported)", len(reports))
+	}
+	for i, got := range reports {
+		if got.Outcome != bkash.ReconcileSettled || got.Payment.Status != bkash.StatusCompleted {
+			t.Errorf("report %d = %+v, want settled Completed", i, got)
+		}
+	}
+	if n := srv.Applied("payment.execute"); n != 1 {
+		t.Errorf("execute applied %d times, want 1 (the second read finds it Completed)", n)
 	}
 }

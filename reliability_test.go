@@ -218,7 +218,8 @@ var faults = []fault{
 	{name: "gateway 503 unavailable", fault: bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable}, want: "temporary"},
 	{name: "gateway 403 Missing Authentication Token", fault: bkashtest.Fault{HTTPStatus: http.StatusForbidden, Body: `{"message":"Missing Authentication Token"}`}, want: "wrong route"},
 
-	// bKash's transient codes and codes outside its table (spec §7.2).
+	// bKash's transient codes and codes outside its table (docs/wire.md,
+	// "Outcomes of money calls").
 	{name: "code 9999 after apply", fault: bkashtest.Fault{Code: "9999", AfterApply: true}, want: "unknown"},
 	{name: "code 503 after apply", fault: bkashtest.Fault{Code: "503", AfterApply: true}, want: "unknown"},
 	{name: "code 2020 after apply", fault: bkashtest.Fault{Code: "2020", AfterApply: true}, want: "unknown"},

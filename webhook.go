@@ -286,11 +286,14 @@ type WebhookVerifier struct {
 }
 
 // NewWebhookVerifier returns a verifier. WithAllowedTopicARNs is required.
+// A nil option is refused, as NewClient refuses one: it is a mistake (an
+// option built conditionally and left unset), and skipping it would hide
+// a setting the caller meant to make.
 func NewWebhookVerifier(opts ...WebhookOption) (*WebhookVerifier, error) {
 	c := webhookConfig{maxAge: DefaultMaxMessageAge, skew: DefaultMaxClockSkew, now: time.Now}
 	for _, opt := range opts {
 		if opt == nil {
-			continue
+			return nil, &ValidationError{Field: "NewWebhookVerifier", Reason: "nil WebhookOption"}
 		}
 		if err := opt(&c); err != nil {
 			return nil, err

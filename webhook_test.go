@@ -466,6 +466,8 @@ func TestNewWebhookVerifierValidatesOptions(t *testing.T) {
 		"nil HTTP client":      {topic, bkash.WithWebhookHTTPClient(nil)},
 		"nil logger":           {topic, bkash.WithWebhookLogger(nil)},
 		"bad ARN among others": {bkash.WithAllowedTopicARNs("arn:aws:sns:r:1:t", "arn:aws:sqs:r:1:q")},
+		"nil option":           {topic, nil, bkash.WithSubscriptionConfirmation(false)},
+		"only a nil option":    {nil},
 	} {
 		v, err := bkash.NewWebhookVerifier(opts...)
 		var verr *bkash.ValidationError
@@ -473,8 +475,14 @@ func TestNewWebhookVerifierValidatesOptions(t *testing.T) {
 			t.Errorf("%s: verifier %v, err %v; want a *ValidationError", name, v != nil, err)
 		}
 	}
-	if _, err := bkash.NewWebhookVerifier(topic, nil, bkash.WithSubscriptionConfirmation(false)); err != nil {
-		t.Errorf("nil option: %v", err)
+	// A nil option is refused as NewClient refuses one, with an error that
+	// names it.
+	_, err := bkash.NewWebhookVerifier(topic, nil)
+	if err == nil || err.Error() != "bkash: invalid NewWebhookVerifier: nil WebhookOption" {
+		t.Errorf("nil option: err = %v, want the nil WebhookOption named", err)
+	}
+	if _, err := bkash.NewWebhookVerifier(topic, bkash.WithSubscriptionConfirmation(false)); err != nil {
+		t.Errorf("valid options: %v", err)
 	}
 }
 

@@ -18,8 +18,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// The files in testdata/ are the project's own copies of the wire shapes in
-// the bKash specification (sections 3-5 and 7). TestAnswersMatchTheFixtures
+// The files in testdata/ are the project's own examples of the shapes bKash
+// sends (docs/wire.md, "Envelope and HTTP status", "Endpoints" and "Status
+// codes"). TestAnswersMatchTheFixtures
 // drives the fake through one scenario and checks that each answer has the
 // same HTTP status, the same keys, the same JSON types and the same value
 // formats as its fixture.
@@ -221,7 +222,7 @@ func sameValue(t *testing.T, path, key string, want, got any) {
 		sameShape(t, path, w, got)
 		return
 	case nil:
-		// The spec's v2 error fixture has errorMessageBn null; the fake sends
+		// The v2 error fixture has errorMessageBn null; the fake sends
 		// Bengali text, which bKash's v2 documentation shows as a string.
 		if _, isString := got.(string); key == "errorMessageBn" && isString {
 			return

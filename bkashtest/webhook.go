@@ -94,7 +94,8 @@ func newEmitter(u string, signer *SNSSigner) *emitter {
 
 func (e *emitter) close() { e.tr.CloseIdleConnections() }
 
-// ipnMessage is the inner Message of bKash's payment notification (spec §6.4).
+// ipnMessage is the inner Message of bKash's payment notification
+// (docs/wire.md, "Webhooks").
 func ipnMessage(n completion) []byte {
 	p := n.payment
 	o := newObject().

@@ -13,7 +13,7 @@ import (
 )
 
 // The steps of bKash's sandbox validation, in the order the merchant
-// integration portal asks for them (spec §9): API title, URL, request body
+// integration portal asks for them (docs/wire.md, "Sandbox"): API title, URL, request body
 // and response of each.
 const (
 	stepGrant        = "Grant Token"

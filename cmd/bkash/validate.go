@@ -14,7 +14,8 @@ import (
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
-// sandboxWallet is the sandbox wallet that pays successfully (spec §9).
+// sandboxWallet is the sandbox wallet that pays successfully (docs/wire.md,
+// "Sandbox").
 const sandboxWallet = "01770618575"
 
 var validateCmd = &command{

@@ -223,7 +223,7 @@ These carry no bKash code.
 		b.WriteString(e.Markdown())
 		b.WriteByte('\n')
 	}
-	b.WriteString("## bKash status codes\n\nbKash's published table (spec §7.1), in numeric order. bKash sends them as\n`statusCode` (or `errorCode`, or v2 refund's `externalCode`) with HTTP 200 or 400.\n\n")
+	b.WriteString("## bKash status codes\n\nbKash's published table, in numeric order ([wire.md, \"Status codes\"](wire.md#status-codes)).\nbKash sends them as `statusCode` (or `errorCode`, or v2 refund's `externalCode`) with\nHTTP 200 or 400.\n\n")
 	for _, e := range Codes() {
 		b.WriteString(e.Markdown())
 		b.WriteByte('\n')
