@@ -23,8 +23,9 @@ import (
 // Version is the SDK's version, sent in the User-Agent.
 const Version = "0.2.0"
 
-// defaultAttemptTimeout is bKash's recommended API timeout (spec §8.6),
-// applied to each attempt when the caller brings no http.Client.
+// defaultAttemptTimeout is bKash's recommended API timeout (docs/wire.md,
+// "Timeouts"): the Timeout of the default http.Client, which bounds each
+// attempt (go-retryablehttp calls the client once per attempt).
 const defaultAttemptTimeout = 30 * time.Second
 
 // maxResponseBody caps how much of a response is read. bKash's answers are a
@@ -169,11 +170,7 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 	}
 	hc := cfg.httpClient
 	if hc == nil {
-		// bKash asks for a 30-second timeout on every call. It is applied
-		// per attempt by the transport rather than as http.Client.Timeout,
-		// which would cost two goroutines per request.
-		hc = &http.Client{Transport: defaultTransport()}
-		policy.AttemptTimeout = defaultAttemptTimeout
+		hc = &http.Client{Transport: defaultTransport(), Timeout: defaultAttemptTimeout}
 	}
 	root := env.root
 	if cfg.baseURL != "" {
@@ -599,23 +596,22 @@ func (c *Client) tokenAccepted(tok *Token) {
 
 // call is one logical call, across its attempts and a token replay.
 type call struct {
-	c         *Client
-	tr        *transport.Transport
-	ep        *endpoint
-	in        any
-	body      []byte
-	start     time.Time
-	attempts  int
-	sent      bool // some attempt may have reached the server
-	base      int  // attempts made before the current transport call
-	status    int
-	pending   transport.Attempt
-	havePend  bool
-	code      ErrorCode // bKash's code in the pending attempt's answer
-	pendStart time.Time // when the pending attempt began
-	respBody  []byte
-	ctx       context.Context // the call's context, as a StartObserver left it
-	tok       *Token          // the token the current attempt carries (nil on grant/refresh)
+	c        *Client
+	tr       *transport.Transport
+	ep       *endpoint
+	in       any
+	body     []byte
+	start    time.Time
+	attempts int
+	sent     bool // some attempt may have reached the server
+	base     int  // attempts made before the current transport call
+	status   int
+	pending  transport.Attempt
+	havePend bool
+	code     ErrorCode // bKash's code in the pending attempt's answer
+	respBody []byte
+	ctx      context.Context // the call's context, as a StartObserver left it
+	tok      *Token          // the token the current attempt carries (nil on grant/refresh)
 
 	// The redacted, scrubbed bodies, built once for the observer's last
 	// event and the summary log line (see loggedBodies).
@@ -901,9 +897,6 @@ func (c *Client) debug(ctx context.Context) bool {
 func (cl *call) observeAttempt(a transport.Attempt) {
 	cl.emit(false, nil)
 	cl.pending, cl.havePend, cl.code = a, true, ""
-	if cl.c.observer != nil {
-		cl.pendStart = time.Now().Add(-a.Duration)
-	}
 }
 
 // flushAttempt records bKash's code for the pending attempt; the attempt is
@@ -942,8 +935,7 @@ func (cl *call) emit(last bool, callErr error) {
 		a := cl.pending
 		// Number restarts with each transport call; a replay after a token
 		// renewal continues the count.
-		ev.Attempt, ev.HTTPStatus, ev.Code, ev.Duration, ev.Err = cl.base+a.Number, a.Status, cl.code, a.Duration, a.Err
-		ev.Start = cl.pendStart
+		ev.Attempt, ev.HTTPStatus, ev.Code, ev.Start, ev.Duration, ev.Err = cl.base+a.Number, a.Status, cl.code, a.Start, a.Duration, a.Err
 	}
 	if last && c.observer != nil {
 		ev.Outcome, ev.CallErr, ev.CallDuration, ev.Attempts = OutcomeOf(callErr), callErr, time.Since(cl.start), cl.attempts
