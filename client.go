@@ -1,7 +1,6 @@
 package bkash
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,21 +43,13 @@ type Client struct {
 	env       Environment
 	secrets   func() *clientSecrets // sealed: see clientSecrets
 	root      string
+	userAgent string
 	tr        *transport.Transport
 	tokens    *tokenManager
 	logger    *slog.Logger // nil: silent
 	logBodies bool
 	observer  Observer
 	refundAPI RefundAPI
-
-	// Header values, built once and shared by every request (net/http does
-	// not modify them).
-	hJSON   []string
-	hUA     []string
-	hAppKey []string
-	hUser   []string
-
-	urls map[*endpoint]string // absolute URL of every endpoint
 
 	// accepted holds the last token a call was answered with past the
 	// gateway (see freshlyGranted). A pointer, so that a Client value
@@ -79,7 +69,6 @@ type Client struct {
 // tries every verb on every shape.)
 type clientSecrets struct {
 	creds Credentials
-	hPass []string // the Password header value
 }
 
 // seal returns a func that returns v, to keep v out of fmt's reach.
@@ -182,22 +171,15 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 	}
 	c := &Client{
 		env:       env,
-		secrets:   seal(&clientSecrets{creds: creds, hPass: []string{string(creds.Password)}}),
+		secrets:   seal(&clientSecrets{creds: creds}),
 		root:      root,
+		userAgent: ua,
 		logger:    cfg.logger,
 		logBodies: cfg.logBodies,
 		observer:  cfg.observer,
 		refundAPI: cfg.refundAPI,
 		tr:        transport.New(noRedirects(hc), policy),
-		hJSON:     []string{"application/json"},
-		hUA:       []string{ua},
-		hAppKey:   []string{creds.AppKey},
-		hUser:     []string{creds.Username},
 		accepted:  new(atomic.Pointer[Token]),
-	}
-	c.urls = make(map[*endpoint]string, len(allEndpoints))
-	for _, ep := range allEndpoints {
-		c.urls[ep] = root + ep.path
 	}
 	// Grant and refresh go out one request per transport call: the token
 	// manager retries them itself, each request taken from the budget.
@@ -290,7 +272,8 @@ func (c *Client) Environment() Environment { return c.env }
 
 // String describes the client without secrets.
 func (c *Client) String() string {
-	return fmt.Sprintf("bkash.Client{env:%s, root:%s, username:%q, app_key:%q}", c.env, c.root, c.hUser[0], c.hAppKey[0])
+	creds := &c.secrets().creds
+	return fmt.Sprintf("bkash.Client{env:%s, root:%s, username:%q, app_key:%q}", c.env, c.root, creds.Username, creds.AppKey)
 }
 
 // GoString is String: %#v prints no secret.
@@ -467,8 +450,6 @@ type jsonAppender interface{ appendJSON([]byte) []byte }
 // or transaction, for the Debug log line.
 type logRefer interface{ logRef() (key, value string) }
 
-var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
 // do sends in to ep and decodes a successful answer into out. It returns an
 // *APIError for a decoded bKash error, an *OutcomeUnknownError where the
 // outcome is unknown for ep's class, or another error when nothing was sent.
@@ -527,18 +508,8 @@ func (c *Client) doObserved(ctx context.Context, tr *transport.Transport, ep *en
 	return cl.sent, err
 }
 
-// allEndpoints lists the endpoint table, for the URLs a client builds once.
-var allEndpoints = [...]*endpoint{
-	epGrant, epRefresh, epPaymentCreate, epPaymentExecute, epPaymentQuery, epPaymentSearch,
-	epPaymentCapture, epPaymentVoid, epAgreementCreate, epAgreementExecute, epAgreementQuery,
-	epAgreementCancel, epRefundV1, epRefundStatusV1, epRefundV2, epRefundStatusV2,
-}
-
-// url returns the absolute URL of ep, built once per client.
+// url returns the absolute URL of ep.
 func (c *Client) url(ep *endpoint) string {
-	if u, ok := c.urls[ep]; ok {
-		return u
-	}
 	return c.root + ep.path
 }
 
@@ -668,26 +639,17 @@ func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt
 	c, ep := cl.c, cl.ep
 	url := c.url(ep)
 	for replay := 0; ; replay++ {
-		h := make(http.Header, 6)
-		h["Content-Type"] = c.hJSON
-		h["Accept"] = c.hJSON
-		h["User-Agent"] = c.hUA
 		var tok *Token
-		if ep.noAuth {
-			h["Username"] = c.hUser
-			h["Password"] = c.secrets().hPass
-		} else {
+		if !ep.noAuth {
 			t, err := c.tokens.token(ctx)
 			if err != nil {
 				return err
 			}
 			tok = t
 			cl.tok = t
-			h["Authorization"] = t.auth
-			h["X-App-Key"] = c.hAppKey
 		}
 		cl.base = cl.attempts
-		res := cl.tr.Do(ctx, ep.class, url, h, cl.body, observe)
+		res := cl.tr.Do(ctx, ep.class, url, c.header(tok), cl.body, observe)
 		cl.attempts += res.Attempts
 		cl.sent = cl.sent || res.Sent
 		err, rejected := cl.finish(ctx, res, out)
@@ -718,6 +680,24 @@ func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt
 		}
 		return err
 	}
+}
+
+// header returns the headers of a request: with tok, the token and the app
+// key; without (grant and refresh), the username and password.
+func (c *Client) header(tok *Token) http.Header {
+	creds := &c.secrets().creds
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("Accept", "application/json")
+	h.Set("User-Agent", c.userAgent)
+	if tok == nil {
+		h.Set("Username", creds.Username)
+		h.Set("Password", string(creds.Password))
+	} else {
+		h.Set("Authorization", string(tok.IDToken))
+		h.Set("X-App-Key", creds.AppKey)
+	}
+	return h
 }
 
 // finish turns a transport result into the call's error and decodes out.
@@ -753,11 +733,8 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 	resp := res.Resp
 	status := resp.StatusCode
 	cl.status = status
-	data, bp, readErr := readBody(resp)
-	defer releaseBody(bp, data)
-	if cl.c.logBodies {
-		cl.respBody = append([]byte(nil), data...)
-	}
+	data, readErr := readBody(resp)
+	cl.respBody = data
 
 	var env *envelope
 	var decodeErr error
@@ -828,28 +805,15 @@ func (cl *call) gatewayError(status int, env *envelope) *APIError {
 	return &APIError{Op: cl.ep.op, HTTPStatus: status, Message: msg, Attempts: cl.attempts}
 }
 
-// readBody reads at most maxResponseBody bytes of resp's body into a pooled
-// buffer and closes it. Give data back with releaseBody once done with it.
-func readBody(resp *http.Response) (data []byte, bp *[]byte, err error) {
-	bp = bodyPool.Get().(*[]byte)
-	buf := bytes.NewBuffer((*bp)[:0])
-	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody+1))
-	resp.Body.Close()
-	data = buf.Bytes()
+// readBody reads resp's body, at most maxResponseBody bytes of it, and
+// closes it. A longer body is an error: it is not a bKash answer.
+func readBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
 	if err == nil && len(data) > maxResponseBody {
 		err = fmt.Errorf("response body larger than %d bytes", maxResponseBody)
 	}
-	return data, bp, err
-}
-
-// releaseBody returns readBody's buffer to the pool. Only ordinary-sized
-// buffers are kept: one oversized answer must not pin a megabyte for the
-// life of the process.
-func releaseBody(bp *[]byte, data []byte) {
-	if cap(data) <= 64<<10 {
-		*bp = data[:0]
-		bodyPool.Put(bp)
-	}
+	return data, err
 }
 
 // decodeInto decodes data into out and returns the envelope. out may embed
