@@ -305,7 +305,8 @@ const (
 	refundV2Prefix  = "/v2/tokenized-checkout/refund/payment/"
 )
 
-// The endpoints of v1.2.0-beta (spec §1) and the v2 refund API (spec §4.12).
+// The endpoints of v1.2.0-beta and of the v2 refund API (docs/wire.md,
+// "Endpoints").
 var (
 	epGrant            = &endpoint{op: "token.grant", path: tokenizedPrefix + "token/grant", class: classRead, noAuth: true}
 	epRefresh          = &endpoint{op: "token.refresh", path: tokenizedPrefix + "token/refresh", class: classRead, noAuth: true}
@@ -462,6 +463,10 @@ func (c *Client) do(ctx context.Context, ep *endpoint, in, out any) error {
 // caller (the token manager retries grant and refresh itself), which number
 // the attempts that follow. sent reports whether the request may have left
 // the process (the token manager gives an unsent grant back to the budget).
+//
+// A call is built, run (run: token, headers, transport, finish), and then
+// reported: its last AttemptEvent to the observer and its summary line to
+// the Debug log.
 func (c *Client) doVia(ctx context.Context, tr *transport.Transport, ep *endpoint, in, out any, prior int) (sent bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
@@ -470,13 +475,15 @@ func (c *Client) doVia(ctx context.Context, tr *transport.Transport, ep *endpoin
 	if err != nil {
 		return false, fmt.Errorf("bkash: %s: encoding request: %w", ep.op, err)
 	}
-	if c.observer != nil || c.logger != nil {
-		sent, err := c.doObserved(ctx, tr, ep, in, body, out, prior)
-		return sent, stampSent(err)
+	cl := &call{c: c, tr: tr, ep: ep, in: in, body: body, start: time.Now(), attempts: prior}
+	if s, ok := c.observer.(StartObserver); ok {
+		ctx = s.StartCall(ctx, cl.info())
 	}
-	cl := call{c: c, tr: tr, ep: ep, in: in, body: body, attempts: prior}
-	err = cl.run(ctx, out, nil)
-	return cl.sent, stampSent(err)
+	cl.ctx = ctx
+	err = stampSent(cl.run(ctx, out))
+	cl.emit(true, err)
+	cl.log(ctx, err)
+	return cl.sent, err
 }
 
 // stampSent sets the SentAt of an *OutcomeUnknownError to now, when the SDK
@@ -487,25 +494,6 @@ func stampSent(err error) error {
 		ue.SentAt = time.Now()
 	}
 	return err
-}
-
-// doObserved is do with attempt events and log lines. It is a function of
-// its own so that an unobserved call keeps its state on the stack: the
-// observer callback makes the state escape to the heap.
-func (c *Client) doObserved(ctx context.Context, tr *transport.Transport, ep *endpoint, in any, body []byte, out any, prior int) (bool, error) {
-	cl := &call{c: c, tr: tr, ep: ep, in: in, body: body, start: time.Now(), attempts: prior}
-	if s, ok := c.observer.(StartObserver); ok {
-		ctx = s.StartCall(ctx, cl.info())
-	}
-	cl.ctx = ctx
-	var observe func(transport.Attempt)
-	if c.observer != nil || c.debug(ctx) {
-		observe = cl.observeAttempt
-	}
-	err := cl.run(ctx, out, observe)
-	cl.emit(true, err)
-	cl.log(ctx, err)
-	return cl.sent, err
 }
 
 // url returns the absolute URL of ep.
@@ -560,9 +548,7 @@ func answeredByBkash(err error) bool {
 
 // tokenAccepted records that a call with tok was answered past the gateway.
 func (c *Client) tokenAccepted(tok *Token) {
-	if ok := c.accepted.Load(); ok != tok {
-		c.accepted.Store(tok)
-	}
+	c.accepted.Store(tok)
 }
 
 // call is one logical call, across its attempts and a token replay.
@@ -577,28 +563,21 @@ type call struct {
 	sent     bool // some attempt may have reached the server
 	base     int  // attempts made before the current transport call
 	status   int
-	pending  transport.Attempt
-	havePend bool
-	code     ErrorCode // bKash's code in the pending attempt's answer
 	respBody []byte
 	ctx      context.Context // the call's context, as a StartObserver left it
 	tok      *Token          // the token the current attempt carries (nil on grant/refresh)
 
-	// The redacted, scrubbed bodies, built once for the observer's last
-	// event and the summary log line (see loggedBodies).
-	logReq, logResp string
-	haveLogBodies   bool
+	// The attempt held back until the next one starts or the call ends
+	// (see observeAttempt).
+	pending  transport.Attempt
+	havePend bool
+	code     ErrorCode // bKash's code in the pending attempt's answer
 }
 
 // loggedBodies returns the call's request and response bodies as they may
-// be shown (redacted by key, then scrubbed of the call's secrets). They are
-// built on first use: the observer's last event and the log line share them.
+// be shown: redacted by key, then scrubbed of the call's secrets.
 func (cl *call) loggedBodies() (req, resp string) {
-	if !cl.haveLogBodies {
-		cl.logReq, cl.logResp = cl.scrub(redactBody(cl.body)), cl.scrub(redactBody(cl.respBody))
-		cl.haveLogBodies = true
-	}
-	return cl.logReq, cl.logResp
+	return cl.scrub(redactBody(cl.body)), cl.scrub(redactBody(cl.respBody))
 }
 
 // scrub replaces every secret the call knows (the password, the app secret,
@@ -617,7 +596,7 @@ func (cl *call) scrub(s string) string {
 		secrets = append(secrets, r.refreshToken)
 	}
 	for _, v := range secrets {
-		if v != "" && strings.Contains(s, string(v)) {
+		if v != "" {
 			s = strings.ReplaceAll(s, string(v), redacted)
 		}
 	}
@@ -634,10 +613,9 @@ func (cl *call) scrubError(err error) {
 }
 
 // run makes the call: one transport call, and a replay after a rejected
-// token. observe, if not nil, receives every attempt.
-func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt)) error {
+// token.
+func (cl *call) run(ctx context.Context, out any) error {
 	c, ep := cl.c, cl.ep
-	url := c.url(ep)
 	for replay := 0; ; replay++ {
 		var tok *Token
 		if !ep.noAuth {
@@ -649,10 +627,10 @@ func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt
 			cl.tok = t
 		}
 		cl.base = cl.attempts
-		res := cl.tr.Do(ctx, ep.class, url, c.header(tok), cl.body, observe)
+		res := cl.tr.Do(ctx, ep.class, c.url(ep), c.header(tok), cl.body, cl.observeAttempt)
 		cl.attempts += res.Attempts
 		cl.sent = cl.sent || res.Sent
-		err, rejected := cl.finish(ctx, res, out)
+		rejected, err := cl.finish(res, out)
 		cl.scrubError(err)
 		if tok == nil {
 			return err
@@ -669,7 +647,7 @@ func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt
 			// firewall) and only spend the renewal budget.
 			var ae *APIError
 			errors.As(err, &ae)
-			return &ConfigError{Op: ep.op, URL: url, Reason: ErrFreshTokenRejected, Answer: ae}
+			return &ConfigError{Op: ep.op, URL: c.url(ep), Reason: ErrFreshTokenRejected, Answer: ae}
 		}
 		if replay == 0 {
 			// The gateway refused the token, so bKash never processed the
@@ -704,18 +682,19 @@ func (c *Client) header(tok *Token) http.Header {
 // rejected reports a token rejection: the gateway's own answer to a bad
 // token (tokenRejection) or bKash's 2079.
 //
-// An answer is read for what it is ("Answer classification" in the design):
+// An answer is read for what it is (docs/wire.md, "Gateway answers" and
+// "Outcomes of money calls"):
 //   - bKash's answer, in bKash's shape (envelope.bkashError), is definite:
 //     an *APIError. On a money call a transient code (9999, 2003, 2020,
 //     2024, 503) or a code outside bKash's table does not say whether the
-//     money moved (spec §7.2): an *OutcomeUnknownError wrapping it.
+//     money moved: an *OutcomeUnknownError wrapping it.
 //   - The gateway's own refusal (gatewayRefusal) means nothing reached
 //     bKash: an *APIError for every class; 403 "Missing Authentication
 //     Token" is a wrong URL, a *ConfigError.
 //   - Anything else after a money call may have been sent (a 5xx, an HTML
 //     page, a foreign JSON error, a 401/403 that is not the gateway's,
 //     malformed or truncated JSON) is an unknown outcome.
-func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err error, rejected bool) {
+func (cl *call) finish(res transport.Result, out any) (rejected bool, err error) {
 	ep := cl.ep
 	if res.Resp == nil {
 		cl.flushAttempt("")
@@ -723,12 +702,12 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 			res.Err = errors.New("no response")
 		}
 		if !res.Sent {
-			return fmt.Errorf("bkash: %s: not sent after %d attempt(s): %w", ep.op, res.Attempts, res.Err), false
+			return false, fmt.Errorf("bkash: %s: not sent after %d attempt(s): %w", ep.op, res.Attempts, res.Err)
 		}
 		if ep.class == classRead {
-			return fmt.Errorf("bkash: %s: %d attempt(s): %w", ep.op, cl.attempts, res.Err), false
+			return false, fmt.Errorf("bkash: %s: %d attempt(s): %w", ep.op, cl.attempts, res.Err)
 		}
-		return &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: res.Err}, false
+		return false, &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: res.Err}
 	}
 	resp := res.Resp
 	status := resp.StatusCode
@@ -746,28 +725,28 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 			ae.Op, ae.HTTPStatus, ae.Attempts = ep.op, status, cl.attempts
 			cl.flushAttempt(ae.Code)
 			if ae.Code == CodeInvalidAppToken {
-				return ae, true
+				return true, ae
 			}
 			if ep.class == classMoney {
 				switch ae.Code.Class() {
 				case ClassTransient, ClassUnknown:
-					return &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: ae}, false
+					return false, &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: ae}
 				}
 			}
-			return ae, false
+			return false, ae
 		}
 	}
 	cl.flushAttempt("")
 	if status == http.StatusOK && env != nil && decodeErr == nil && !env.failed() {
-		return nil, false
+		return false, nil
 	}
 	if readErr == nil && status >= 400 {
 		if msg, ok := gatewayRefusal(status, resp.Header, data); ok {
 			ge := &APIError{Op: ep.op, HTTPStatus: status, Message: msg, Attempts: cl.attempts}
 			if status == http.StatusForbidden && (msg == wrongRouteMessage || amznErrorType(resp.Header) == "MissingAuthenticationTokenException") {
-				return &ConfigError{Op: ep.op, URL: cl.c.url(ep), Reason: ErrWrongRoute, Answer: ge}, false
+				return false, &ConfigError{Op: ep.op, URL: cl.c.url(ep), Reason: ErrWrongRoute, Answer: ge}
 			}
-			return ge, tokenRejection(status, resp.Header, msg)
+			return tokenRejection(status, resp.Header, msg), ge
 		}
 	}
 	// Not a definite answer: a 5xx, an HTML page, a foreign error body,
@@ -775,7 +754,7 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 	if ep.class == classRead && readErr == nil && (status == http.StatusUnauthorized || status == http.StatusForbidden) {
 		// Not the gateway's token answer, so not renewed; a read changed
 		// nothing, and the status is the clearest thing to report.
-		return cl.gatewayError(status, env), false
+		return false, cl.gatewayError(status, env)
 	}
 	var why error
 	if unreadable := cmp.Or(readErr, decodeErr); unreadable != nil {
@@ -783,16 +762,16 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 	} else {
 		ge := cl.gatewayError(status, env)
 		if ep.class == classRead && status != http.StatusOK {
-			return ge, false
+			return false, ge
 		}
 		// Not an *APIError, so run's scrubError cannot reach it: scrub here.
 		why = fmt.Errorf("http %d: %s", status, cl.scrub(ge.Message))
 	}
 	if ep.class == classRead {
 		// A read changed nothing: there is no outcome to be unsure of.
-		return fmt.Errorf("bkash: %s: %d attempt(s): %w", ep.op, cl.attempts, why), false
+		return false, fmt.Errorf("bkash: %s: %d attempt(s): %w", ep.op, cl.attempts, why)
 	}
-	return &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: why}, false
+	return false, &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: why}
 }
 
 // gatewayError is the *APIError of an answer that carries no bKash code:
