@@ -464,9 +464,9 @@ func (c *Client) do(ctx context.Context, ep *endpoint, in, out any) error {
 // the attempts that follow. sent reports whether the request may have left
 // the process (the token manager gives an unsent grant back to the budget).
 //
-// A call is built, run (run: token, headers, transport, finish), and then
-// reported: its last AttemptEvent to the observer and its summary line to
-// the Debug log.
+// Every call takes this one path: doVia builds it, run sends it (token,
+// headers, transport, finish), and doVia reports it: its last AttemptEvent
+// to the observer and its summary line to the Debug log.
 func (c *Client) doVia(ctx context.Context, tr *transport.Transport, ep *endpoint, in, out any, prior int) (sent bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
@@ -613,7 +613,10 @@ func (cl *call) scrubError(err error) {
 }
 
 // run makes the call: one transport call, and a replay after a rejected
-// token.
+// token. The transport decides every retry (transport's retryable); the
+// replay is not one: the gateway refused the token, so bKash never saw the
+// request, and it is sent again once with a renewed token whatever its
+// class.
 func (cl *call) run(ctx context.Context, out any) error {
 	c, ep := cl.c, cl.ep
 	for replay := 0; ; replay++ {
