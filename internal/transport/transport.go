@@ -177,24 +177,26 @@ type call struct {
 // go-retryablehttp calls it once to learn the length, before every attempt,
 // and through GetBody when net/http rewinds the body.
 func (c *call) newBody() (io.Reader, error) {
-	return &sentReader{r: bytes.NewReader(c.body), sent: c.sent.Load()}, nil
+	r := &sentReader{sent: c.sent.Load()}
+	r.body.Reset(c.body)
+	return r, nil
 }
 
 // sentReader reads a request body and marks its attempt as sent on the
 // first Read. It hides bytes.Reader's WriteTo, which io.Copy would call
 // instead of Read.
 type sentReader struct {
-	r    *bytes.Reader
+	body bytes.Reader
 	sent *atomic.Bool
 }
 
 func (s *sentReader) Read(p []byte) (int, error) {
 	s.sent.Store(true)
-	return s.r.Read(p)
+	return s.body.Read(p)
 }
 
 // Len gives go-retryablehttp the request's Content-Length.
-func (s *sentReader) Len() int { return s.r.Len() }
+func (s *sentReader) Len() int { return s.body.Len() }
 
 func (c *call) startAttempt(_ retryablehttp.Logger, _ *http.Request, _ int) {
 	c.attempts++
