@@ -153,7 +153,10 @@ func (t *Transport) Do(ctx context.Context, class Class, url string, header http
 // that was never read means it did not (a refused dial, a DNS failure, a
 // connection that broke before the headers went out), and the attempt may
 // be repeated whatever its class. This works with any RoundTripper: a
-// mock, a recorder or a wrapper reads the body too when it sends it.
+// mock, a recorder or a wrapper reads the body too when it sends it. (As
+// the body is not one of the in-memory readers net/http knows, it writes
+// the headers and the body in two writes rather than one; on a real
+// network that costs nothing a caller can see.)
 type call struct {
 	class   Class
 	body    []byte
