@@ -1,7 +1,6 @@
 package bkash
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,8 +21,9 @@ import (
 // Version is the SDK's version, sent in the User-Agent.
 const Version = "0.2.0"
 
-// defaultAttemptTimeout is bKash's recommended API timeout (spec §8.6),
-// applied to each attempt when the caller brings no http.Client.
+// defaultAttemptTimeout is bKash's recommended API timeout (docs/wire.md,
+// "Timeouts"): the Timeout of the default http.Client, which bounds each
+// attempt (go-retryablehttp calls the client once per attempt).
 const defaultAttemptTimeout = 30 * time.Second
 
 // maxResponseBody caps how much of a response is read. bKash's answers are a
@@ -44,21 +43,13 @@ type Client struct {
 	env       Environment
 	secrets   func() *clientSecrets // sealed: see clientSecrets
 	root      string
+	userAgent string
 	tr        *transport.Transport
 	tokens    *tokenManager
 	logger    *slog.Logger // nil: silent
 	logBodies bool
 	observer  Observer
 	refundAPI RefundAPI
-
-	// Header values, built once and shared by every request (net/http does
-	// not modify them).
-	hJSON   []string
-	hUA     []string
-	hAppKey []string
-	hUser   []string
-
-	urls map[*endpoint]string // absolute URL of every endpoint
 
 	// accepted holds the last token a call was answered with past the
 	// gateway (see freshlyGranted). A pointer, so that a Client value
@@ -78,7 +69,6 @@ type Client struct {
 // tries every verb on every shape.)
 type clientSecrets struct {
 	creds Credentials
-	hPass []string // the Password header value
 }
 
 // seal returns a func that returns v, to keep v out of fmt's reach.
@@ -169,11 +159,7 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 	}
 	hc := cfg.httpClient
 	if hc == nil {
-		// bKash asks for a 30-second timeout on every call. It is applied
-		// per attempt by the transport rather than as http.Client.Timeout,
-		// which would cost two goroutines per request.
-		hc = &http.Client{Transport: defaultTransport()}
-		policy.AttemptTimeout = defaultAttemptTimeout
+		hc = &http.Client{Transport: defaultTransport(), Timeout: defaultAttemptTimeout}
 	}
 	root := env.root
 	if cfg.baseURL != "" {
@@ -185,22 +171,15 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 	}
 	c := &Client{
 		env:       env,
-		secrets:   seal(&clientSecrets{creds: creds, hPass: []string{string(creds.Password)}}),
+		secrets:   seal(&clientSecrets{creds: creds}),
 		root:      root,
+		userAgent: ua,
 		logger:    cfg.logger,
 		logBodies: cfg.logBodies,
 		observer:  cfg.observer,
 		refundAPI: cfg.refundAPI,
 		tr:        transport.New(noRedirects(hc), policy),
-		hJSON:     []string{"application/json"},
-		hUA:       []string{ua},
-		hAppKey:   []string{creds.AppKey},
-		hUser:     []string{creds.Username},
 		accepted:  new(atomic.Pointer[Token]),
-	}
-	c.urls = make(map[*endpoint]string, len(allEndpoints))
-	for _, ep := range allEndpoints {
-		c.urls[ep] = root + ep.path
 	}
 	// Grant and refresh go out one request per transport call: the token
 	// manager retries them itself, each request taken from the budget.
@@ -293,7 +272,8 @@ func (c *Client) Environment() Environment { return c.env }
 
 // String describes the client without secrets.
 func (c *Client) String() string {
-	return fmt.Sprintf("bkash.Client{env:%s, root:%s, username:%q, app_key:%q}", c.env, c.root, c.hUser[0], c.hAppKey[0])
+	creds := &c.secrets().creds
+	return fmt.Sprintf("bkash.Client{env:%s, root:%s, username:%q, app_key:%q}", c.env, c.root, creds.Username, creds.AppKey)
 }
 
 // GoString is String: %#v prints no secret.
@@ -325,7 +305,8 @@ const (
 	refundV2Prefix  = "/v2/tokenized-checkout/refund/payment/"
 )
 
-// The endpoints of v1.2.0-beta (spec §1) and the v2 refund API (spec §4.12).
+// The endpoints of v1.2.0-beta and of the v2 refund API (docs/wire.md,
+// "Endpoints").
 var (
 	epGrant            = &endpoint{op: "token.grant", path: tokenizedPrefix + "token/grant", class: classRead, noAuth: true}
 	epRefresh          = &endpoint{op: "token.refresh", path: tokenizedPrefix + "token/refresh", class: classRead, noAuth: true}
@@ -470,8 +451,6 @@ type jsonAppender interface{ appendJSON([]byte) []byte }
 // or transaction, for the Debug log line.
 type logRefer interface{ logRef() (key, value string) }
 
-var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
 // do sends in to ep and decodes a successful answer into out. It returns an
 // *APIError for a decoded bKash error, an *OutcomeUnknownError where the
 // outcome is unknown for ep's class, or another error when nothing was sent.
@@ -484,6 +463,10 @@ func (c *Client) do(ctx context.Context, ep *endpoint, in, out any) error {
 // caller (the token manager retries grant and refresh itself), which number
 // the attempts that follow. sent reports whether the request may have left
 // the process (the token manager gives an unsent grant back to the budget).
+//
+// Every call takes this one path: doVia builds it, run sends it (token,
+// headers, transport, finish), and doVia reports it: its last AttemptEvent
+// to the observer and its summary line to the Debug log.
 func (c *Client) doVia(ctx context.Context, tr *transport.Transport, ep *endpoint, in, out any, prior int) (sent bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
@@ -492,13 +475,15 @@ func (c *Client) doVia(ctx context.Context, tr *transport.Transport, ep *endpoin
 	if err != nil {
 		return false, fmt.Errorf("bkash: %s: encoding request: %w", ep.op, err)
 	}
-	if c.observer != nil || c.logger != nil {
-		sent, err := c.doObserved(ctx, tr, ep, in, body, out, prior)
-		return sent, stampSent(err)
+	cl := &call{c: c, tr: tr, ep: ep, in: in, body: body, start: time.Now(), attempts: prior}
+	if s, ok := c.observer.(StartObserver); ok {
+		ctx = s.StartCall(ctx, cl.info())
 	}
-	cl := call{c: c, tr: tr, ep: ep, in: in, body: body, attempts: prior}
-	err = cl.run(ctx, out, nil)
-	return cl.sent, stampSent(err)
+	cl.ctx = ctx
+	err = stampSent(cl.run(ctx, out))
+	cl.emit(true, err)
+	cl.log(ctx, err)
+	return cl.sent, err
 }
 
 // stampSent sets the SentAt of an *OutcomeUnknownError to now, when the SDK
@@ -511,37 +496,8 @@ func stampSent(err error) error {
 	return err
 }
 
-// doObserved is do with attempt events and log lines. It is a function of
-// its own so that an unobserved call keeps its state on the stack: the
-// observer callback makes the state escape to the heap.
-func (c *Client) doObserved(ctx context.Context, tr *transport.Transport, ep *endpoint, in any, body []byte, out any, prior int) (bool, error) {
-	cl := &call{c: c, tr: tr, ep: ep, in: in, body: body, start: time.Now(), attempts: prior}
-	if s, ok := c.observer.(StartObserver); ok {
-		ctx = s.StartCall(ctx, cl.info())
-	}
-	cl.ctx = ctx
-	var observe func(transport.Attempt)
-	if c.observer != nil || c.debug(ctx) {
-		observe = cl.observeAttempt
-	}
-	err := cl.run(ctx, out, observe)
-	cl.emit(true, err)
-	cl.log(ctx, err)
-	return cl.sent, err
-}
-
-// allEndpoints lists the endpoint table, for the URLs a client builds once.
-var allEndpoints = [...]*endpoint{
-	epGrant, epRefresh, epPaymentCreate, epPaymentExecute, epPaymentQuery, epPaymentSearch,
-	epPaymentCapture, epPaymentVoid, epAgreementCreate, epAgreementExecute, epAgreementQuery,
-	epAgreementCancel, epRefundV1, epRefundStatusV1, epRefundV2, epRefundStatusV2,
-}
-
-// url returns the absolute URL of ep, built once per client.
+// url returns the absolute URL of ep.
 func (c *Client) url(ep *endpoint) string {
-	if u, ok := c.urls[ep]; ok {
-		return u
-	}
 	return c.root + ep.path
 }
 
@@ -592,46 +548,36 @@ func answeredByBkash(err error) bool {
 
 // tokenAccepted records that a call with tok was answered past the gateway.
 func (c *Client) tokenAccepted(tok *Token) {
-	if ok := c.accepted.Load(); ok != tok {
-		c.accepted.Store(tok)
-	}
+	c.accepted.Store(tok)
 }
 
 // call is one logical call, across its attempts and a token replay.
 type call struct {
-	c         *Client
-	tr        *transport.Transport
-	ep        *endpoint
-	in        any
-	body      []byte
-	start     time.Time
-	attempts  int
-	sent      bool // some attempt may have reached the server
-	base      int  // attempts made before the current transport call
-	status    int
-	pending   transport.Attempt
-	havePend  bool
-	code      ErrorCode // bKash's code in the pending attempt's answer
-	pendStart time.Time // when the pending attempt began
-	respBody  []byte
-	ctx       context.Context // the call's context, as a StartObserver left it
-	tok       *Token          // the token the current attempt carries (nil on grant/refresh)
+	c        *Client
+	tr       *transport.Transport
+	ep       *endpoint
+	in       any
+	body     []byte
+	start    time.Time
+	attempts int
+	sent     bool // some attempt may have reached the server
+	base     int  // attempts made before the current transport call
+	status   int
+	respBody []byte
+	ctx      context.Context // the call's context, as a StartObserver left it
+	tok      *Token          // the token the current attempt carries (nil on grant/refresh)
 
-	// The redacted, scrubbed bodies, built once for the observer's last
-	// event and the summary log line (see loggedBodies).
-	logReq, logResp string
-	haveLogBodies   bool
+	// The attempt held back until the next one starts or the call ends
+	// (see observeAttempt).
+	pending  transport.Attempt
+	havePend bool
+	code     ErrorCode // bKash's code in the pending attempt's answer
 }
 
 // loggedBodies returns the call's request and response bodies as they may
-// be shown (redacted by key, then scrubbed of the call's secrets). They are
-// built on first use: the observer's last event and the log line share them.
+// be shown: redacted by key, then scrubbed of the call's secrets.
 func (cl *call) loggedBodies() (req, resp string) {
-	if !cl.haveLogBodies {
-		cl.logReq, cl.logResp = cl.scrub(redactBody(cl.body)), cl.scrub(redactBody(cl.respBody))
-		cl.haveLogBodies = true
-	}
-	return cl.logReq, cl.logResp
+	return cl.scrub(redactBody(cl.body)), cl.scrub(redactBody(cl.respBody))
 }
 
 // scrub replaces every secret the call knows (the password, the app secret,
@@ -650,7 +596,7 @@ func (cl *call) scrub(s string) string {
 		secrets = append(secrets, r.refreshToken)
 	}
 	for _, v := range secrets {
-		if v != "" && strings.Contains(s, string(v)) {
+		if v != "" {
 			s = strings.ReplaceAll(s, string(v), redacted)
 		}
 	}
@@ -667,34 +613,27 @@ func (cl *call) scrubError(err error) {
 }
 
 // run makes the call: one transport call, and a replay after a rejected
-// token. observe, if not nil, receives every attempt.
-func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt)) error {
+// token. The transport decides every retry (transport's retryable); the
+// replay is not one: the gateway refused the token, so bKash never saw the
+// request, and it is sent again once with a renewed token whatever its
+// class.
+func (cl *call) run(ctx context.Context, out any) error {
 	c, ep := cl.c, cl.ep
-	url := c.url(ep)
 	for replay := 0; ; replay++ {
-		h := make(http.Header, 6)
-		h["Content-Type"] = c.hJSON
-		h["Accept"] = c.hJSON
-		h["User-Agent"] = c.hUA
 		var tok *Token
-		if ep.noAuth {
-			h["Username"] = c.hUser
-			h["Password"] = c.secrets().hPass
-		} else {
+		if !ep.noAuth {
 			t, err := c.tokens.token(ctx)
 			if err != nil {
 				return err
 			}
 			tok = t
 			cl.tok = t
-			h["Authorization"] = t.auth
-			h["X-App-Key"] = c.hAppKey
 		}
 		cl.base = cl.attempts
-		res := cl.tr.Do(ctx, ep.class, url, h, cl.body, observe)
+		res := cl.tr.Do(ctx, ep.class, c.url(ep), c.header(tok), cl.body, cl.observeAttempt)
 		cl.attempts += res.Attempts
 		cl.sent = cl.sent || res.Sent
-		err, rejected := cl.finish(ctx, res, out)
+		rejected, err := cl.finish(res, out)
 		cl.scrubError(err)
 		if tok == nil {
 			return err
@@ -711,7 +650,7 @@ func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt
 			// firewall) and only spend the renewal budget.
 			var ae *APIError
 			errors.As(err, &ae)
-			return &ConfigError{Op: ep.op, URL: url, Reason: ErrFreshTokenRejected, Answer: ae}
+			return &ConfigError{Op: ep.op, URL: c.url(ep), Reason: ErrFreshTokenRejected, Answer: ae}
 		}
 		if replay == 0 {
 			// The gateway refused the token, so bKash never processed the
@@ -724,22 +663,41 @@ func (cl *call) run(ctx context.Context, out any, observe func(transport.Attempt
 	}
 }
 
+// header returns the headers of a request: with tok, the token and the app
+// key; without (grant and refresh), the username and password.
+func (c *Client) header(tok *Token) http.Header {
+	creds := &c.secrets().creds
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("Accept", "application/json")
+	h.Set("User-Agent", c.userAgent)
+	if tok == nil {
+		h.Set("Username", creds.Username)
+		h.Set("Password", string(creds.Password))
+	} else {
+		h.Set("Authorization", string(tok.IDToken))
+		h.Set("X-App-Key", creds.AppKey)
+	}
+	return h
+}
+
 // finish turns a transport result into the call's error and decodes out.
 // rejected reports a token rejection: the gateway's own answer to a bad
 // token (tokenRejection) or bKash's 2079.
 //
-// An answer is read for what it is ("Answer classification" in the design):
+// An answer is read for what it is (docs/wire.md, "Gateway answers" and
+// "Outcomes of money calls"):
 //   - bKash's answer, in bKash's shape (envelope.bkashError), is definite:
 //     an *APIError. On a money call a transient code (9999, 2003, 2020,
 //     2024, 503) or a code outside bKash's table does not say whether the
-//     money moved (spec §7.2): an *OutcomeUnknownError wrapping it.
+//     money moved: an *OutcomeUnknownError wrapping it.
 //   - The gateway's own refusal (gatewayRefusal) means nothing reached
 //     bKash: an *APIError for every class; 403 "Missing Authentication
 //     Token" is a wrong URL, a *ConfigError.
 //   - Anything else after a money call may have been sent (a 5xx, an HTML
 //     page, a foreign JSON error, a 401/403 that is not the gateway's,
 //     malformed or truncated JSON) is an unknown outcome.
-func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err error, rejected bool) {
+func (cl *call) finish(res transport.Result, out any) (rejected bool, err error) {
 	ep := cl.ep
 	if res.Resp == nil {
 		cl.flushAttempt("")
@@ -747,21 +705,18 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 			res.Err = errors.New("no response")
 		}
 		if !res.Sent {
-			return fmt.Errorf("bkash: %s: not sent after %d attempt(s): %w", ep.op, res.Attempts, res.Err), false
+			return false, fmt.Errorf("bkash: %s: not sent after %d attempt(s): %w", ep.op, res.Attempts, res.Err)
 		}
 		if ep.class == classRead {
-			return fmt.Errorf("bkash: %s: %d attempt(s): %w", ep.op, cl.attempts, res.Err), false
+			return false, fmt.Errorf("bkash: %s: %d attempt(s): %w", ep.op, cl.attempts, res.Err)
 		}
-		return &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: res.Err}, false
+		return false, &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: res.Err}
 	}
 	resp := res.Resp
 	status := resp.StatusCode
 	cl.status = status
-	data, bp, readErr := readBody(resp)
-	defer releaseBody(bp, data)
-	if cl.c.logBodies {
-		cl.respBody = append([]byte(nil), data...)
-	}
+	data, readErr := readBody(resp)
+	cl.respBody = data
 
 	var env *envelope
 	var decodeErr error
@@ -773,28 +728,28 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 			ae.Op, ae.HTTPStatus, ae.Attempts = ep.op, status, cl.attempts
 			cl.flushAttempt(ae.Code)
 			if ae.Code == CodeInvalidAppToken {
-				return ae, true
+				return true, ae
 			}
 			if ep.class == classMoney {
 				switch ae.Code.Class() {
 				case ClassTransient, ClassUnknown:
-					return &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: ae}, false
+					return false, &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: ae}
 				}
 			}
-			return ae, false
+			return false, ae
 		}
 	}
 	cl.flushAttempt("")
 	if status == http.StatusOK && env != nil && decodeErr == nil && !env.failed() {
-		return nil, false
+		return false, nil
 	}
 	if readErr == nil && status >= 400 {
 		if msg, ok := gatewayRefusal(status, resp.Header, data); ok {
 			ge := &APIError{Op: ep.op, HTTPStatus: status, Message: msg, Attempts: cl.attempts}
 			if status == http.StatusForbidden && (msg == wrongRouteMessage || amznErrorType(resp.Header) == "MissingAuthenticationTokenException") {
-				return &ConfigError{Op: ep.op, URL: cl.c.url(ep), Reason: ErrWrongRoute, Answer: ge}, false
+				return false, &ConfigError{Op: ep.op, URL: cl.c.url(ep), Reason: ErrWrongRoute, Answer: ge}
 			}
-			return ge, tokenRejection(status, resp.Header, msg)
+			return tokenRejection(status, resp.Header, msg), ge
 		}
 	}
 	// Not a definite answer: a 5xx, an HTML page, a foreign error body,
@@ -802,7 +757,7 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 	if ep.class == classRead && readErr == nil && (status == http.StatusUnauthorized || status == http.StatusForbidden) {
 		// Not the gateway's token answer, so not renewed; a read changed
 		// nothing, and the status is the clearest thing to report.
-		return cl.gatewayError(status, env), false
+		return false, cl.gatewayError(status, env)
 	}
 	var why error
 	if unreadable := cmp.Or(readErr, decodeErr); unreadable != nil {
@@ -810,16 +765,16 @@ func (cl *call) finish(ctx context.Context, res transport.Result, out any) (err 
 	} else {
 		ge := cl.gatewayError(status, env)
 		if ep.class == classRead && status != http.StatusOK {
-			return ge, false
+			return false, ge
 		}
 		// Not an *APIError, so run's scrubError cannot reach it: scrub here.
 		why = fmt.Errorf("http %d: %s", status, cl.scrub(ge.Message))
 	}
 	if ep.class == classRead {
 		// A read changed nothing: there is no outcome to be unsure of.
-		return fmt.Errorf("bkash: %s: %d attempt(s): %w", ep.op, cl.attempts, why), false
+		return false, fmt.Errorf("bkash: %s: %d attempt(s): %w", ep.op, cl.attempts, why)
 	}
-	return &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: why}, false
+	return false, &OutcomeUnknownError{Op: ep.op, Attempts: cl.attempts, Err: why}
 }
 
 // gatewayError is the *APIError of an answer that carries no bKash code:
@@ -832,28 +787,15 @@ func (cl *call) gatewayError(status int, env *envelope) *APIError {
 	return &APIError{Op: cl.ep.op, HTTPStatus: status, Message: msg, Attempts: cl.attempts}
 }
 
-// readBody reads at most maxResponseBody bytes of resp's body into a pooled
-// buffer and closes it. Give data back with releaseBody once done with it.
-func readBody(resp *http.Response) (data []byte, bp *[]byte, err error) {
-	bp = bodyPool.Get().(*[]byte)
-	buf := bytes.NewBuffer((*bp)[:0])
-	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody+1))
-	resp.Body.Close()
-	data = buf.Bytes()
+// readBody reads resp's body, at most maxResponseBody bytes of it, and
+// closes it. A longer body is an error: it is not a bKash answer.
+func readBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
 	if err == nil && len(data) > maxResponseBody {
 		err = fmt.Errorf("response body larger than %d bytes", maxResponseBody)
 	}
-	return data, bp, err
-}
-
-// releaseBody returns readBody's buffer to the pool. Only ordinary-sized
-// buffers are kept: one oversized answer must not pin a megabyte for the
-// life of the process.
-func releaseBody(bp *[]byte, data []byte) {
-	if cap(data) <= 64<<10 {
-		*bp = data[:0]
-		bodyPool.Put(bp)
-	}
+	return data, err
 }
 
 // decodeInto decodes data into out and returns the envelope. out may embed
@@ -901,9 +843,6 @@ func (c *Client) debug(ctx context.Context) bool {
 func (cl *call) observeAttempt(a transport.Attempt) {
 	cl.emit(false, nil)
 	cl.pending, cl.havePend, cl.code = a, true, ""
-	if cl.c.observer != nil {
-		cl.pendStart = time.Now().Add(-a.Duration)
-	}
 }
 
 // flushAttempt records bKash's code for the pending attempt; the attempt is
@@ -942,8 +881,7 @@ func (cl *call) emit(last bool, callErr error) {
 		a := cl.pending
 		// Number restarts with each transport call; a replay after a token
 		// renewal continues the count.
-		ev.Attempt, ev.HTTPStatus, ev.Code, ev.Duration, ev.Err = cl.base+a.Number, a.Status, cl.code, a.Duration, a.Err
-		ev.Start = cl.pendStart
+		ev.Attempt, ev.HTTPStatus, ev.Code, ev.Start, ev.Duration, ev.Err = cl.base+a.Number, a.Status, cl.code, a.Start, a.Duration, a.Err
 	}
 	if last && c.observer != nil {
 		ev.Outcome, ev.CallErr, ev.CallDuration, ev.Attempts = OutcomeOf(callErr), callErr, time.Since(cl.start), cl.attempts

@@ -781,25 +781,6 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func TestBodyPoolDoesNotKeepHugeBuffers(t *testing.T) {
-	t.Parallel()
-	m := newCoreMock(t)
-	big := `{"statusCode":"0000"` + strings.Repeat(" ", 200<<10) + `}`
-	m.on(epPaymentQuery, func(int, coreReq) (*http.Response, error) { return coreJSON(200, big), nil })
-	c := m.client()
-	for range 3 {
-		if _, err := coreQuery(context.Background(), c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range 8 {
-		bp := bodyPool.Get().(*[]byte)
-		if cap(*bp) > 64<<10 {
-			t.Fatalf("pool holds a %d-byte buffer", cap(*bp))
-		}
-	}
-}
-
 func TestClientDescribesItselfWithoutSecrets(t *testing.T) {
 	t.Parallel()
 	c, err := NewClient(Production, coreCreds)

@@ -1,6 +1,7 @@
 package bkash
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
@@ -206,24 +207,11 @@ type APIError struct {
 // Error returns, for example, "bkash: payment.execute: 2023 Insufficient
 // Balance (http 200)": bKash's code and message, never request data.
 func (e *APIError) Error() string {
-	var b strings.Builder
-	b.Grow(64)
-	b.WriteString("bkash: ")
-	b.WriteString(e.Op)
-	b.WriteString(": ")
+	msg := cmp.Or(e.Message, e.Code.Message())
 	if e.Code != "" {
-		b.WriteString(string(e.Code))
-		b.WriteByte(' ')
+		msg = string(e.Code) + " " + msg
 	}
-	msg := e.Message
-	if msg == "" {
-		msg = e.Code.Message()
-	}
-	b.WriteString(msg)
-	b.WriteString(" (http ")
-	b.WriteString(strconv.Itoa(e.HTTPStatus))
-	b.WriteByte(')')
-	return b.String()
+	return fmt.Sprintf("bkash: %s: %s (http %d)", e.Op, msg, e.HTTPStatus)
 }
 
 // Is makes errors.Is(err, bkash.CodeInsufficientBalance) work, and
@@ -310,7 +298,7 @@ func (c ErrorClass) String() string {
 	return "ErrorClass(" + strconv.Itoa(int(c)) + ")"
 }
 
-// Error codes from bKash's published table (spec §7.1).
+// Error codes from bKash's published table (docs/wire.md, "Status codes").
 const (
 	CodeSuccessful                 ErrorCode = "0000"
 	CodeInvalidAppKey              ErrorCode = "2001"

@@ -215,9 +215,10 @@ func WithBaseURL(root string) Option {
 
 // apiPathInRoot refuses a root that already holds bKash's API path, as
 // several libraries' configurations spell the base URL
-// ("https://tokenized.sandbox.bka.sh/v1.2.0-beta", spec §14): every call
-// would then double the prefix and be answered 403 "Missing Authentication
-// Token". The error gives the root to pass instead.
+// ("https://tokenized.sandbox.bka.sh/v1.2.0-beta"; docs/wire.md,
+// "Environments"): every call would then double the prefix and be answered
+// 403 "Missing Authentication Token". The error gives the root to pass
+// instead.
 //
 // The segments are compared decoded, as the gateway routes them: a root
 // spelled "/v1.2.0-beta%2Ftokenized" or "/%761.2.0-beta" holds the API path

@@ -1,7 +1,6 @@
 package bkash
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -38,7 +37,7 @@ func TestScrubForeignMessageInUnknownOutcome(t *testing.T) {
 				body = `{"errorMessage":"echo idt-2 rt-2 pw-2 as-2"}`
 			}
 			res := transport.Result{Resp: &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))}, Attempts: 1, Sent: true}
-			err, _ := cl.finish(context.Background(), res, &struct{ envelope }{})
+			_, err := cl.finish(res, &struct{ envelope }{})
 			cl.scrubError(err) // as run does
 			if err == nil {
 				t.Fatalf("%s %d: no error", ep.op, status)

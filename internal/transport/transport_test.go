@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -143,7 +145,7 @@ func TestObserveSeesEveryAttempt(t *testing.T) {
 	tr := New(&http.Client{Transport: rt}, fast(3))
 	var got []Attempt
 	res := tr.Do(context.Background(), Read, "https://bkash.example/x", http.Header{}, []byte(`{}`), func(a Attempt) {
-		a.Duration = 0
+		a.Start, a.Duration = time.Time{}, 0
 		if a.Err != nil {
 			a.Err = errors.New("x")
 		}
@@ -251,7 +253,7 @@ func TestNewCopiesTheClientAndClampsAttempts(t *testing.T) {
 		t.Error("CloseIdleConnections did not reach the transport")
 	}
 	// The default transport is used when the client has none.
-	if New(&http.Client{}, Policy{}).rc.HTTPClient.Transport.(noCloseIdle).rt != http.DefaultTransport {
+	if New(&http.Client{}, Policy{}).hc.Transport.(keepIdle).rt != http.DefaultTransport {
 		t.Error("nil Transport not replaced by http.DefaultTransport")
 	}
 	if res := tr.Do(context.Background(), Read, "://bad", http.Header{}, nil, nil); res.Err == nil {
@@ -316,19 +318,81 @@ func TestRetryAfterParsing(t *testing.T) {
 	}
 }
 
-func TestCheckRetryWithoutStateDoesNotRetry(t *testing.T) {
+// TestRetryable is the retry rule, case by case: the class, whether the
+// request may have been sent, and how the attempt ended.
+func TestRetryable(t *testing.T) {
 	t.Parallel()
-	retry, err := checkRetry(context.Background(), nil, errReset)
-	if retry || err != errReset {
-		t.Errorf("checkRetry without state = %v, %v", retry, err)
+	answer := func(status int, retryAfter string) *http.Response {
+		h := http.Header{}
+		if retryAfter != "" {
+			h.Set("Retry-After", retryAfter)
+		}
+		return &http.Response{StatusCode: status, Header: h}
 	}
-	resp, err := keepLastResponse(nil, errReset, 1)
-	if resp != nil || err != errReset {
-		t.Errorf("keepLastResponse = %v, %v", resp, err)
+	cases := []struct {
+		name  string
+		class Class
+		sent  bool
+		resp  *http.Response
+		err   error
+		want  bool
+	}{
+		{"read: not sent", Read, false, nil, errDial, true},
+		{"read: sent, no answer", Read, true, nil, errReset, true},
+		{"read: 429", Read, true, answer(429, ""), nil, true},
+		{"read: 502", Read, true, answer(502, ""), nil, true},
+		{"read: 503", Read, true, answer(503, ""), nil, true},
+		{"read: 504", Read, true, answer(504, ""), nil, true},
+		{"read: 500", Read, true, answer(500, ""), nil, false},
+		{"read: 200", Read, true, answer(200, ""), nil, false},
+		{"read: 401", Read, true, answer(401, ""), nil, false},
+		{"cancel: sent, no answer", Cancel, true, nil, errReset, true},
+		{"cancel: 503", Cancel, true, answer(503, ""), nil, true},
+		{"cancel: 500", Cancel, true, answer(500, ""), nil, false},
+		{"create: not sent", Create, false, nil, errDial, true},
+		{"create: sent, no answer", Create, true, nil, errReset, false},
+		{"create: 503", Create, true, answer(503, ""), nil, false},
+		{"create: 503 Retry-After", Create, true, answer(503, "2"), nil, true},
+		{"create: 429 Retry-After", Create, true, answer(429, "2"), nil, true},
+		{"create: 429 Retry-After as a date", Create, true, answer(429, time.Now().Add(time.Second).UTC().Format(http.TimeFormat)), nil, true},
+		{"create: 429 bad Retry-After", Create, true, answer(429, "soon"), nil, false},
+		{"create: 502 Retry-After", Create, true, answer(502, "2"), nil, false},
+		{"create: 504 Retry-After", Create, true, answer(504, "2"), nil, false},
+		{"create: 200", Create, true, answer(200, ""), nil, false},
+		{"money: not sent", Money, false, nil, errDial, true},
+		{"money: sent, no answer", Money, true, nil, errReset, false},
+		{"money: sent, timed out", Money, true, nil, context.DeadlineExceeded, false},
+		{"money: 503", Money, true, answer(503, ""), nil, false},
+		{"money: 503 Retry-After", Money, true, answer(503, "0"), nil, false},
+		{"money: 429 Retry-After", Money, true, answer(429, "0"), nil, false},
+		{"money: 502", Money, true, answer(502, ""), nil, false},
+		{"money: 200", Money, true, answer(200, ""), nil, false},
+	}
+	for _, tc := range cases {
+		if got := retryable(tc.class, tc.sent, tc.resp, tc.err); got != tc.want {
+			t.Errorf("%s: retryable = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
 
-func TestAttemptTimeoutBoundsEachAttempt(t *testing.T) {
+func TestKeepLastResponse(t *testing.T) {
+	t.Parallel()
+	resp, err := keepLastResponse(nil, errReset, 1)
+	if resp != nil || err != errReset {
+		t.Errorf("keepLastResponse(nil, err) = %v, %v", resp, err)
+	}
+	last := &http.Response{StatusCode: 503}
+	resp, err = keepLastResponse(last, errReset, 3)
+	if resp != last || err != nil {
+		t.Errorf("keepLastResponse(resp, err) = %v, %v; want the response, nil", resp, err)
+	}
+}
+
+// TestClientTimeoutBoundsEachAttempt: go-retryablehttp calls the
+// http.Client once per attempt, so its Timeout (bKash's 30 s on the SDK's
+// default client) bounds each attempt, not the call: a read is tried
+// again, a money call's timed-out attempt is final.
+func TestClientTimeoutBoundsEachAttempt(t *testing.T) {
 	t.Parallel()
 	var trips atomic.Int32
 	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -339,14 +403,12 @@ func TestAttemptTimeoutBoundsEachAttempt(t *testing.T) {
 		}
 		return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(`{"ok":true}`)), Request: r}, nil
 	})
-	tr := New(&http.Client{Transport: rt}, Policy{MaxAttempts: 3, AttemptTimeout: 50 * time.Millisecond})
+	tr := New(&http.Client{Transport: rt, Timeout: 50 * time.Millisecond}, fast(3))
 	var errs []error
 	res := tr.Do(context.Background(), Read, "https://bkash.example/x", http.Header{}, []byte("{}"), func(a Attempt) { errs = append(errs, a.Err) })
 	if res.Err != nil || res.Resp == nil {
 		t.Fatalf("res = %+v", res)
 	}
-	// The deadline of the successful attempt lasts until the body is closed.
-	time.Sleep(80 * time.Millisecond)
 	b, err := io.ReadAll(res.Resp.Body)
 	if err != nil || string(b) != `{"ok":true}` {
 		t.Errorf("body = %q, %v", b, err)
@@ -399,18 +461,171 @@ func TestMoneyRequestsCannotBeRewound(t *testing.T) {
 		class  Class
 		copies int
 	}{{Money, 1}, {Read, 2}, {Create, 2}, {Cancel, 2}} {
-		for _, traced := range []bool{false, true} {
-			rt := &rewindRT{}
-			tr := New(&http.Client{Transport: rt}, Policy{MaxAttempts: 3})
-			tr.traced = traced // both body paths: the sent-flag reader and the plain reader
-			res := tr.Do(context.Background(), tc.class, "http://bkash.test/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), nil)
-			if res.Err != nil {
-				t.Fatal(res.Err)
-			}
-			res.Resp.Body.Close()
-			if rt.copies != tc.copies {
-				t.Errorf("class %d (traced %v): body sent %d times, want %d", tc.class, traced, rt.copies, tc.copies)
-			}
+		rt := &rewindRT{}
+		tr := New(&http.Client{Transport: rt}, Policy{MaxAttempts: 3})
+		res := tr.Do(context.Background(), tc.class, "http://bkash.test/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), nil)
+		if res.Err != nil {
+			t.Fatal(res.Err)
 		}
+		res.Resp.Body.Close()
+		if rt.copies != tc.copies {
+			t.Errorf("class %d: body sent %d times, want %d", tc.class, rt.copies, tc.copies)
+		}
+	}
+}
+
+// partialRT reads part of the body on its first round trip and fails, as a
+// connection that broke while sending would; later round trips read all.
+type partialRT struct {
+	mu     sync.Mutex
+	bodies []string
+}
+
+func (p *partialRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	p.mu.Lock()
+	first := len(p.bodies) == 0
+	p.mu.Unlock()
+	if first {
+		buf := make([]byte, 3)
+		n, _ := io.ReadFull(r.Body, buf)
+		p.mu.Lock()
+		p.bodies = append(p.bodies, string(buf[:n]))
+		p.mu.Unlock()
+		return nil, errors.New("connection reset by peer")
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.bodies = append(p.bodies, string(b))
+	p.mu.Unlock()
+	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{}`)), Request: r}, nil
+}
+
+// TestRetryAfterPartialSendGetsTheWholeBody: an attempt whose body was
+// read only in part is sent; the next attempt gets the whole body from the
+// start.
+func TestRetryAfterPartialSendGetsTheWholeBody(t *testing.T) {
+	t.Parallel()
+	rt := &partialRT{}
+	tr := New(&http.Client{Transport: rt}, fast(3))
+	body := `{"paymentID":"TR0011"}`
+	res := tr.Do(context.Background(), Read, "https://bkash.example/x", http.Header{}, []byte(body), nil)
+	if res.Err != nil || res.Resp == nil {
+		t.Fatalf("Do: %v", res.Err)
+	}
+	res.Resp.Body.Close()
+	if want := []string{body[:3], body}; len(rt.bodies) != 2 || rt.bodies[0] != want[0] || rt.bodies[1] != want[1] {
+		t.Errorf("bodies = %q, want %q", rt.bodies, want)
+	}
+	if !res.Sent || res.Attempts != 2 {
+		t.Errorf("Sent = %v, Attempts = %d; want true, 2", res.Sent, res.Attempts)
+	}
+}
+
+// TestMoneyPartialSendIsFinal: a money call whose body was partly read is
+// sent as far as the SDK knows, and is not tried again.
+func TestMoneyPartialSendIsFinal(t *testing.T) {
+	t.Parallel()
+	rt := &partialRT{}
+	tr := New(&http.Client{Transport: rt}, fast(3))
+	res := tr.Do(context.Background(), Money, "https://bkash.example/x", http.Header{}, []byte(`{"paymentID":"TR0011"}`), nil)
+	if res.Resp != nil || res.Err == nil {
+		t.Fatalf("Do = %v, %v; want the reset error", res.Resp, res.Err)
+	}
+	if !res.Sent || res.Attempts != 1 || len(rt.bodies) != 1 {
+		t.Errorf("Sent = %v, Attempts = %d, round trips %d; want true, 1, 1", res.Sent, res.Attempts, len(rt.bodies))
+	}
+}
+
+// TestRequestContextCarriesTheCallersValues: the request carries the
+// caller's context, values and all.
+func TestRequestContextCarriesTheCallersValues(t *testing.T) {
+	t.Parallel()
+	type key struct{}
+	ctx := context.WithValue(context.Background(), key{}, "v")
+	var got any
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		got = r.Context().Value(key{})
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+	})
+	tr := New(&http.Client{Transport: rt}, fast(1))
+	res := tr.Do(ctx, Read, "https://bkash.example/x", http.Header{}, []byte(`{}`), nil)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	res.Resp.Body.Close()
+	if got != "v" {
+		t.Errorf("request context value = %v, want %q", got, "v")
+	}
+}
+
+// The tests below run on net/http's own transport and a real server: a
+// dial failure is not a send, a request the server read is.
+
+func TestDialFailureIsRetriedForMoney(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: every dial is refused
+	tr := New(&http.Client{Transport: &http.Transport{}}, fast(3))
+	res := tr.Do(context.Background(), Money, "http://"+addr+"/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), nil)
+	if res.Resp != nil || res.Err == nil {
+		t.Fatalf("Do = %v, %v; want the dial error", res.Resp, res.Err)
+	}
+	if res.Sent || res.Attempts != 3 {
+		t.Errorf("Sent = %v, Attempts = %d; want false, 3", res.Sent, res.Attempts)
+	}
+}
+
+func TestDropAfterReadingIsFinalForMoney(t *testing.T) {
+	t.Parallel()
+	var reads atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		reads.Add(1)
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close() // the request arrived; the answer never leaves
+		}
+	}))
+	defer srv.Close()
+	tr := New(&http.Client{Transport: &http.Transport{}}, fast(3))
+	res := tr.Do(context.Background(), Money, srv.URL+"/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), nil)
+	if res.Resp != nil || res.Err == nil {
+		t.Fatalf("Do = %v, %v; want the dropped connection's error", res.Resp, res.Err)
+	}
+	if !res.Sent || res.Attempts != 1 || reads.Load() != 1 {
+		t.Errorf("Sent = %v, Attempts = %d, requests read %d; want true, 1, 1", res.Sent, res.Attempts, reads.Load())
+	}
+}
+
+func TestReadIsRetriedAfterADrop(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if n.Add(1) == 1 {
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
+		_, _ = w.Write(body) // echo: the retry carried the whole body
+	}))
+	defer srv.Close()
+	tr := New(&http.Client{Transport: &http.Transport{}}, fast(3))
+	res := tr.Do(context.Background(), Read, srv.URL+"/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), nil)
+	if res.Err != nil || res.Resp == nil {
+		t.Fatalf("Do: %v", res.Err)
+	}
+	defer res.Resp.Body.Close()
+	got, _ := io.ReadAll(res.Resp.Body)
+	if string(got) != `{"paymentID":"TR1"}` || res.Attempts != 2 || !res.Sent {
+		t.Errorf("body %q, Attempts %d, Sent %v; want the whole body, 2, true", got, res.Attempts, res.Sent)
 	}
 }
