@@ -78,9 +78,9 @@ var benchEncodeCases = []struct {
 	sdk      any
 	baseline any
 }{
-	{"token.grant", tokenRequest{appKey: "4f6o0cjiki2rfm34kfdadl1eqq", appSecret: "2is7hdktrekvrbljjh44ll3d9l1dtjo4pasmjvs5vl5qr3fug4b"},
+	{"token.grant", tokenRequest{AppKey: "4f6o0cjiki2rfm34kfdadl1eqq", AppSecret: "2is7hdktrekvrbljjh44ll3d9l1dtjo4pasmjvs5vl5qr3fug4b"},
 		&jsonTokenRequest{AppKey: "4f6o0cjiki2rfm34kfdadl1eqq", AppSecret: "2is7hdktrekvrbljjh44ll3d9l1dtjo4pasmjvs5vl5qr3fug4b"}},
-	{"token.refresh", tokenRequest{appKey: "4f6o0cjiki2rfm34kfdadl1eqq", appSecret: "2is7hdktrekvrbljjh44ll3d9l1dtjo4pasmjvs5vl5qr3fug4b", refreshToken: "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.ZXhhbXBsZQ.aXY.Y2lwaGVy.dGFn"},
+	{"token.refresh", tokenRequest{AppKey: "4f6o0cjiki2rfm34kfdadl1eqq", AppSecret: "2is7hdktrekvrbljjh44ll3d9l1dtjo4pasmjvs5vl5qr3fug4b", RefreshToken: "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.ZXhhbXBsZQ.aXY.Y2lwaGVy.dGFn"},
 		&jsonTokenRequest{AppKey: "4f6o0cjiki2rfm34kfdadl1eqq", AppSecret: "2is7hdktrekvrbljjh44ll3d9l1dtjo4pasmjvs5vl5qr3fug4b", RefreshToken: "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.ZXhhbXBsZQ.aXY.Y2lwaGVy.dGFn"}},
 	{"payment.create", &createPaymentRequest{mode: "0011", payerRef: "01770618575", callbackURL: "https://shop.example.com/bkash/callback?order=A-1001", amount: 125050, intent: IntentSale, invoice: "A-1001-1"},
 		&jsonCreatePaymentRequest{Mode: "0011", PayerReference: "01770618575", CallbackURL: "https://shop.example.com/bkash/callback?order=A-1001", Amount: "1250.50", Currency: "BDT", Intent: "sale", MerchantInvoiceNumber: "A-1001-1"}},
