@@ -351,19 +351,10 @@ type tokenManager struct {
 	waitMax time.Duration
 	workMax time.Duration
 
-	cur atomic.Pointer[Token] // the token handed out; nil when none is usable
-
-	// hot is cur while it is certainly not due for renewal, so that the
-	// fast path reads no clock: a timer withdraws it at refreshAt. A clock
-	// read costs more than the rest of the fast path, several times more on
-	// some virtual machines. Only with the real clock; hotMu orders its
-	// setting and withdrawal with swap and reject.
-	hot      atomic.Pointer[Token]
-	hotMu    sync.Mutex
-	hotTimer *time.Timer
-	sf       singleflight.Group
+	sf singleflight.Group // one renewal at a time, shared by its waiters
 
 	mu       sync.Mutex
+	cur      *Token              // the token handed out; nil when none is usable
 	latest   *Token              // newest token known, even rejected or expired: its refresh_token
 	calls    []time.Time         // grant/refresh requests sent in the budget window
 	refusal  error               // the last credentials refusal, for the budget error
@@ -407,26 +398,34 @@ func tokenKey(env Environment, creds Credentials) string {
 	return "bkash:token:" + env.String() + ":" + hex.EncodeToString(sum[:8])
 }
 
-// token returns a token that is not yet due for renewal. The fast path is one
-// atomic load (hot); without it, an atomic load and a monotonic clock read.
+// token returns a token that is not yet due for renewal, renewing it when
+// it is. Reading the cached token is a lock and a clock read, as in
+// golang.org/x/oauth2's reuseTokenSource; unlike there, the lock is not held
+// while renewing, so callers never queue behind a slow grant they do not
+// need.
 func (m *tokenManager) token(ctx context.Context) (*Token, error) {
-	if t := m.hot.Load(); t != nil {
-		return t, nil
-	}
-	if t := m.cur.Load(); t != nil && m.fresh(t) {
+	if t := m.current(); t != nil && m.fresh(t) {
 		return t, nil
 	}
 	return m.renewShared(ctx)
 }
 
-// fresh reports whether t is not yet due for renewal. With the real clock,
-// refreshAt carries a monotonic reading and time.Until reads only the
-// monotonic clock, which costs half of time.Now.
+// fresh reports whether t is not yet due for renewal. With the real clock
+// it reads only the monotonic clock (refreshAt carries a monotonic reading,
+// see Token.prepare): time.Now reads the wall clock as well, which costs
+// twice as much, and every call of the client asks for its token.
 func (m *tokenManager) fresh(t *Token) bool {
 	if m.now == nil {
 		return time.Until(t.refreshAt) > 0
 	}
 	return m.now().Before(t.refreshAt)
+}
+
+// current returns the token handed out, or nil when none is usable.
+func (m *tokenManager) current() *Token {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cur
 }
 
 func (m *tokenManager) clock() time.Time {
@@ -458,27 +457,28 @@ func (m *tokenManager) renewShared(ctx context.Context) (*Token, error) {
 }
 
 // reject invalidates t after bKash refused it (401/403 or code 2079). Only
-// the current token is dropped (compare-and-swap): a caller holding an older
-// token must not discard a newer one. t is remembered so that a store that
-// still holds it is not trusted again.
+// the current token is dropped: a caller holding an older token must not
+// discard a newer one. t is remembered so that a store that still holds it
+// is not trusted again.
 func (m *tokenManager) reject(t *Token) {
 	if t == nil {
 		return
 	}
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if !m.isRejectedLocked(t.IDToken) {
 		m.rejected = append(m.rejected, sha256.Sum256([]byte(t.IDToken)))
 		if len(m.rejected) > maxRejected {
 			m.rejected = m.rejected[1:]
 		}
 	}
-	m.mu.Unlock()
-	m.hotMu.Lock()
-	m.cur.CompareAndSwap(t, nil)
-	m.hot.CompareAndSwap(t, nil)
-	m.hotMu.Unlock()
+	if m.cur == t {
+		m.cur = nil
+	}
 }
 
+// isRejectedLocked reports whether bKash rejected the id_token id. m.mu
+// must be held.
 func (m *tokenManager) isRejectedLocked(id Secret) bool {
 	sum := sha256.Sum256([]byte(id))
 	for _, r := range m.rejected {
@@ -504,17 +504,14 @@ func (m *tokenManager) usable(t *Token, now time.Time) bool {
 // process renews), store again, refresh or grant, save, swap.
 func (m *tokenManager) renew(ctx context.Context) (*Token, error) {
 	now := m.clock()
-	cur := m.cur.Load()
+	m.mu.Lock()
+	cur, hold := m.cur, m.hold
+	m.mu.Unlock()
 	if cur != nil && now.Before(cur.refreshAt) {
 		return cur, nil // renewed by the flight that just ended
 	}
-	if cur != nil && now.Before(cur.ExpiresAt) {
-		m.mu.Lock()
-		held := now.Before(m.hold)
-		m.mu.Unlock()
-		if held {
-			return cur, nil // a renewal just failed; do not hammer bKash or the budget
-		}
+	if cur != nil && now.Before(cur.ExpiresAt) && now.Before(hold) {
+		return cur, nil // a renewal just failed; do not hammer bKash or the budget
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.waitMax+m.workMax)
 	defer cancel()
@@ -596,8 +593,9 @@ func (m *tokenManager) lock(ctx context.Context, stored **Token, warned *bool) (
 			return nil, nil, nil
 		}
 		// Another process is renewing. A token that is still valid serves
-		// the callers meanwhile; the next renewal looks in the store again.
-		if cur := m.valid(time.Second); cur != nil {
+		// the callers meanwhile (for a second, so that they do not all
+		// come back at once); the next renewal looks in the store again.
+		if cur := m.keepCurrent(time.Second, time.Second); cur != nil {
 			return nil, cur, nil
 		}
 		if err := sleepCtx(wctx, m.lockWait(i)); err != nil {
@@ -621,21 +619,19 @@ func (m *tokenManager) lockWait(i int) time.Duration {
 	return m.lockWaits[len(m.lockWaits)-1]
 }
 
-// valid returns the current token while it is valid for at least margin
-// more and was not rejected, holding renewals back for margin; else nil.
-func (m *tokenManager) valid(margin time.Duration) *Token {
+// keepCurrent returns the current token if it is valid for at least life
+// more and was not rejected, and holds renewals back for hold (renew
+// returns it meanwhile); else nil.
+func (m *tokenManager) keepCurrent(life, hold time.Duration) *Token {
 	now := m.clock()
-	cur := m.cur.Load()
-	if cur == nil || !now.Add(margin).Before(cur.ExpiresAt) {
-		return nil
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.isRejectedLocked(cur.IDToken) {
+	cur := m.cur
+	if cur == nil || !now.Add(life).Before(cur.ExpiresAt) || m.isRejectedLocked(cur.IDToken) {
 		return nil
 	}
-	if m.hold.Before(now.Add(margin)) {
-		m.hold = now.Add(margin)
+	if m.hold.Before(now.Add(hold)) {
+		m.hold = now.Add(hold)
 	}
 	return cur
 }
@@ -997,53 +993,24 @@ func (m *tokenManager) adopt(ctx context.Context, t *Token) *Token {
 	return t
 }
 
+// swap makes t the token handed out.
 func (m *tokenManager) swap(t *Token) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cur = t
 	m.latest = t
 	m.hold = time.Time{}
-	m.mu.Unlock()
-	m.cur.Store(t)
-	m.armHot(t)
-}
-
-// armHot puts t on the clock-free fast path until its refreshAt, if t is
-// still the current token.
-func (m *tokenManager) armHot(t *Token) {
-	m.hotMu.Lock()
-	defer m.hotMu.Unlock()
-	if m.hotTimer != nil {
-		m.hotTimer.Stop()
-	}
-	m.hot.Store(nil)
-	if m.now != nil || t == nil || m.cur.Load() != t {
-		return
-	}
-	d := time.Until(t.refreshAt)
-	if d <= 0 {
-		return
-	}
-	m.hot.Store(t)
-	m.hotTimer = time.AfterFunc(d, func() { m.hot.CompareAndSwap(t, nil) })
 }
 
 // fallback keeps a still-valid token in service when renewal failed (bKash
 // down, budget spent): the caller is better served by the old token for the
-// minutes it has left than by an error.
+// minutes it has left than by an error. Renewal is not tried again for
+// failureHold, so that a failing bKash is not asked on every call.
 func (m *tokenManager) fallback(ctx context.Context, err error) (*Token, error) {
-	now := m.clock()
-	cur := m.cur.Load()
-	if cur == nil || !now.Add(time.Second).Before(cur.ExpiresAt) {
+	cur := m.keepCurrent(time.Second, failureHold)
+	if cur == nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	if m.isRejectedLocked(cur.IDToken) {
-		m.mu.Unlock()
-		return nil, err
-	}
-	if m.hold.Before(now.Add(failureHold)) {
-		m.hold = now.Add(failureHold)
-	}
-	m.mu.Unlock()
 	m.warn(ctx, "bkash token renewal failed; using the current token until it expires", err)
 	return cur, nil
 }
@@ -1072,6 +1039,7 @@ func (m *tokenManager) observe(ctx context.Context, kind string, d time.Duration
 	}
 }
 
+// warn logs a failure that the manager works around.
 func (m *tokenManager) warn(ctx context.Context, msg string, err error) {
 	if m.c.logger != nil {
 		m.c.logger.LogAttrs(ctx, slog.LevelWarn, msg, slog.String("store_key", m.key), slog.String("error", err.Error()))
@@ -1180,6 +1148,7 @@ func (m *tokenManager) decode(blob []byte) (*Token, error) {
 	return t, nil
 }
 
+// sleepCtx waits for d or until ctx ends, whichever is first.
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	tm := time.NewTimer(d)
 	defer tm.Stop()

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -69,7 +70,7 @@ func TestExpiredTokenIsRefreshedWithRefreshTokenNotRegranted(t *testing.T) {
 	if _, err := coreQuery(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	granted := c.tokens.cur.Load()
+	granted := c.tokens.current()
 	clk.Advance(time.Hour)
 	if _, err := coreQuery(context.Background(), c); err != nil {
 		t.Fatal(err)
@@ -96,7 +97,7 @@ func TestExpiredTokenIsRefreshedWithRefreshTokenNotRegranted(t *testing.T) {
 	if got := q[1].Header.Get("Authorization"); got != "eyJ-ID2-tok" {
 		t.Errorf("Authorization after refresh = %q, want eyJ-ID2-tok", got)
 	}
-	tok := c.tokens.cur.Load()
+	tok := c.tokens.current()
 	if tok.RefreshToken != "eyJ-RF2-tok" {
 		t.Errorf("refresh token not replaced by the one the refresh returned")
 	}
@@ -134,7 +135,7 @@ func TestRefreshWithoutRefreshTokenKeepsTheOldOne(t *testing.T) {
 			t.Errorf("refresh %d body = %s, want the granted refresh_token", i+1, r.Body)
 		}
 	}
-	tok := c.tokens.cur.Load()
+	tok := c.tokens.current()
 	if tok.IDToken != "eyJ-REFRESHED-2" || tok.RefreshToken != "eyJ-RF1-tok" {
 		t.Errorf("token = %s/%s", string(tok.IDToken), string(tok.RefreshToken))
 	}
@@ -450,7 +451,7 @@ func TestStoredTokenEqualToTheRejectedOneIsIgnored(t *testing.T) {
 	if g, r := m.sent(epGrant), m.sent(epRefresh); g != 1 || r != 1 {
 		t.Errorf("grants, refreshes = %d, %d; want 1, 1 (the stored ID1 must not be taken again)", g, r)
 	}
-	if got := c2.tokens.cur.Load().IDToken; got != "eyJ-ID2-tok" {
+	if got := c2.tokens.current().IDToken; got != "eyJ-ID2-tok" {
 		t.Errorf("c2 token = %s, want the refreshed one", string(got))
 	}
 	// The refresh used the refresh_token that came with the stored token.
@@ -1027,11 +1028,11 @@ func TestRejectOnlyDropsTheCurrentToken(t *testing.T) {
 	newer.prepare(time.Now())
 	c.tokens.swap(newer)
 	c.tokens.reject(t1) // a caller with the old token reports it
-	if c.tokens.cur.Load() != newer {
+	if c.tokens.current() != newer {
 		t.Error("rejecting an old token dropped the newer one")
 	}
 	c.tokens.reject(newer)
-	if c.tokens.cur.Load() != nil {
+	if c.tokens.current() != nil {
 		t.Error("rejecting the current token kept it")
 	}
 	c.tokens.reject(nil)
@@ -1132,7 +1133,7 @@ func TestRenewalAfterAConcurrentFlightReturnsItsToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A caller that missed the fast path just before the swap runs renew
+	// A caller that read the old token just before the swap runs renew
 	// itself: it must reuse the fresh token, not renew again.
 	again, err := c.tokens.renew(context.Background())
 	if err != nil || again != tok {
@@ -1228,7 +1229,9 @@ func TestFallbackNeverReturnsARejectedToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.tokens.mu.Lock()
-	c.tokens.rejected = append(c.tokens.rejected, sha256.Sum256([]byte(tok.IDToken))) // rejected, CAS not yet done
+	// Rejected yet still current: fallback checks the rejections itself
+	// rather than trusting that reject dropped the token.
+	c.tokens.rejected = append(c.tokens.rejected, sha256.Sum256([]byte(tok.IDToken)))
 	c.tokens.mu.Unlock()
 	boom := errors.New("renewal failed")
 	if got, err := c.tokens.fallback(context.Background(), boom); got != nil || err != boom {
@@ -1243,5 +1246,61 @@ func TestTruncatedEncryptedBlobIsRefused(t *testing.T) {
 	m := &tokenManager{aead: a, key: "k"}
 	if _, err := m.decode([]byte(sealedMagic + "short")); err == nil || !strings.Contains(err.Error(), "truncated") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// shortTokenAnswer answers a grant or refresh with a token that lives
+// lifetime seconds.
+func shortTokenAnswer(lifetime int) coreResponder {
+	return func(n int, _ coreReq) (*http.Response, error) {
+		return coreJSON(200, fmt.Sprintf(`{"statusCode":"0000","statusMessage":"Successful","id_token":"eyJ-SHORT%d","token_type":"Bearer","expires_in":%d,"refresh_token":"eyJ-SHORTRF%d"}`, n, lifetime, n)), nil
+	}
+}
+
+// TestTokenIsRenewedAtItsRenewalTime: on the real clock, the cached token
+// is handed out until its renewal time and never after.
+func TestTokenIsRenewedAtItsRenewalTime(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.onGrant(shortTokenAnswer(2)) // renewed at half its life: after 1 s
+	m.onRefresh(shortTokenAnswer(2))
+	c := m.client()
+	ctx := context.Background()
+	first, err := c.tokens.token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := c.tokens.token(ctx); again != first {
+		t.Fatalf("second call got another token")
+	}
+	time.Sleep(time.Until(first.refreshAt))
+	second, err := c.tokens.token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second == first {
+		t.Error("the token due for renewal was handed out again")
+	}
+	if got := m.sent(epGrant) + m.sent(epRefresh); got != 2 {
+		t.Errorf("grant+refresh calls = %d, want 2", got)
+	}
+}
+
+func TestRejectedTokenIsNotHandedOutAgain(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	c := m.client()
+	ctx := context.Background()
+	first, err := c.tokens.token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.tokens.reject(first)
+	second, err := c.tokens.token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second == first || second.IDToken == first.IDToken {
+		t.Error("the rejected token was handed out again")
 	}
 }
