@@ -815,8 +815,8 @@ func TestClientDescribesItselfWithoutSecrets(t *testing.T) {
 	if c.Environment() != Production {
 		t.Error("Environment")
 	}
-	if c.refundAPI != RefundV1 || c.tokens.budget != 2 {
-		t.Errorf("defaults: refund %v budget %d", c.refundAPI, c.tokens.budget)
+	if c.refundAPI != RefundV1 || c.tokens.budget.limit != 2 {
+		t.Errorf("defaults: refund %v budget %d", c.refundAPI, c.tokens.budget.limit)
 	}
 }
 

@@ -91,9 +91,9 @@ func TestUnsentGrantRequestIsGivenBack(t *testing.T) {
 	if _, err := c.Token(context.Background()); err != nil {
 		t.Fatalf("Token after two unsent attempts with a budget of 1: %v", err)
 	}
-	c.tokens.mu.Lock()
-	local := len(c.tokens.calls)
-	c.tokens.mu.Unlock()
+	c.tokens.budget.mu.Lock()
+	local := len(c.tokens.budget.sent)
+	c.tokens.budget.mu.Unlock()
 	store.mu.Lock()
 	stored := len(store.budgets[c.tokens.key])
 	store.mu.Unlock()
