@@ -58,6 +58,8 @@ type tokenManager struct {
 
 	sf singleflight.Group // one renewal at a time, shared by its waiters
 
+	// mu guards the fields below. It is held only to read or set them:
+	// never across a request, a store call or another lock.
 	mu       sync.Mutex
 	cur      *Token              // the token handed out; nil when none is usable
 	latest   *Token              // newest token known, even rejected or expired: its refresh_token

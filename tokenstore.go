@@ -1,8 +1,9 @@
 // This file holds the interfaces through which processes share one token:
-// TokenStore keeps the encrypted token, TokenLocker and TokenLockExtender
-// serialise renewals, TokenBudgetStore counts grant and refresh requests
-// across processes. MemoryTokenStore implements all of them in memory, and
-// tokenKey names the credentials' entry without revealing them.
+// TokenStore keeps the token (sealed, with WithTokenEncryption), TokenLocker
+// and TokenLockExtender serialise renewals, TokenBudgetStore counts grant
+// and refresh requests across processes. MemoryTokenStore implements all of
+// them in memory, and tokenKey names the credentials' entry without
+// revealing them.
 
 package bkash
 
