@@ -46,12 +46,11 @@ func TestNoFmtVerbPrintsASecret(t *testing.T) {
 	c := m.client()
 	// The token manager holds a current token and remembers a rejected one,
 	// set here rather than through a renewal: fmt reads the client's state
-	// without its locks, which the renewal's goroutines (singleflight, the
-	// hot-path timer) would still be releasing (a race, not a leak).
-	c.tokens.now = time.Now // no hot-path timer
+	// without its locks, which the renewal's goroutines (singleflight)
+	// would still be releasing (a race, not a leak).
 	now := time.Now()
-	t1 := &Token{IDToken: "eyJ-ID1-tok", RefreshToken: "eyJ-RF1-tok", ExpiresAt: now.Add(time.Hour), auth: []string{"eyJ-ID1-tok"}}
-	t2 := &Token{IDToken: "eyJ-ID2-tok", RefreshToken: "eyJ-RF2-tok", ExpiresAt: now.Add(time.Hour), auth: []string{"eyJ-ID2-tok"}, refreshAt: now.Add(time.Hour)}
+	t1 := &Token{IDToken: "eyJ-ID1-tok", RefreshToken: "eyJ-RF1-tok", ExpiresAt: now.Add(time.Hour)}
+	t2 := &Token{IDToken: "eyJ-ID2-tok", RefreshToken: "eyJ-RF2-tok", ExpiresAt: now.Add(time.Hour), refreshAt: now.Add(time.Hour)}
 	c.tokens.swap(t1)
 	c.tokens.reject(t1)
 	c.tokens.swap(t2)

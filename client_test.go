@@ -718,7 +718,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 	keep(err)
 	keep(c.do(context.Background(), epPaymentExecute, coreQueryIn{"TR0011abc"}, nil))
 	keep(c.do(context.Background(), epPaymentCapture, coreQueryIn{"TR0011abc"}, nil))
-	c.tokens.reject(c.tokens.cur.Load())
+	c.tokens.reject(c.tokens.current())
 	_, err = coreQuery(context.Background(), c) // budget exceeded
 	keep(err)
 	_, err = NewClient(Sandbox, Credentials{Username: "u", Password: coreCreds.Password})
@@ -739,7 +739,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tok := c.tokens.cur.Load()
+	tok := c.tokens.current()
 	if tok == nil {
 		tok, _ = c.tokens.decode(must(c.tokens.store.Load(context.Background(), c.tokens.key)))
 	}
@@ -796,8 +796,8 @@ func TestClientDescribesItselfWithoutSecrets(t *testing.T) {
 	if c.Environment() != Production {
 		t.Error("Environment")
 	}
-	if c.refundAPI != RefundV1 || c.tokens.budget != 2 {
-		t.Errorf("defaults: refund %v budget %d", c.refundAPI, c.tokens.budget)
+	if c.refundAPI != RefundV1 || c.tokens.budget.limit != 2 {
+		t.Errorf("defaults: refund %v budget %d", c.refundAPI, c.tokens.budget.limit)
 	}
 }
 

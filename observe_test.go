@@ -237,7 +237,7 @@ func TestACallWithoutAnAttemptStillEndsWithAnEvent(t *testing.T) {
 	if _, err := coreQuery(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	c.tokens.reject(c.tokens.cur.Load()) // the next call must renew: budget spent
+	c.tokens.reject(c.tokens.current()) // the next call must renew: budget spent
 	_, err := coreQuery(context.Background(), c)
 	if !errors.Is(err, ErrTokenBudgetExceeded) {
 		t.Fatalf("err = %v, want the budget refusal", err)
@@ -261,7 +261,7 @@ func TestACallWithoutAnAttemptStillEndsWithAnEvent(t *testing.T) {
 	c2 := m.client(WithObserver(plain), WithTokenRenewalBudget(1))
 	c2.tokens.now = clk.Now
 	_, _ = coreQuery(context.Background(), c2)
-	c2.tokens.reject(c2.tokens.cur.Load())
+	c2.tokens.reject(c2.tokens.current())
 	_, _ = coreQuery(context.Background(), c2)
 	if last := plain.attempts[len(plain.attempts)-1]; last.Attempt != 0 || last.Outcome != OutcomeFailed {
 		t.Errorf("plain observer's last event = %+v", last)

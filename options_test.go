@@ -111,7 +111,7 @@ func TestNewClientAcceptsGoodConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.refundAPI != RefundV2 || !c.logBodies || c.tokens.budget != 1 || c.observer == nil {
+	if c.refundAPI != RefundV2 || !c.logBodies || c.tokens.budget.limit != 1 || c.observer == nil {
 		t.Errorf("options not applied: %+v", c)
 	}
 }

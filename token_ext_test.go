@@ -1,3 +1,6 @@
+// Tests of the token files through the public API, with the bkashtest
+// fake as bKash.
+
 package bkash_test
 
 import (

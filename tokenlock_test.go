@@ -1,3 +1,6 @@
+// Tests of tokenlock.go: the renewal lock shared by the processes of a
+// fleet, waiting for its holder, and extending it.
+
 package bkash
 
 import (
@@ -9,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // One renewal per fleet (issue 18, point 11): while a live holder has the
@@ -281,30 +286,203 @@ func TestCallerDeadlineBoundsTheWaitNotTheRenewal(t *testing.T) {
 	}
 }
 
-func TestMemoryStoreExtendLock(t *testing.T) {
+// contendedStore is a store whose lock is held by "another process".
+type contendedStore struct {
+	*MemoryTokenStore
+	loads     atomic.Int32
+	locks     atomic.Int32
+	onLoad    func(n int32) // called before each Load returns
+	lockError error
+}
+
+func (s *contendedStore) Load(ctx context.Context, key string) ([]byte, error) {
+	n := s.loads.Add(1)
+	if s.onLoad != nil {
+		s.onLoad(n)
+	}
+	return s.MemoryTokenStore.Load(ctx, key)
+}
+
+func (s *contendedStore) Lock(context.Context, string, time.Duration) (func(context.Context) error, error) {
+	s.locks.Add(1)
+	return nil, s.lockError
+}
+
+func TestLockHeldElsewhereWaitsForTheOtherProcesssToken(t *testing.T) {
 	t.Parallel()
-	s := NewMemoryTokenStore()
-	clk := newCoreClock()
-	s.now = clk.Now
-	ctx := context.Background()
-	if err := s.ExtendLock(ctx, "k", time.Second); !errors.Is(err, ErrLockNotAcquired) {
-		t.Errorf("extend of no lock = %v", err)
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, coreOK)
+	inner := NewMemoryTokenStore()
+	other := m.client(WithTokenStore(inner)) // the process holding the lock
+	store := &contendedStore{MemoryTokenStore: inner, lockError: ErrLockNotAcquired}
+	store.onLoad = func(n int32) {
+		if n == 3 { // first load, then two polls come back empty
+			if _, err := other.tokens.token(context.Background()); err != nil {
+				t.Errorf("other process: %v", err)
+			}
+		}
 	}
-	unlock, err := s.Lock(ctx, "k", time.Second)
+	log := &coreLog{}
+	obs := &coreObserver{}
+	c := m.client(WithTokenStore(store), WithObserver(obs), WithLogger(log.logger()))
+	c.tokens.lockWaits = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond, time.Millisecond}
+
+	if _, err := coreQuery(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.sent(epGrant); got != 1 {
+		t.Errorf("grants = %d, want 1 (only the lock holder's)", got)
+	}
+	// The lock is tried again after each empty poll: a free lock would mean
+	// the holder is gone and this process must renew.
+	if got := store.locks.Load(); got != 2 {
+		t.Errorf("Lock calls = %d, want 2", got)
+	}
+	if got := store.loads.Load(); got != 3 {
+		t.Errorf("Loads = %d, want 3 (stop polling once the token is there)", got)
+	}
+	if diff := cmp.Diff([]string{"store"}, obs.kinds()); diff != "" {
+		t.Errorf("renewals (-want +got):\n%s", diff)
+	}
+	if got := log.lines(`"kind":"store"`); len(got) != 1 || !strings.Contains(got[0], `"level":"INFO"`) {
+		t.Errorf("Info line for the store renewal: %q", got)
+	}
+}
+
+// TestLockHeldElsewhereIsWaitedForNotBypassed: while a live holder has the
+// lock and no token appears, the renewal waits (up to its limit) and fails;
+// it never grants beside the holder. (Until issue 18 it renewed without the
+// lock after 3.5 s: with a 5 s grant, every replica granted.)
+func TestLockHeldElsewhereIsWaitedForNotBypassed(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, coreOK)
+	store := &contendedStore{MemoryTokenStore: NewMemoryTokenStore(), lockError: ErrLockNotAcquired}
+	c := m.client(WithTokenStore(store))
+	c.tokens.lockWaits = []time.Duration{time.Millisecond, 5 * time.Millisecond}
+	c.tokens.waitMax = 100 * time.Millisecond
+	start := time.Now()
+	_, err := coreQuery(context.Background(), c)
+	// The wait limit can end during a poll of the store or during a try of
+	// the lock (which of the two depends on the scheduler): either way the
+	// error is the wait's deadline and nothing was granted.
+	if !errors.Is(err, context.DeadlineExceeded) ||
+		!(strings.Contains(err.Error(), "renewal running in another process") || strings.Contains(err.Error(), "for the renewal lock")) {
+		t.Errorf("err = %v, want the wait's deadline", err)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond || d > 5*time.Second {
+		t.Errorf("gave up after %v, want the wait limit (100ms)", d)
+	}
+	if got := m.sent(epGrant); got != 0 {
+		t.Errorf("grants = %d, want 0 (the holder's renewal is not duplicated)", got)
+	}
+	if got := store.locks.Load(); got < 3 {
+		t.Errorf("Lock calls = %d, want one per poll", got)
+	}
+}
+
+func TestLockFailureIsLoggedAndRenewalProceeds(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, coreOK)
+	store := &contendedStore{MemoryTokenStore: NewMemoryTokenStore(), lockError: errors.New("redis: connection refused")}
+	log := &coreLog{}
+	c := m.client(WithTokenStore(store), WithLogger(log.logger()))
+	if _, err := coreQuery(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if got := log.lines("lock failed"); len(got) != 1 || !strings.Contains(got[0], "redis: connection refused") || !strings.Contains(got[0], `"level":"WARN"`) {
+		t.Errorf("lock failure line = %q", got)
+	}
+}
+
+func TestMemoryStoreLockSerialisesRenewal(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	store := NewMemoryTokenStore()
+	c := m.client(WithTokenStore(store))
+	m.onGrant(func(n int, r coreReq) (*http.Response, error) {
+		// While this client renews, another holder cannot take the lock.
+		if _, err := store.Lock(context.Background(), c.tokens.key, time.Second); !errors.Is(err, ErrLockNotAcquired) {
+			t.Errorf("Lock during renewal: err = %v, want ErrLockNotAcquired", err)
+		}
+		return m.tokenAnswer(n, r)
+	})
+	m.on(epPaymentQuery, coreOK)
+	if _, err := coreQuery(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := store.Lock(context.Background(), c.tokens.key, time.Second)
 	if err != nil {
+		t.Fatalf("Lock after renewal: %v (not released)", err)
+	}
+	_ = unlock(context.Background())
+}
+
+// lockHookStore runs hook when its lock is taken, and can fail the unlock.
+type lockHookStore struct {
+	*MemoryTokenStore
+	hook      func()
+	unlockErr error
+}
+
+func (s *lockHookStore) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
+	unlock, err := s.MemoryTokenStore.Lock(ctx, key, ttl)
+	if err != nil {
+		return nil, err
+	}
+	if s.hook != nil {
+		s.hook()
+	}
+	return func(ctx context.Context) error {
+		_ = unlock(ctx)
+		return s.unlockErr
+	}, nil
+}
+
+func TestTokenSavedJustBeforeTheLockIsTaken(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.on(epPaymentQuery, coreOK)
+	inner := NewMemoryTokenStore()
+	other := m.client(WithTokenStore(struct{ TokenStore }{inner})) // a holder that does not lock
+	store := &lockHookStore{MemoryTokenStore: inner, unlockErr: errors.New("redis: unlock script failed")}
+	store.hook = func() { // the previous holder saved while we waited for the lock
+		if _, err := other.tokens.token(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}
+	log := &coreLog{}
+	obs := &coreObserver{}
+	c := m.client(WithTokenStore(store), WithLogger(log.logger()), WithObserver(obs))
+	if _, err := coreQuery(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	clk.Advance(900 * time.Millisecond)
-	if err := s.ExtendLock(ctx, "k", time.Second); err != nil {
-		t.Fatal(err)
+	if got := m.sent(epGrant); got != 1 {
+		t.Errorf("grants = %d, want 1 (the other holder's)", got)
 	}
-	clk.Advance(900 * time.Millisecond)
-	if _, err := s.Lock(ctx, "k", time.Second); !errors.Is(err, ErrLockNotAcquired) {
-		t.Errorf("lock after the extension = %v, want still held", err)
+	if diff := cmp.Diff([]string{"store"}, obs.kinds()); diff != "" {
+		t.Errorf("renewals (-want +got):\n%s", diff)
 	}
-	clk.Advance(200 * time.Millisecond)
-	if err := s.ExtendLock(ctx, "k", time.Second); !errors.Is(err, ErrLockNotAcquired) {
-		t.Errorf("extend of an expired lock = %v, want ErrLockNotAcquired", err)
+	if got := log.lines("unlock failed"); len(got) != 1 || !strings.Contains(got[0], "unlock script failed") {
+		t.Errorf("unlock failure not logged:\n%s", log)
 	}
-	_ = unlock(ctx)
+}
+
+func TestRenewalWithAnEndedContextStopsPollingAndFails(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	store := &contendedStore{MemoryTokenStore: NewMemoryTokenStore(), lockError: ErrLockNotAcquired}
+	c := m.client(WithTokenStore(store))
+	c.tokens.lockWaits = []time.Duration{time.Hour, time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	_, err := c.tokens.renew(ctx)
+	if !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
+		t.Errorf("renew = %v after %v", err, time.Since(start))
+	}
+	if m.sent(epGrant) != 0 {
+		t.Error("granted with an ended context")
+	}
 }

@@ -1,3 +1,6 @@
+// Tests of tokenbudget.go: the grant/refresh request budget, in the process
+// and in the store.
+
 package bkash
 
 import (
@@ -14,8 +17,7 @@ import (
 )
 
 // The renewal budget counts grant/refresh requests, each retry included,
-// and lives in the store when the store can keep it (issue 18, point 9);
-// a grant refused with a bKash code is final (point 10).
+// and lives in the store when the store can keep it (issue 18, point 9).
 
 // grantUnavailable answers every grant with the gateway's 503, which is
 // retried.
@@ -91,9 +93,9 @@ func TestUnsentGrantRequestIsGivenBack(t *testing.T) {
 	if _, err := c.Token(context.Background()); err != nil {
 		t.Fatalf("Token after two unsent attempts with a budget of 1: %v", err)
 	}
-	c.tokens.mu.Lock()
-	local := len(c.tokens.calls)
-	c.tokens.mu.Unlock()
+	c.tokens.budget.mu.Lock()
+	local := len(c.tokens.budget.sent)
+	c.tokens.budget.mu.Unlock()
 	store.mu.Lock()
 	stored := len(store.budgets[c.tokens.key])
 	store.mu.Unlock()
@@ -152,117 +154,41 @@ func TestBudgetStoreFailureFallsBackToTheProcessBudget(t *testing.T) {
 	}
 }
 
-func TestMemoryStoreBudgetWindow(t *testing.T) {
-	t.Parallel()
-	s := NewMemoryTokenStore()
-	clk := newCoreClock()
-	s.now = clk.Now
-	ctx := context.Background()
-	first, _, err := s.TakeRenewal(ctx, "k", 2, time.Hour)
-	if err != nil || first == "" {
-		t.Fatalf("first = %q, %v", first, err)
-	}
-	clk.Advance(10 * time.Minute)
-	if id, _, _ := s.TakeRenewal(ctx, "k", 2, time.Hour); id == "" {
-		t.Fatal("second refused")
-	}
-	id, retryAt, err := s.TakeRenewal(ctx, "k", 2, time.Hour)
-	if id != "" || err != nil || !retryAt.Equal(clk.Now().Add(50*time.Minute)) {
-		t.Errorf("third = %q, %v, %v; want refused until the first leaves the window (in 50m)", id, retryAt, err)
-	}
-	if id, _, _ := s.TakeRenewal(ctx, "other", 2, time.Hour); id == "" {
-		t.Error("another key shares the budget")
-	}
-	if err := s.ReturnRenewal(ctx, "k", first); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.ReturnRenewal(ctx, "k", "no-such-id"); err != nil {
-		t.Errorf("returning an unknown id: %v", err)
-	}
-	if id, _, _ := s.TakeRenewal(ctx, "k", 2, time.Hour); id == "" {
-		t.Error("a returned request still counts")
-	}
-	clk.Advance(time.Hour)
-	if id, _, _ := s.TakeRenewal(ctx, "k", 2, time.Hour); id == "" {
-		t.Error("records older than the window still count")
-	}
-}
-
-// TestGrantRefusedWithACodeIsFinal: a grant answered with a bKash code is
-// not retried, whatever the HTTP status; a refusal of the credentials is
-// ClassAuth and matches ErrCredentialsRejected, a system error is not.
-func TestGrantRefusedWithACodeIsFinal(t *testing.T) {
-	t.Parallel()
-	badUser := `{"statusMessage":"Username does not exist","statusCode":"9999"}`
-	tests := []struct {
-		name        string
-		status      int
-		body        string
-		credentials bool
-		class       ErrorClass
-	}{
-		{"9999 bad user at 200", 200, badUser, true, ClassAuth},
-		{"9999 bad user at 400", 400, badUser, true, ClassAuth},
-		{"9999 bad user at 503", 503, badUser, true, ClassAuth},
-		{"9999 bad user at 500", 500, badUser, true, ClassAuth},
-		{"2001 invalid app key", 200, `{"statusCode":"2001","statusMessage":"Invalid App Key"}`, true, ClassAuth},
-		{"gateway 401", 401, `{"message":"Unauthorized"}`, true, ClassAuth},
-		{"9999 system error at 503", 503, `{"statusCode":"9999","statusMessage":"System Error"}`, false, ClassTransient},
-		{"503 maintenance", 503, `{"statusCode":"503","statusMessage":"System is undergoing maintenance. Please try again later"}`, false, ClassTransient},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			m := newCoreMock(t)
-			m.onGrant(func(int, coreReq) (*http.Response, error) { return coreJSON(tc.status, tc.body), nil })
-			c := m.client()
-			_, err := c.Token(context.Background())
-			var ae *APIError
-			if !errors.As(err, &ae) || ae.Op != "token.grant" {
-				t.Fatalf("err = %v, want the grant's *APIError", err)
-			}
-			if got := m.sent(epGrant); got != 1 {
-				t.Errorf("grant requests = %d, want 1", got)
-			}
-			if got := errors.Is(err, ErrCredentialsRejected); got != tc.credentials {
-				t.Errorf("errors.Is(err, ErrCredentialsRejected) = %v, want %v (err %v)", got, tc.credentials, err)
-			}
-			if ae.Class() != tc.class || ae.Temporary() != (tc.class == ClassTransient) {
-				t.Errorf("Class, Temporary = %v, %v; want %v", ae.Class(), ae.Temporary(), tc.class)
-			}
-		})
-	}
-}
-
-// TestRefreshRefusedForTheCredentialsIsNotFollowedByAGrant: a grant with
-// the same credentials would meet the same refusal.
-func TestRefreshRefusedForTheCredentialsIsNotFollowedByAGrant(t *testing.T) {
+func TestTokenBudgetCountsFailedCalls(t *testing.T) {
 	t.Parallel()
 	m := newCoreMock(t)
-	m.onRefresh(func(int, coreReq) (*http.Response, error) {
-		return coreJSON(200, `{"statusMessage":"Username does not exist","statusCode":"9999"}`), nil
+	m.onGrant(func(int, coreReq) (*http.Response, error) {
+		return coreJSON(200, `{"statusCode":"9999","statusMessage":"Username does not exist"}`), nil
 	})
-	m.on(epPaymentQuery, coreOK)
-	clk := newCoreClock()
 	c := m.client()
-	setTokenClock(c, clk.Now)
-	if _, err := coreQuery(context.Background(), c); err != nil {
-		t.Fatal(err)
+	for i := range 2 {
+		_, err := coreQuery(context.Background(), c)
+		var ae *APIError
+		if !errors.As(err, &ae) || ae.Op != "token.grant" || ae.Code != "9999" {
+			t.Fatalf("call %d: err = %v, want the grant's *APIError", i+1, err)
+		}
 	}
-	clk.Advance(2 * time.Hour)
 	_, err := coreQuery(context.Background(), c)
-	if !errors.Is(err, ErrCredentialsRejected) {
-		t.Errorf("err = %v, want ErrCredentialsRejected", err)
+	if !errors.Is(err, ErrTokenBudgetExceeded) {
+		t.Fatalf("third call: err = %v, want ErrTokenBudgetExceeded", err)
 	}
-	if g, r := m.sent(epGrant), m.sent(epRefresh); g != 1 || r != 1 {
-		t.Errorf("grants, refreshes = %d, %d; want 1, 1", g, r)
+	if got := m.sent(epGrant); got != 2 {
+		t.Errorf("grants = %d, want 2", got)
 	}
-	// The budget's refusal that follows still names the cause.
-	if _, err := coreQuery(context.Background(), c); err == nil {
-		t.Fatal("no error")
+}
+
+func TestTokenBudgetIsConfigurable(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	m.onGrant(func(int, coreReq) (*http.Response, error) {
+		return coreJSON(200, `{"statusCode":"9999","statusMessage":"System Error"}`), nil
+	})
+	c := m.client(WithTokenRenewalBudget(1))
+	_, _ = coreQuery(context.Background(), c)
+	if _, err := coreQuery(context.Background(), c); !errors.Is(err, ErrTokenBudgetExceeded) {
+		t.Fatalf("err = %v, want ErrTokenBudgetExceeded after 1 call", err)
 	}
-	_, err = coreQuery(context.Background(), c)
-	if !errors.Is(err, ErrTokenBudgetExceeded) || !errors.Is(err, ErrCredentialsRejected) {
-		t.Errorf("err = %v, want the budget refusal naming the credentials refusal", err)
+	if got := m.sent(epGrant); got != 1 {
+		t.Errorf("grants = %d, want 1", got)
 	}
 }
