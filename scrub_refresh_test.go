@@ -15,7 +15,7 @@ import (
 // error.
 func TestScrubRemovesRefreshTokenOfRefreshCall(t *testing.T) {
 	c := &Client{secrets: seal(&clientSecrets{creds: Credentials{Password: "pw-1", AppSecret: "as-1"}})}
-	cl := &call{c: c, ep: epRefresh, in: tokenRequest{refreshToken: "ECHOED-REFRESH-77"}}
+	cl := &call{c: c, ep: epRefresh, in: tokenRequest{RefreshToken: "ECHOED-REFRESH-77"}}
 	got := cl.scrub("bad refresh token ECHOED-REFRESH-77 (pw-1, as-1)")
 	for _, s := range []string{"ECHOED-REFRESH-77", "pw-1", "as-1"} {
 		if strings.Contains(got, s) {

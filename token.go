@@ -735,9 +735,9 @@ func (m *tokenManager) call(ctx context.Context, ep *endpoint, prev *Token, keep
 		ctx = s.StartTokenRenewal(ctx, kind)
 	}
 	creds := &m.c.secrets().creds
-	req := tokenRequest{appKey: creds.AppKey, appSecret: creds.AppSecret}
+	req := tokenRequest{AppKey: creds.AppKey, AppSecret: string(creds.AppSecret)}
 	if prev != nil {
-		req.refreshToken = prev.RefreshToken
+		req.RefreshToken = string(prev.RefreshToken)
 	}
 	start := time.Now()
 	var (
@@ -1191,23 +1191,13 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// tokenRequest is the body of grant (spec §3.1) and refresh (§3.2).
+// tokenRequest is the body of a grant or refresh request. Secret
+// marshals as [REDACTED], so the secret's text is copied into these
+// plain strings when the request is built.
 type tokenRequest struct {
-	appKey       string
-	appSecret    Secret
-	refreshToken Secret // empty for a grant
-}
-
-func (r tokenRequest) appendJSON(b []byte) []byte {
-	b = append(b, `{"app_key":`...)
-	b = appendJSONString(b, r.appKey)
-	b = append(b, `,"app_secret":`...)
-	b = appendJSONString(b, string(r.appSecret))
-	if r.refreshToken != "" {
-		b = append(b, `,"refresh_token":`...)
-		b = appendJSONString(b, string(r.refreshToken))
-	}
-	return append(b, '}')
+	AppKey       string `json:"app_key"`
+	AppSecret    string `json:"app_secret"`
+	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
 // tokenResponse is the answer of grant and refresh. expires_in arrives as a
