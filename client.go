@@ -389,10 +389,11 @@ func (e *envelope) gatewayOnly() bool {
 
 // bkashError is apiError for an answer in bKash's own shape, and nil for
 // any other body, however it is spelled. bKash's shapes (docs/wire.md,
-// "Envelope and HTTP status" and "Status codes"): a statusCode of bKash's table or of four digits with its statusMessage;
-// an errorCode of that form with its errorMessage; v2's refund error, an
-// externalCode of that form with errorMessageEn or internalCode. A body
-// that only looks similar is not bKash's answer: AWS Lambda's
+// "Envelope and HTTP status" and "Status codes"): a statusCode of bKash's
+// table or of four digits with its statusMessage; an errorCode of that form
+// with its errorMessage; v2's refund error, an externalCode of that form
+// with errorMessageEn or internalCode. A body that only looks similar is
+// not bKash's answer: AWS Lambda's
 // {"errorMessage":"Task timed out after 30.03 seconds"}, a framework's
 // {"statusCode":500,"message":"Internal server error"}.
 func (e *envelope) bkashError() *APIError {
@@ -452,7 +453,7 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 		}
 		*f = flexString(s)
 	default:
-		*f = flexString(b) // a number, kept as written
+		*f = flexString(b) // a number (or any other value), as written
 	}
 	return nil
 }
