@@ -87,7 +87,7 @@ func (s *AgreementService) Create(ctx context.Context, p *CreateAgreementParams)
 		return nil, err
 	}
 	var w agreementWire
-	req := agreementCreateRequest{payerReference: p.PayerReference, callbackURL: p.CallbackURL}
+	req := agreementCreateRequest{Mode: modeCreateAgreement, PayerReference: p.PayerReference, CallbackURL: p.CallbackURL}
 	if err := s.c.do(ctx, epAgreementCreate, req, &w); err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func (s *AgreementService) Execute(ctx context.Context, paymentID string) (*Agre
 		return nil, err
 	}
 	var w agreementWire
-	if err := s.c.do(ctx, epAgreementExecute, agreementExecuteRequest{paymentID}, &w); err != nil {
+	if err := s.c.do(ctx, epAgreementExecute, paymentIDRequest{paymentID}, &w); err != nil {
 		return nil, err
 	}
 	if w.AgreementID == "" {
@@ -169,38 +169,24 @@ func (s *AgreementService) Cancel(ctx context.Context, agreementID string) (*Agr
 }
 
 // agreementCreateRequest is the body of create in mode 0000: exactly mode,
-// payerReference and callbackURL (spec §4.1; the amount, currency and
-// intent some documentation lists are ignored by bKash).
-type agreementCreateRequest struct{ payerReference, callbackURL string }
-
-func (r agreementCreateRequest) appendJSON(b []byte) []byte {
-	b = append(b, `{"mode":"0000"`...)
-	b = appendJSONStringMember(b, "payerReference", r.payerReference)
-	b = appendJSONStringMember(b, "callbackURL", r.callbackURL)
-	return append(b, '}')
+// payerReference and callbackURL (docs/wire.md, "Endpoints"; the amount,
+// currency and intent some documentation lists are ignored by bKash).
+type agreementCreateRequest struct {
+	Mode           string `json:"mode"` // modeCreateAgreement
+	PayerReference string `json:"payerReference"`
+	CallbackURL    string `json:"callbackURL"`
 }
 
 // No logRef: payerReference is often a wallet number, and the request names
 // no bKash object yet.
 
-// agreementExecuteRequest is {"paymentID":...} for an agreement request.
-type agreementExecuteRequest struct{ paymentID string }
-
-func (r agreementExecuteRequest) appendJSON(b []byte) []byte {
-	return paymentIDRequest{r.paymentID}.appendJSON(b)
-}
-
-func (r agreementExecuteRequest) logRef() (string, string) { return "paymentID", r.paymentID }
-
 // agreementIDRequest is {"agreementID":...}, the body of status and cancel.
-type agreementIDRequest struct{ agreementID string }
-
-func (r agreementIDRequest) appendJSON(b []byte) []byte {
-	b = appendJSONStringMember(append(b, '{'), "agreementID", r.agreementID)
-	return append(b, '}')
+// (Agreement execute sends a paymentIDRequest.)
+type agreementIDRequest struct {
+	AgreementID string `json:"agreementID"`
 }
 
-func (r agreementIDRequest) logRef() (string, string) { return "agreementID", r.agreementID }
+func (r agreementIDRequest) logRef() (string, string) { return "agreementID", r.AgreementID }
 
 // agreementWire is every agreement answer (create, execute, status,
 // cancel). encoding/json matches member names case-insensitively, so the

@@ -5,29 +5,33 @@ import (
 	"testing"
 )
 
-func TestHandEncodedBodiesAreExactBytes(t *testing.T) {
+func TestRequestBodiesAreExactBytes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		in   jsonAppender
+		in   any
 		want string
 	}{
-		{"agreement create", agreementCreateRequest{payerReference: "01929918378", callbackURL: "https://x.example/cb?a=1&b=2"},
+		{"agreement create", agreementCreateRequest{Mode: modeCreateAgreement, PayerReference: "01929918378", CallbackURL: "https://x.example/cb?a=1&b=2"},
 			`{"mode":"0000","payerReference":"01929918378","callbackURL":"https://x.example/cb?a=1&b=2"}`},
-		{"agreement execute", agreementExecuteRequest{paymentID: "TR0000A"}, `{"paymentID":"TR0000A"}`},
-		{"agreement id", agreementIDRequest{agreementID: "AG\"1"}, `{"agreementID":"AG\"1"}`},
-		{"refund v1", refundRequest{paymentID: "P", trxID: "T", amount: 1005, sku: "S", reason: "line\nঘি \"x\""},
+		{"agreement execute", paymentIDRequest{PaymentID: "TR0000A"}, `{"paymentID":"TR0000A"}`},
+		{"agreement id", agreementIDRequest{AgreementID: "AG\"1"}, `{"agreementID":"AG\"1"}`},
+		{"refund v1", refundRequestV1{PaymentID: "P", TrxID: "T", Amount: 1005, SKU: "S", Reason: "line\nঘি \"x\""},
 			`{"paymentID":"P","amount":"10.05","trxID":"T","sku":"S","reason":"line\nঘি \"x\""}`},
-		{"refund v2", refundRequest{v2: true, paymentID: "P", trxID: "T", amount: 100, sku: "S", reason: "R"},
+		{"refund v2", refundRequestV2{PaymentID: "P", TrxID: "T", RefundAmount: 100, SKU: "S", Reason: "R"},
 			`{"paymentId":"P","trxId":"T","refundAmount":"1.00","sku":"S","reason":"R"}`},
-		{"refund status v1", refundStatusRequest{paymentID: "P", trxID: "T"}, `{"paymentID":"P","trxID":"T"}`},
-		{"refund status v2", refundStatusRequest{v2: true, paymentID: "P", trxID: "T"}, `{"paymentId":"P","trxId":"T"}`},
+		{"refund status v1", refundStatusRequestV1{PaymentID: "P", TrxID: "T"}, `{"paymentID":"P","trxID":"T"}`},
+		{"refund status v2", refundStatusRequestV2{PaymentID: "P", TrxID: "T"}, `{"paymentId":"P","trxId":"T"}`},
 	}
 	for _, tt := range tests {
-		if got := string(tt.in.appendJSON(nil)); got != tt.want {
+		body, err := encodeRequest(tt.in)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := string(body); got != tt.want {
 			t.Errorf("%s: body %s, want %s", tt.name, got, tt.want)
 		}
-		if !json.Valid(tt.in.appendJSON(nil)) {
+		if !json.Valid(body) {
 			t.Errorf("%s: body is not valid JSON", tt.name)
 		}
 	}
@@ -39,10 +43,12 @@ func TestLogRefsNameTheObject(t *testing.T) {
 		in         logRefer
 		key, value string
 	}{
-		{agreementExecuteRequest{paymentID: "TR0000A"}, "paymentID", "TR0000A"},
-		{agreementIDRequest{agreementID: "AG1"}, "agreementID", "AG1"},
-		{refundRequest{paymentID: "P", trxID: "T"}, "paymentID", "P"},
-		{refundStatusRequest{v2: true, paymentID: "P", trxID: "T"}, "paymentID", "P"},
+		{paymentIDRequest{PaymentID: "TR0000A"}, "paymentID", "TR0000A"},
+		{agreementIDRequest{AgreementID: "AG1"}, "agreementID", "AG1"},
+		{refundRequestV1{PaymentID: "P", TrxID: "T"}, "paymentID", "P"},
+		{refundRequestV2{PaymentID: "P", TrxID: "T"}, "paymentID", "P"},
+		{refundStatusRequestV1{PaymentID: "P", TrxID: "T"}, "paymentID", "P"},
+		{refundStatusRequestV2{PaymentID: "P", TrxID: "T"}, "paymentID", "P"},
 	}
 	for _, tt := range tests {
 		if k, v := tt.in.logRef(); k != tt.key || v != tt.value {

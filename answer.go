@@ -8,12 +8,14 @@ import (
 
 // The answers of bKash's API gateway (Amazon API Gateway) itself, which
 // refuses a request before it reaches bKash. Its body is a JSON object whose
-// only key is "message" (spec §2.2, §14), and it names its error type in the
-// x-amzn-ErrorType header, such as "MissingAuthenticationTokenException" or
+// only key is "message" (docs/wire.md, "Gateway answers"), and it names its
+// error type in the x-amzn-ErrorType header, such as
+// "MissingAuthenticationTokenException" or
 // "ForbiddenException:http://internal.amazon.com/coral/...".
 
 // wrongRouteMessage is API Gateway's answer, with 403, to a path it has no
-// route for (spec §14): the client is pointed at the wrong URL.
+// route for (docs/wire.md, "Gateway answers"): the client is pointed at the
+// wrong URL.
 const wrongRouteMessage = "Missing Authentication Token"
 
 // gatewayRefusalStatus lists the statuses at which a {"message": ...} body is
@@ -54,9 +56,10 @@ var gatewayRefusalTypes = map[string]bool{
 }
 
 // tokenMessages are the gateway's answers to a missing, invalid or expired
-// id_token or a refused app key, with 401 or 403 (spec §2.2, §3.5;
-// bkashtest/testdata/gateway_401_*.json, gateway_403_forbidden.json). Only
-// these make the client renew its token and replay the call.
+// id_token or a refused app key, with 401 or 403 (docs/wire.md, "Tokens" and
+// "Gateway answers"; bkashtest/testdata/gateway_401_*.json,
+// gateway_403_forbidden.json). Only these make the client renew its token
+// and replay the call.
 var tokenMessages = map[string]bool{
 	"Unauthorized":                   true,
 	"The incoming token has expired": true,
@@ -92,7 +95,7 @@ func gatewayRefusal(status int, h http.Header, body []byte) (string, bool) {
 }
 
 // tokenTypes are the x-amzn-ErrorType values with which API Gateway refuses
-// a token or an app key (spec §2.2, §3.5).
+// a token or an app key (docs/wire.md, "Tokens").
 var tokenTypes = map[string]bool{
 	"UnauthorizedException": true,
 	"AccessDeniedException": true,

@@ -60,7 +60,6 @@ package bkash
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -175,31 +174,25 @@ func (a Amount) MarshalJSON() ([]byte, error) {
 // (1250.5), since bKash's echoes are not always strings. Both are parsed as
 // decimal text with the rules of ParseAmount (no sign, no exponent, no
 // spaces, at most two decimals); no floating point value is involved. null
-// leaves a unchanged and "" (bKash's absent amount) gives 0.
+// leaves a unchanged and "" (bKash's absent amount) gives 0
+// (docs/wire.md, "Amounts").
 func (a *Amount) UnmarshalJSON(b []byte) error {
-	if len(b) == 0 {
-		return errors.New("bkash: empty amount")
-	}
 	if string(b) == "null" {
 		return nil
 	}
-	s := b
-	if b[0] == '"' {
-		str, ok := plainJSONString(b) // no allocation for what bKash sends
-		if !ok {
-			var u string
-			if err := json.Unmarshal(b, &u); err != nil {
-				return fmt.Errorf("bkash: amount: %w", err)
-			}
-			str = []byte(u)
+	text := b // a number: its digits as written
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return fmt.Errorf("bkash: amount: %w", err)
 		}
-		if len(str) == 0 { // bKash sends "" for absent amounts in some replies
+		if s == "" { // bKash sends "" for absent amounts in some replies
 			*a = 0
 			return nil
 		}
-		s = str
+		text = []byte(s)
 	}
-	v, err := parseAmount(s)
+	v, err := parseAmount(text)
 	if err != nil {
 		return err
 	}
@@ -542,22 +535,16 @@ func (t Time) MarshalJSON() ([]byte, error) {
 	return json.Marshal(t.String())
 }
 
-// UnmarshalJSON parses any of bKash's formats. An empty string or null gives
-// the zero Time.
+// UnmarshalJSON parses any of bKash's formats (docs/wire.md, "Times"). An
+// empty string or null gives the zero Time.
 func (t *Time) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		*t = Time{}
 		return nil
 	}
 	var s string
-	if plain, ok := plainJSONString(b); ok {
-		s = string(plain)
-	} else {
-		var u string // kept apart from s, which would otherwise escape
-		if err := json.Unmarshal(b, &u); err != nil {
-			return fmt.Errorf("bkash: time: %w", err)
-		}
-		s = u
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("bkash: time: %w", err)
 	}
 	if strings.TrimSpace(s) == "" {
 		*t = Time{}

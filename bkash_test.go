@@ -523,3 +523,38 @@ func TestTakaOverflowIsRefused(t *testing.T) {
 		t.Errorf("refund of Taka(184467440737095517): err = %v, want a *ValidationError on RefundParams.Amount", err)
 	}
 }
+
+// TestMaybeRFC3339NeverSkipsAParse checks the shortcut of parseBkashTime:
+// whenever it skips time.Parse, time.Parse would have failed.
+func TestMaybeRFC3339NeverSkipsAParse(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		"2025-01-01T12:30:00:456 GMT+0600",
+		"2025-01-01T12:30:00 GMT+0600",
+		"2025-01-01T12:30:00",
+		"2025-01-01T12:30:00+0600",
+		"2025-01-01T12:30:00 +06:00",
+		"2025-01-01T12:30:00UTC",
+		"2025-01-01T12:30:00.456+06:00",
+		"2025-01-01T12:30:00,456+06:00",
+		"2025-01-01T12:30:00Z",
+		"2025-01-01T12:30:00z",
+		"2025-01-01T12:30:00.123456789-05:30",
+	} {
+		if _, err := time.Parse(time.RFC3339Nano, in); err == nil && !maybeRFC3339(in[19:]) {
+			t.Errorf("maybeRFC3339(%q) = false, but time.Parse accepts %q", in[19:], in)
+		}
+	}
+}
+
+func FuzzMaybeRFC3339(f *testing.F) {
+	for _, s := range []string{":456 GMT+0600", ".456+06:00", "Z", "", " GMT+0600", "+06:00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tail string) {
+		in := "2025-01-01T12:30:00" + tail
+		if _, err := time.Parse(time.RFC3339Nano, in); err == nil && !maybeRFC3339(tail) {
+			t.Fatalf("maybeRFC3339(%q) = false, but time.Parse accepts %q", tail, in)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package bkash
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -326,10 +327,11 @@ var (
 	epRefundStatusV2   = &endpoint{op: "refund.status", path: refundV2Prefix + "status", class: classRead}
 )
 
-// envelope holds the status fields of every bKash envelope (spec §2.2): the
-// tokenized statusCode/statusMessage, the capture/void errorCode/errorMessage,
-// the v2 refund error and the API gateway's message. Response types embed it
-// so that one decode reads both the status and the payload.
+// envelope holds the status fields of every bKash envelope (docs/wire.md,
+// "Envelope and HTTP status"): the tokenized statusCode/statusMessage, the
+// capture/void errorCode/errorMessage, the v2 refund error and the API
+// gateway's message. Response types embed it so that one decode reads both
+// the status and the payload.
 type envelope struct {
 	StatusCode     flexString `json:"statusCode"`
 	StatusMessage  string     `json:"statusMessage"`
@@ -367,11 +369,12 @@ func (e *envelope) gatewayOnly() bool {
 }
 
 // bkashError is apiError for an answer in bKash's own shape, and nil for
-// any other body, however it is spelled. bKash's shapes (spec §2.2, §8.2):
-// a statusCode of bKash's table or of four digits with its statusMessage;
-// an errorCode of that form with its errorMessage; v2's refund error, an
-// externalCode of that form with errorMessageEn or internalCode. A body
-// that only looks similar is not bKash's answer: AWS Lambda's
+// any other body, however it is spelled. bKash's shapes (docs/wire.md,
+// "Envelope and HTTP status" and "Status codes"): a statusCode of bKash's
+// table or of four digits with its statusMessage; an errorCode of that form
+// with its errorMessage; v2's refund error, an externalCode of that form
+// with errorMessageEn or internalCode. A body that only looks similar is
+// not bKash's answer: AWS Lambda's
 // {"errorMessage":"Task timed out after 30.03 seconds"}, a framework's
 // {"statusCode":500,"message":"Internal server error"}.
 func (e *envelope) bkashError() *APIError {
@@ -416,36 +419,25 @@ func bkashCode(c flexString) bool {
 	return true
 }
 
-// flexString decodes a JSON string or number (bKash sends codes as strings;
-// a few gateways answer with numbers).
+// flexString is a code that bKash sends as a JSON string and a few gateways
+// send as a number ("2023" or 2023): either way it reads as the text.
 type flexString string
 
 func (f *flexString) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		if s, ok := plainJSONString(b); ok {
-			if string(s) == "0000" {
-				*f = "0000" // the success code of every answer: no allocation
-			} else {
-				*f = flexString(s)
-			}
-			return nil
-		}
+	switch {
+	case string(b) == "null":
+		return nil
+	case len(b) > 0 && b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
 		*f = flexString(s)
-		return nil
+	default:
+		*f = flexString(b) // a number (or any other value), as written
 	}
-	if string(b) == "null" {
-		return nil
-	}
-	*f = flexString(b)
 	return nil
 }
-
-// jsonAppender is implemented by request bodies with a hand-written encoder.
-type jsonAppender interface{ appendJSON([]byte) []byte }
 
 // logRefer is implemented by request bodies that name a payment, agreement
 // or transaction, for the Debug log line.
@@ -501,18 +493,24 @@ func (c *Client) url(ep *endpoint) string {
 	return c.root + ep.path
 }
 
-// encodeRequest returns the JSON body of in: its hand encoder when it has
-// one, in itself when it is already []byte, "{}" for nil.
+// encodeRequest returns the JSON body of in: "{}" for nil, in itself when it
+// is already []byte, else in encoded by encoding/json. HTML escaping is off,
+// so a callback URL's "&" goes out as "&" rather than "\u0026", which is how
+// bKash documents and echoes it; the newline Encode ends with is trimmed.
 func encodeRequest(in any) ([]byte, error) {
 	switch v := in.(type) {
 	case nil:
 		return []byte("{}"), nil
 	case []byte:
 		return v, nil
-	case jsonAppender:
-		return v.appendJSON(make([]byte, 0, 256)), nil
 	}
-	return json.Marshal(in)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(in); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // freshTokenWindow is how recently a token must have been granted for its
@@ -799,12 +797,16 @@ func readBody(resp *http.Response) ([]byte, error) {
 }
 
 // decodeInto decodes data into out and returns the envelope. out may embed
-// envelope (one decode) or not (the envelope is decoded first).
+// envelope (one decode) or not (the envelope is decoded first, and out only
+// when the envelope carries no error).
+//
+// When the payload does not fit its struct (a member of an unexpected type,
+// an amount bKash should not send), the envelope is decoded on its own: its
+// status decides whether the body was an answer at all, and a bKash error
+// must be reported as such whatever else the body holds.
 func decodeInto(data []byte, out any) (*envelope, error) {
 	if e, ok := out.(enveloper); ok {
-		if err := unmarshalWire(data, out); err != nil {
-			// The payload did not fit; still read the status, which decides
-			// whether this was an answer at all.
+		if err := json.Unmarshal(data, out); err != nil {
 			var env envelope
 			if json.Unmarshal(data, &env) != nil {
 				return nil, err
@@ -814,23 +816,15 @@ func decodeInto(data []byte, out any) (*envelope, error) {
 		return e.env(), nil
 	}
 	var env envelope
-	if err := unmarshalWire(data, &env); err != nil {
+	if err := json.Unmarshal(data, &env); err != nil {
 		return nil, err
 	}
 	if out != nil && env.apiError() == nil {
-		if err := unmarshalWire(data, out); err != nil {
+		if err := json.Unmarshal(data, out); err != nil {
 			return &env, err
 		}
 	}
 	return &env, nil
-}
-
-// unmarshalWire is json.Unmarshal through the fast path of decodeWire.
-func unmarshalWire(data []byte, out any) error {
-	if decodeWire(data, out) {
-		return nil
-	}
-	return json.Unmarshal(data, out)
 }
 
 func (c *Client) debug(ctx context.Context) bool {

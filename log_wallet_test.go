@@ -19,7 +19,7 @@ func TestInvoiceWalletNumbersAreMasked(t *testing.T) {
 			t.Errorf("maskWallets(%q) = %q, want %q", in, got, want)
 		}
 	}
-	r := &createPaymentRequest{invoice: "ORD-01929384756-3"}
+	r := &createPaymentRequest{MerchantInvoiceNumber: "ORD-01929384756-3"}
 	if _, v := r.logRef(); v != "ORD-019****4756-3" {
 		t.Errorf("logRef = %q", v)
 	}

@@ -43,8 +43,9 @@ const (
 	IntentAuthorization Intent = "authorization"
 )
 
-// The payment modes of the create call (spec §4.0).
+// The payment modes of the create call (docs/wire.md, "Endpoints").
 const (
+	modeCreateAgreement  = "0000" // AgreementService.Create
 	modeWithAgreement    = "0001"
 	modeWithoutAgreement = "0011"
 )
@@ -110,70 +111,53 @@ func (p *CreatePaymentParams) request() (*createPaymentRequest, error) {
 		return nil, &ValidationError{Field: ty + "Intent", Reason: fmt.Sprintf("must be %q or %q, got %q", IntentSale, IntentAuthorization, string(intent))}
 	}
 	return &createPaymentRequest{
-		mode:        mode,
-		payerRef:    p.PayerReference,
-		callbackURL: p.CallbackURL,
-		agreementID: p.AgreementID,
-		amount:      p.Amount,
-		intent:      intent,
-		invoice:     p.InvoiceNumber,
-		assocInfo:   p.MerchantAssociationInfo,
+		Mode:                    mode,
+		PayerReference:          p.PayerReference,
+		CallbackURL:             p.CallbackURL,
+		AgreementID:             p.AgreementID,
+		Amount:                  p.Amount,
+		Currency:                "BDT",
+		Intent:                  intent,
+		MerchantInvoiceNumber:   p.InvoiceNumber,
+		MerchantAssociationInfo: p.MerchantAssociationInfo,
 	}, nil
 }
 
-// createPaymentRequest is the body of a payment create call (spec §4.5).
+// createPaymentRequest is the body of a payment create call (docs/wire.md,
+// "Endpoints"), its members in the order bKash documents them. agreementID
+// is set only in mode 0001: bKash wants no such key in mode 0011.
 type createPaymentRequest struct {
-	mode        string
-	payerRef    string
-	callbackURL string
-	agreementID string
-	amount      Amount
-	intent      Intent
-	invoice     string
-	assocInfo   string
-}
-
-func (r *createPaymentRequest) appendJSON(b []byte) []byte {
-	b = appendJSONStringMember(append(b, '{'), "mode", r.mode)
-	b = appendJSONStringMember(b, "payerReference", r.payerRef)
-	b = appendJSONStringMember(b, "callbackURL", r.callbackURL)
-	if r.mode == modeWithAgreement {
-		b = appendJSONStringMember(b, "agreementID", r.agreementID)
-	}
-	b = appendJSONAmountMember(b, "amount", r.amount)
-	b = appendJSONStringMember(b, "currency", "BDT")
-	b = appendJSONStringMember(b, "intent", string(r.intent))
-	b = appendJSONStringMember(b, "merchantInvoiceNumber", r.invoice)
-	if r.assocInfo != "" {
-		b = appendJSONStringMember(b, "merchantAssociationInfo", r.assocInfo)
-	}
-	return append(b, '}')
+	Mode                    string `json:"mode"`
+	PayerReference          string `json:"payerReference"`
+	CallbackURL             string `json:"callbackURL"`
+	AgreementID             string `json:"agreementID,omitempty"`
+	Amount                  Amount `json:"amount"`
+	Currency                string `json:"currency"`
+	Intent                  Intent `json:"intent"`
+	MerchantInvoiceNumber   string `json:"merchantInvoiceNumber"`
+	MerchantAssociationInfo string `json:"merchantAssociationInfo,omitempty"`
 }
 
 // logRef names the invoice with any wallet number in it masked: it reaches
 // log lines, observer events and spans.
 func (r *createPaymentRequest) logRef() (key, value string) {
-	return "merchantInvoiceNumber", maskWallets(r.invoice)
+	return "merchantInvoiceNumber", maskWallets(r.MerchantInvoiceNumber)
 }
 
-// paymentIDRequest is the body of execute, query, capture and void:
-// {"paymentID":"..."}.
-type paymentIDRequest struct{ id string }
-
-func (r paymentIDRequest) appendJSON(b []byte) []byte {
-	return append(appendJSONStringMember(append(b, '{'), "paymentID", r.id), '}')
+// paymentIDRequest is the body of execute, query, capture and void, and of
+// agreement execute: {"paymentID":"..."}.
+type paymentIDRequest struct {
+	PaymentID string `json:"paymentID"`
 }
 
-func (r paymentIDRequest) logRef() (key, value string) { return "paymentID", r.id }
+func (r paymentIDRequest) logRef() (key, value string) { return "paymentID", r.PaymentID }
 
 // trxIDRequest is the body of search: {"trxID":"..."}.
-type trxIDRequest struct{ id string }
-
-func (r trxIDRequest) appendJSON(b []byte) []byte {
-	return append(appendJSONStringMember(append(b, '{'), "trxID", r.id), '}')
+type trxIDRequest struct {
+	TrxID string `json:"trxID"`
 }
 
-func (r trxIDRequest) logRef() (key, value string) { return "trxID", r.id }
+func (r trxIDRequest) logRef() (key, value string) { return "trxID", r.TrxID }
 
 // Payment is bKash's view of one payment, as returned by Create, Execute,
 // Finalize, Query, Capture and Void. Each call fills the fields its answer
@@ -229,7 +213,8 @@ type Payment struct {
 	StatusMessage string
 }
 
-// paymentResponse is the wire shape of every payment answer (spec §4.5-4.10):
+// paymentResponse is the wire shape of every payment answer (docs/wire.md,
+// "Endpoints"):
 // the union of the fields bKash sends on create, execute, query, capture
 // and void, with each spelling variant seen in the wild.
 type paymentResponse struct {
@@ -363,7 +348,8 @@ type Transaction struct {
 	StatusMessage string
 }
 
-// transactionResponse is the wire shape of a search answer (spec §4.8).
+// transactionResponse is the wire shape of a search answer (docs/wire.md,
+// "Endpoints").
 type transactionResponse struct {
 	envelope
 	TrxID                 string            `json:"trxID"`
@@ -442,28 +428,28 @@ func (s *PaymentService) Create(ctx context.Context, params *CreatePaymentParams
 	}
 	p := r.payment()
 	if p.Mode == "" {
-		p.Mode = req.mode
+		p.Mode = req.Mode
 	}
 	if p.Amount == 0 {
-		p.Amount = req.amount
+		p.Amount = req.Amount
 	}
 	if p.Intent == "" {
-		p.Intent = req.intent
+		p.Intent = req.Intent
 	}
 	if p.Currency == "" {
-		p.Currency = "BDT"
+		p.Currency = req.Currency
 	}
 	if p.InvoiceNumber == "" {
-		p.InvoiceNumber = req.invoice
+		p.InvoiceNumber = req.MerchantInvoiceNumber
 	}
 	if p.PayerReference == "" {
-		p.PayerReference = req.payerRef
+		p.PayerReference = req.PayerReference
 	}
 	if p.CallbackURL == "" {
-		p.CallbackURL = req.callbackURL
+		p.CallbackURL = req.CallbackURL
 	}
 	if p.AgreementID == "" {
-		p.AgreementID = req.agreementID
+		p.AgreementID = req.AgreementID
 	}
 	if p.Status == "" {
 		p.Status = StatusInitiated

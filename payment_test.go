@@ -185,7 +185,11 @@ func TestMode0011RequestCarriesNoAgreementIDKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := string(req.appendJSON(nil))
+	b, err := encodeRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(b)
 	if strings.Contains(body, "agreementID") {
 		t.Errorf("mode 0011 body %s has an agreementID key", body)
 	}
@@ -946,7 +950,10 @@ func TestPaymentIDsAreValidatedBeforeSending(t *testing.T) {
 	}
 }
 
-func TestAppendJSONStringEscapes(t *testing.T) {
+// TestRequestStringEscapes: a request's strings are escaped as JSON needs
+// and no further: '<', '>' and '&' (a callback URL's query) go out as they
+// are, U+2028 and U+2029 are escaped, invalid UTF-8 becomes U+FFFD.
+func TestRequestStringEscapes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		in, want string
@@ -966,12 +973,18 @@ func TestAppendJSONStringEscapes(t *testing.T) {
 		{`/slash/`, `"/slash/"`},
 	}
 	for _, tt := range tests {
-		got := string(appendJSONString([]byte("prefix:"), tt.in))
-		if got != "prefix:"+tt.want {
-			t.Errorf("appendJSONString(%q) = %s, want %s", tt.in, strings.TrimPrefix(got, "prefix:"), tt.want)
+		body, err := encodeRequest(struct {
+			S string `json:"s"`
+		}{tt.in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(body); got != `{"s":`+tt.want+`}` {
+			t.Errorf("encodeRequest(%q) = %s, want {\"s\":%s}", tt.in, got, tt.want)
 			continue
 		}
-		// Whatever encoding/json makes of the input, ours decodes the same.
+		// The body reads back as the input does through json.Marshal
+		// (invalid UTF-8 included).
 		var ours, std string
 		stdJSON, _ := json.Marshal(tt.in)
 		if err := json.Unmarshal([]byte(tt.want), &ours); err != nil {
@@ -979,7 +992,7 @@ func TestAppendJSONStringEscapes(t *testing.T) {
 		}
 		_ = json.Unmarshal(stdJSON, &std)
 		if ours != std {
-			t.Errorf("appendJSONString(%q) decodes to %q, encoding/json's to %q", tt.in, ours, std)
+			t.Errorf("encodeRequest(%q) decodes to %q, json.Marshal's to %q", tt.in, ours, std)
 		}
 	}
 }
@@ -988,11 +1001,12 @@ func TestRequestBodiesAreValidJSONWhateverTheInput(t *testing.T) {
 	t.Parallel()
 	nasty := "q\"b\\c\nd\x01e\u2028ক"
 	req := &createPaymentRequest{
-		mode: modeWithAgreement, payerRef: nasty, callbackURL: "https://a.example/cb?x=1&y=\"2\"",
-		agreementID: nasty, amount: Poisha(5), intent: IntentSale, invoice: nasty, assocInfo: nasty,
+		Mode: modeWithAgreement, PayerReference: nasty, CallbackURL: "https://a.example/cb?x=1&y=\"2\"",
+		AgreementID: nasty, Amount: Poisha(5), Currency: "BDT", Intent: IntentSale, MerchantInvoiceNumber: nasty,
+		MerchantAssociationInfo: nasty,
 	}
 	var got map[string]string
-	if err := json.Unmarshal(req.appendJSON(nil), &got); err != nil {
+	if err := json.Unmarshal(mustEncode(t, req), &got); err != nil {
 		t.Fatalf("create body is not JSON: %v", err)
 	}
 	want := map[string]string{
@@ -1003,9 +1017,9 @@ func TestRequestBodiesAreValidJSONWhateverTheInput(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("create body (-want +got):\n%s", d)
 	}
-	for _, r := range []interface{ appendJSON([]byte) []byte }{paymentIDRequest{nasty}, trxIDRequest{nasty}} {
+	for _, r := range []any{paymentIDRequest{nasty}, trxIDRequest{nasty}} {
 		var m map[string]string
-		if err := json.Unmarshal(r.appendJSON(nil), &m); err != nil {
+		if err := json.Unmarshal(mustEncode(t, r), &m); err != nil {
 			t.Fatalf("%T body is not JSON: %v", r, err)
 		}
 		for _, v := range m {
@@ -1016,6 +1030,15 @@ func TestRequestBodiesAreValidJSONWhateverTheInput(t *testing.T) {
 	}
 }
 
+func mustEncode(t *testing.T, in any) []byte {
+	t.Helper()
+	b, err := encodeRequest(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestPaymentRequestsNameTheirObjectForLogs(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -1024,7 +1047,7 @@ func TestPaymentRequestsNameTheirObjectForLogs(t *testing.T) {
 	}{
 		{paymentIDRequest{"TR0011A"}, "paymentID", "TR0011A"},
 		{trxIDRequest{"CLA7K2M9QZ"}, "trxID", "CLA7K2M9QZ"},
-		{&createPaymentRequest{invoice: "A-1001-1"}, "merchantInvoiceNumber", "A-1001-1"},
+		{&createPaymentRequest{MerchantInvoiceNumber: "A-1001-1"}, "merchantInvoiceNumber", "A-1001-1"},
 	}
 	for _, tt := range tests {
 		if k, v := tt.r.logRef(); k != tt.key || v != tt.value {

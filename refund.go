@@ -139,10 +139,11 @@ func (s *RefundService) Create(ctx context.Context, p *RefundParams) (*Refund, e
 		return nil, err
 	}
 	ep := epRefundV1
+	var req any = refundRequestV1{PaymentID: p.PaymentID, Amount: p.Amount, TrxID: p.TrxID, SKU: p.SKU, Reason: p.Reason}
 	if s.c.refundAPI == RefundV2 {
 		ep = epRefundV2
+		req = refundRequestV2{PaymentID: p.PaymentID, TrxID: p.TrxID, RefundAmount: p.Amount, SKU: p.SKU, Reason: p.Reason}
 	}
-	req := refundRequest{v2: ep == epRefundV2, paymentID: p.PaymentID, trxID: p.TrxID, amount: p.Amount, sku: p.SKU, reason: p.Reason}
 	var w refundWire
 	if err := s.c.do(ctx, ep, req, &w); err != nil {
 		return nil, err
@@ -183,12 +184,14 @@ func (s *RefundService) Status(ctx context.Context, paymentID, trxID string) (*R
 		return nil, err
 	}
 	ep := epRefundStatusV1
+	var req any = refundStatusRequestV1{PaymentID: paymentID, TrxID: trxID}
 	if s.c.refundAPI == RefundV2 {
 		ep = epRefundStatusV2
+		req = refundStatusRequestV2{PaymentID: paymentID, TrxID: trxID}
 	}
 	asked := time.Now()
 	var w refundWire
-	if err := s.c.do(ctx, ep, refundStatusRequest{v2: ep == epRefundStatusV2, paymentID: paymentID, trxID: trxID}, &w); err != nil {
+	if err := s.c.do(ctx, ep, req, &w); err != nil {
 		return nil, err
 	}
 	st := w.status(trxID)
@@ -371,53 +374,39 @@ func (s *RefundService) settleStatus(ctx context.Context, p *PendingRefund) (*Re
 	return st, err
 }
 
-// refundRequest is the body of a refund: v1 {paymentID, amount, trxID, sku,
-// reason}, v2 {paymentId, trxId, refundAmount, sku, reason} (spec §4.11, §4.12).
-type refundRequest struct {
-	v2               bool
-	paymentID, trxID string
-	amount           Amount
-	sku, reason      string
-}
-
-func (r refundRequest) appendJSON(b []byte) []byte {
-	b = append(b, '{')
-	if r.v2 {
-		b = appendJSONStringMember(b, "paymentId", r.paymentID)
-		b = appendJSONStringMember(b, "trxId", r.trxID)
-		b = appendJSONAmountMember(b, "refundAmount", r.amount)
-	} else {
-		b = appendJSONStringMember(b, "paymentID", r.paymentID)
-		b = appendJSONAmountMember(b, "amount", r.amount)
-		b = appendJSONStringMember(b, "trxID", r.trxID)
+// The bodies of a refund and of a refund status, v1 and v2 (docs/wire.md,
+// "Endpoints"). The two versions spell the ids differently and order the
+// members differently; bKash's v1 tells a status request from a refund by
+// the absence of amount.
+type (
+	refundRequestV1 struct {
+		PaymentID string `json:"paymentID"`
+		Amount    Amount `json:"amount"`
+		TrxID     string `json:"trxID"`
+		SKU       string `json:"sku"`
+		Reason    string `json:"reason"`
 	}
-	b = appendJSONStringMember(b, "sku", r.sku)
-	b = appendJSONStringMember(b, "reason", r.reason)
-	return append(b, '}')
-}
-
-func (r refundRequest) logRef() (string, string) { return "paymentID", r.paymentID }
-
-// refundStatusRequest is the body of a refund status: the payment's ids
-// only (on v1 the absence of amount is what makes it a status request).
-type refundStatusRequest struct {
-	v2               bool
-	paymentID, trxID string
-}
-
-func (r refundStatusRequest) appendJSON(b []byte) []byte {
-	b = append(b, '{')
-	if r.v2 {
-		b = appendJSONStringMember(b, "paymentId", r.paymentID)
-		b = appendJSONStringMember(b, "trxId", r.trxID)
-	} else {
-		b = appendJSONStringMember(b, "paymentID", r.paymentID)
-		b = appendJSONStringMember(b, "trxID", r.trxID)
+	refundRequestV2 struct {
+		PaymentID    string `json:"paymentId"`
+		TrxID        string `json:"trxId"`
+		RefundAmount Amount `json:"refundAmount"`
+		SKU          string `json:"sku"`
+		Reason       string `json:"reason"`
 	}
-	return append(b, '}')
-}
+	refundStatusRequestV1 struct {
+		PaymentID string `json:"paymentID"`
+		TrxID     string `json:"trxID"`
+	}
+	refundStatusRequestV2 struct {
+		PaymentID string `json:"paymentId"`
+		TrxID     string `json:"trxId"`
+	}
+)
 
-func (r refundStatusRequest) logRef() (string, string) { return "paymentID", r.paymentID }
+func (r refundRequestV1) logRef() (string, string)       { return "paymentID", r.PaymentID }
+func (r refundRequestV2) logRef() (string, string)       { return "paymentID", r.PaymentID }
+func (r refundStatusRequestV1) logRef() (string, string) { return "paymentID", r.PaymentID }
+func (r refundStatusRequestV2) logRef() (string, string) { return "paymentID", r.PaymentID }
 
 // refundFields are the members of one refund under every name seen for
 // them: v1 (originalTrxID, refundTrxID, amount, transactionStatus), v2
