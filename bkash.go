@@ -59,6 +59,7 @@
 package bkash
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -66,6 +67,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Environment selects the bKash deployment a Client talks to. There is no
@@ -182,8 +184,8 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 	}
 	text := b // a number: its digits as written
 	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := jsonString(b)
+		if err != nil {
 			return fmt.Errorf("bkash: amount: %w", err)
 		}
 		if s == "" { // bKash sends "" for absent amounts in some replies
@@ -198,6 +200,21 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 	}
 	*a = v
 	return nil
+}
+
+// jsonString returns the text of the JSON string literal b, for the
+// UnmarshalJSON methods of the wire's values (Amount, Time, looseTime,
+// flexString), which read strings and numbers alike. bKash's strings carry
+// no escapes, so a literal without a backslash is taken as it stands
+// (encoding/json does the same inside its own decoder); any other literal
+// is decoded by encoding/json.
+func jsonString(b []byte) (string, error) {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b) {
+		return string(b[1 : len(b)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(b, &s)
+	return s, err
 }
 
 // UnmarshalText implements encoding.TextUnmarshaler with the strict rules of
@@ -542,8 +559,8 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		*t = Time{}
 		return nil
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
+	s, err := jsonString(b)
+	if err != nil {
 		return fmt.Errorf("bkash: time: %w", err)
 	}
 	if strings.TrimSpace(s) == "" {

@@ -558,3 +558,37 @@ func FuzzMaybeRFC3339(f *testing.F) {
 		}
 	})
 }
+
+// jsonString must read every JSON string literal as encoding/json does:
+// it only skips encoding/json for literals without escapes.
+func TestJSONStringReadsAsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, lit := range []string{
+		`""`, `"0000"`, `"1250.50"`, `"2025-01-01T12:30:00:456 GMT+0600"`, `"টাকা"`,
+		`"a\"b"`, `"a\\b"`, `"\u0030"`, `"\ud83d\ude00"`, `"\/"`, "\"\xff\"", "\"a\xc3\"",
+	} {
+		checkJSONString(t, []byte(lit))
+	}
+}
+
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{`""`, `"0000"`, `"a\"b"`, "\"\xff\"", `"\u00e9"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return // encoding/json never hands an UnmarshalJSON method invalid JSON
+		}
+		checkJSONString(t, b)
+	})
+}
+
+func checkJSONString(t *testing.T, b []byte) {
+	t.Helper()
+	var want string
+	wantErr := json.Unmarshal(b, &want)
+	got, err := jsonString(b)
+	if (err != nil) != (wantErr != nil) || got != want {
+		t.Errorf("jsonString(%q) = %q, %v; encoding/json: %q, %v", b, got, err, want, wantErr)
+	}
+}

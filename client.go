@@ -428,8 +428,8 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	case string(b) == "null":
 		return nil
 	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := jsonString(b)
+		if err != nil {
 			return err
 		}
 		*f = flexString(s)
@@ -481,6 +481,9 @@ func (c *Client) doVia(ctx context.Context, tr *transport.Transport, ep *endpoin
 // stampSent sets the SentAt of an *OutcomeUnknownError to now, when the SDK
 // has stopped waiting: no attempt of the call can have left later.
 func stampSent(err error) error {
+	if err == nil {
+		return nil
+	}
 	var ue *OutcomeUnknownError
 	if errors.As(err, &ue) && ue.SentAt.IsZero() {
 		ue.SentAt = time.Now()
@@ -604,6 +607,9 @@ func (cl *call) scrub(s string) string {
 // scrubError removes the call's secrets from the messages of the
 // *APIError inside err, if any.
 func (cl *call) scrubError(err error) {
+	if err == nil {
+		return
+	}
 	var ae *APIError
 	if errors.As(err, &ae) {
 		ae.Message, ae.MessageBn = cl.scrub(ae.Message), cl.scrub(ae.MessageBn)
@@ -862,10 +868,13 @@ func (cl *call) info() CallInfo {
 func (cl *call) emit(last bool, callErr error) {
 	c := cl.c
 	attempted := cl.havePend
+	cl.havePend = false
+	if c.observer == nil && c.logger == nil {
+		return // nobody to tell
+	}
 	if !attempted && (!last || c.observer == nil) {
 		return
 	}
-	cl.havePend = false
 	info := cl.info()
 	ev := AttemptEvent{
 		Op: info.Op, Class: info.Class, RefKind: info.RefKind, Ref: info.Ref, URL: info.URL,

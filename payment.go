@@ -2,7 +2,6 @@ package bkash
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -308,8 +307,8 @@ func (t *looseTime) UnmarshalJSON(b []byte) error {
 		*t = looseTime(v)
 		return nil
 	}
-	var s string
-	if json.Unmarshal(b, &s) != nil {
+	s, err := jsonString(b)
+	if err != nil {
 		s = string(b) // a number or another JSON value: keep its text
 	}
 	*t = looseTime{Raw: s}
