@@ -318,14 +318,25 @@ var secretKeys = map[string]bool{
 // attempt's or a wallet link's.
 var callbackKeyRE = regexp.MustCompile(`/bkash/(callback|agreement/callback)/[A-Za-z0-9_-]+`)
 
-// walletRE finds Bangladeshi wallet numbers: 01XXXXXXXXX, optionally with
-// the country code.
-var walletRE = regexp.MustCompile(`(?:\+?880)?01[3-9][0-9]{8}`)
+// digitRunRE finds whole runs of digits (with a leading "+", for +880...).
+// A wallet number is a whole run: the same digits inside a longer run are
+// part of something else, such as the epoch milliseconds at the end of a
+// payment ID ("TR0011ro5LbR01765009179282"), which must stay readable.
+var digitRunRE = regexp.MustCompile(`\+?[0-9]+`)
+
+// walletRE matches a digit run that is a Bangladeshi wallet number:
+// 01[3-9] and eight digits, optionally after the country code 88.
+var walletRE = regexp.MustCompile(`^(?:\+?88)?01[3-9][0-9]{8}$`)
 
 // maskText masks wallet numbers and callback keys in free text.
 func maskText(s string) string {
 	s = callbackKeyRE.ReplaceAllString(s, "/bkash/$1/[REDACTED]")
-	return walletRE.ReplaceAllStringFunc(s, bkash.MaskMSISDN)
+	return digitRunRE.ReplaceAllStringFunc(s, func(run string) string {
+		if walletRE.MatchString(run) {
+			return bkash.MaskMSISDN(run)
+		}
+		return run
+	})
 }
 
 // redactBody returns a JSON body with every secret member replaced and
