@@ -1,3 +1,9 @@
+// Tests of refund.go that reach its unexported code, in package bkash (the
+// harness is harness_internal_test.go): settling a refund whose outcome is
+// unknown, the request types of refund.go and agreement.go, and the refund
+// answer's decoding. The tests through the exported API are in
+// refund_test.go and refund_integration_test.go.
+
 package bkash
 
 import (
