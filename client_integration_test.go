@@ -231,7 +231,8 @@ func (f observerFunc) ObserveAttempt(ev bkash.AttemptEvent) { f(ev) }
 
 func (f observerFunc) ObserveTokenRenewal(bkash.TokenRenewalEvent) {}
 
-// HTTP/1.1: a connection closed after the request was read.
+// HTTP/1.1: a connection closed after the request was read. The HTTP/2
+// resets, with the server they need, are in client_h2_test.go.
 
 // TestHTTP1ClosedAfterBodyNeverResendsMoney: a server (or a NAT, a load
 // balancer) that reads a whole money request on a reused keep-alive
