@@ -297,3 +297,13 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 // RoundTrip calls f.
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestHarnessUsesAnIsolatedTransport: no test registers answers on
+// httpmock's global transport (httpmock.Activate), which every test running
+// in parallel would share; each uses a transport of its own.
+func TestHarnessUsesAnIsolatedTransport(t *testing.T) {
+	t.Parallel()
+	if httpmock.DefaultTransport.NumResponders() != 0 {
+		t.Error("something registered on httpmock's global transport")
+	}
+}
