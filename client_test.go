@@ -27,6 +27,15 @@ import (
 	"github.com/smartdairy/bkash-go/internal/transport"
 )
 
+// Tests of client.go, the pipeline every call goes through, in package
+// bkash (harness: harness_internal_test.go): the request headers, reading
+// the envelope and decoding answers (decodeInto, flexString, FuzzDecodeAnswer,
+// FuzzWireValue, FuzzDecodeEnvelope), which failures are retried and which
+// make a money call's outcome unknown, redirects, the default transport,
+// Version, and what may reach a log line, an error or a fmt verb. The
+// tests through the exported API are in client_integration_test.go and
+// client_h2_test.go.
+
 var wantUA = "bkash-go/" + Version + " go/" + strings.TrimPrefix(runtime.Version(), "go")
 
 func TestRequestHeadersAreExactlyBkashs(t *testing.T) {
