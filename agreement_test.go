@@ -15,6 +15,12 @@ import (
 	"github.com/smartdairy/bkash-go"
 )
 
+// Unit tests of agreement.go through the exported API, on the httpmock
+// harness of harness_test.go. The flows against the fake bKash are in
+// agreement_integration_test.go; its unexported request types are tested
+// with the refund ones in refund_internal_test.go
+// (TestRequestBodiesAreExactBytes, TestLogRefsNameTheObject).
+
 // The agreement of testdata/agreement.
 const (
 	agPaymentID   = "TR0000Ag7Kp2X1736921400250"

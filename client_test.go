@@ -3,13 +3,19 @@ package bkash
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +24,17 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jarcoal/httpmock"
+	"github.com/smartdairy/bkash-go/internal/transport"
 )
+
+// Tests of client.go, the pipeline every call goes through, in package
+// bkash (harness: harness_internal_test.go): the request headers, reading
+// the envelope and decoding answers (decodeInto, flexString, FuzzDecodeAnswer,
+// FuzzWireValue, FuzzDecodeEnvelope), which failures are retried and which
+// make a money call's outcome unknown, redirects, the default transport,
+// Version, and what may reach a log line, an error or a fmt verb. The
+// tests through the exported API are in client_integration_test.go and
+// client_h2_test.go.
 
 var wantUA = "bkash-go/" + Version + " go/" + strings.TrimPrefix(runtime.Version(), "go")
 
@@ -886,7 +902,440 @@ func FuzzDecodeEnvelope(f *testing.F) {
 	})
 }
 
-// roundTripFunc adapts a function to http.RoundTripper.
-type roundTripFunc func(*http.Request) (*http.Response, error)
+// slogAtInfo is a JSON logger at info level that writes to w.
+func slogAtInfo(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
 
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+// The User-Agent carries Version, and bKash's support reads it: it must name
+// the release the code is, so Version and the changelog move together (see
+// RELEASING.md). Between releases Version names the newest release.
+func TestVersionIsTheNewestReleaseInTheChangelog(t *testing.T) {
+	b, err := os.ReadFile("CHANGELOG.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "## [0.2.0] - 2026-12-06": the first dated section is the newest.
+	m := regexp.MustCompile(`(?m)^## \[(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)\] - (\d{4}-\d{2}-\d{2})$`).FindSubmatch(b)
+	if m == nil {
+		// Only before the first release is cut (RELEASING.md, step 1).
+		t.Skip(`CHANGELOG.md has no released section ("## [X.Y.Z] - YYYY-MM-DD") yet`)
+	}
+	if got := string(m[1]); got != Version {
+		t.Errorf("Version = %q, but the newest release in CHANGELOG.md is %q (released %s)", Version, got, m[2])
+	}
+}
+
+// TestDefaultTransportIdleTimeout: the default client drops idle connections
+// before the shortest idle timeout of the load balancers and NAT gateways in
+// front of AWS-hosted APIs (ALB 60 s), so that no call is written onto a
+// connection a middlebox already closed.
+func TestDefaultTransportIdleTimeout(t *testing.T) {
+	tr, ok := defaultTransport().(*http.Transport)
+	if !ok {
+		t.Skip("http.DefaultTransport replaced by the program")
+	}
+	if tr.IdleConnTimeout != defaultIdleConnTimeout || tr.IdleConnTimeout <= 0 || tr.IdleConnTimeout >= 60e9 {
+		t.Errorf("IdleConnTimeout = %v, want %v (below an ALB's 60 s)", tr.IdleConnTimeout, defaultIdleConnTimeout)
+	}
+	if !tr.ForceAttemptHTTP2 {
+		t.Error("the default client no longer attempts HTTP/2; TestHTTP2ResetNeverResendsMoney would not cover it")
+	}
+}
+
+// A redirect is never followed. net/http would re-send a 307/308'd POST,
+// body and all (go-retryablehttp gives it GetBody), which for a call that
+// moves money is a second send; and it forwards custom headers such as
+// Username, Password and X-App-Key to whatever host the Location names.
+func TestRedirectsAreNeverFollowed(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			t.Parallel()
+			m := newCoreMock(t)
+			var followed atomic.Int32
+			m.mt.RegisterResponder(http.MethodPost, "https://elsewhere.example/execute", func(*http.Request) (*http.Response, error) {
+				followed.Add(1)
+				return coreJSON(200, `{"statusCode":"0000","transactionStatus":"Completed"}`), nil
+			})
+			m.mt.RegisterResponder(http.MethodGet, "https://elsewhere.example/execute", func(*http.Request) (*http.Response, error) {
+				followed.Add(1)
+				return coreJSON(200, `{}`), nil
+			})
+			redirect := func(int, coreReq) (*http.Response, error) {
+				r := coreJSON(status, `{}`)
+				r.Header.Set("Location", "https://elsewhere.example/execute")
+				return r, nil
+			}
+			m.on(epPaymentExecute, redirect)
+			c := m.client()
+			_, err := c.Payments.Execute(context.Background(), "TR0011abc")
+			var ou *OutcomeUnknownError
+			if !errors.As(err, &ou) {
+				t.Errorf("Execute answered %d: err = %v, want *OutcomeUnknownError", status, err)
+			}
+			if n := m.sent(epPaymentExecute); n != 1 {
+				t.Errorf("execute sent %d times, want 1", n)
+			}
+
+			m.onGrant(redirect) // the credentials must not follow either
+			_, err = m.client(WithTokenStore(NewMemoryTokenStore())).Token(context.Background())
+			if err == nil {
+				t.Errorf("grant answered %d: no error", status)
+			}
+			if n := followed.Load(); n != 0 {
+				t.Errorf("the redirect was followed %d times", n)
+			}
+		})
+	}
+}
+
+// call.scrub: what a call sent never reaches its error's text.
+
+// A refresh request carries the refresh_token in its body rather than in the
+// call's token: a server echoing it in its message must not put it into an
+// error.
+func TestScrubRemovesRefreshTokenOfRefreshCall(t *testing.T) {
+	c := &Client{secrets: seal(&clientSecrets{creds: Credentials{Password: "pw-1", AppSecret: "as-1"}})}
+	cl := &call{c: c, ep: epRefresh, in: tokenRequest{RefreshToken: "ECHOED-REFRESH-77"}}
+	got := cl.scrub("bad refresh token ECHOED-REFRESH-77 (pw-1, as-1)")
+	for _, s := range []string{"ECHOED-REFRESH-77", "pw-1", "as-1"} {
+		if strings.Contains(got, s) {
+			t.Fatalf("scrub left %q in %q", s, got)
+		}
+	}
+}
+
+// An answer that is not bKash's (a 5xx with a foreign {"message": ...}, a
+// 200 carrying only an errorMessage) becomes an *OutcomeUnknownError or a
+// plain error whose text quotes the message: the secrets the call sent must
+// be scrubbed from it as from an *APIError's message.
+func TestScrubForeignMessageInUnknownOutcome(t *testing.T) {
+	c := &Client{secrets: seal(&clientSecrets{creds: Credentials{Password: "pw-2", AppSecret: "as-2"}})}
+	for _, ep := range []*endpoint{epPaymentExecute, epPaymentQuery} {
+		for _, status := range []int{200, 500} {
+			cl := &call{c: c, ep: ep, tok: &Token{IDToken: "idt-2", RefreshToken: "rt-2"}}
+			body := `{"message":"echo idt-2 rt-2 pw-2 as-2"}`
+			if status == 200 {
+				body = `{"errorMessage":"echo idt-2 rt-2 pw-2 as-2"}`
+			}
+			res := transport.Result{Resp: &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))}, Attempts: 1, Sent: true}
+			_, err := cl.finish(res, &struct{ envelope }{})
+			cl.scrubError(err) // as run does
+			if err == nil {
+				t.Fatalf("%s %d: no error", ep.op, status)
+			}
+			for _, s := range []string{"idt-2", "rt-2", "pw-2", "as-2"} {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("%s %d: %q in %q", ep.op, status, s, err)
+				}
+			}
+		}
+	}
+}
+
+// fmt on a Client and on everything that holds one.
+
+// fmtSecrets are the values no fmt verb may print, with distinctive text:
+// the client's password and app secret, and the tokens the mock grants
+// (eyJ-ID<n>-tok, eyJ-RF<n>-tok).
+var fmtSecrets = []string{"pw-SECRET-7d1c", "appsecret-SECRET-91be", "eyJ-ID1-tok", "eyJ-RF1-tok", "eyJ-ID2-tok", "eyJ-RF2-tok"}
+
+// secretForms returns the forms in which fmt could print s: as text, quoted
+// (%q, %#v), in hex either case (%x, %X, with or without spaces) and as
+// the decimal bytes of a []byte.
+func secretForms(s string) []string {
+	var dec []string
+	for i := 0; i < len(s); i++ {
+		dec = append(dec, strconv.Itoa(int(s[i])))
+	}
+	return []string{
+		s, strconv.Quote(s), hex.EncodeToString([]byte(s)), strings.ToUpper(hex.EncodeToString([]byte(s))),
+		fmt.Sprintf("% x", s), strings.Join(dec[:8], " "),
+	}
+}
+
+// fmtVerbs are the verbs tried on every shape: the ones the issue names,
+// and every other verb, since an unexpected verb on a pointer makes fmt
+// print the pointed-to struct (%!s(*T=&{...})).
+var fmtVerbs = []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "% x", "%d", "%t", "%c", "%U", "%e", "%f", "%g", "%o", "%b", "%p", "%T", "%10.3s", "%-+#v"}
+
+// TestNoFmtVerbPrintsASecret: fmt.Sprintf("%+v", *client) printed the
+// password and app secret, and so did %s of client.Payments or of any
+// struct holding a *Client in an unexported field (fmt cannot call the
+// methods of unexported fields, and an unexpected verb on a pointer makes
+// it print what the pointer points to). Every verb, on every shape that
+// holds the client, a service or the webhook verifier, with a granted and
+// a rejected token in the client, prints none of the secrets in any form.
+func TestNoFmtVerbPrintsASecret(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	c := m.client()
+	// The token manager holds a current token and remembers a rejected one,
+	// set here rather than through a renewal: fmt reads the client's state
+	// without its locks, which the renewal's goroutines (singleflight)
+	// would still be releasing (a race, not a leak).
+	now := time.Now()
+	t1 := &Token{IDToken: "eyJ-ID1-tok", RefreshToken: "eyJ-RF1-tok", ExpiresAt: now.Add(time.Hour)}
+	t2 := &Token{IDToken: "eyJ-ID2-tok", RefreshToken: "eyJ-RF2-tok", ExpiresAt: now.Add(time.Hour), refreshAt: now.Add(time.Hour)}
+	c.tokens.swap(t1)
+	c.tokens.reject(t1)
+	c.tokens.swap(t2)
+	v, err := NewWebhookVerifier(WithAllowedTopicARNs("arn:aws:sns:ap-southeast-1:123456789012:t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &Reconciler{Payments: c.Payments, Report: func(ReconcileResult) {}}
+
+	type (
+		exported     struct{ C *Client }
+		unexported   struct{ c *Client }
+		value        struct{ c Client }
+		embedded     struct{ *Client }
+		embeddedVal  struct{ Client }
+		payments     struct{ s *PaymentService }
+		paymentsVal  struct{ s PaymentService }
+		agreements   struct{ s *AgreementService }
+		agreementVal struct{ s AgreementService }
+		refunds      struct{ s *RefundService }
+		refundsVal   struct{ s RefundService }
+		embedPay     struct{ *PaymentService }
+		embedPayVal  struct{ PaymentService }
+		reconciler   struct{ r *Reconciler }
+		reconcilerV  struct{ r Reconciler }
+		verifier     struct{ v *WebhookVerifier }
+		verifierVal  struct{ v WebhookVerifier }
+		nested       struct{ inner unexported }
+		nestedPtr    struct{ inner *value }
+		inSlice      struct{ cs []Client }
+		inMap        struct{ m map[string]*Client }
+		inAny        struct{ x any }
+	)
+	shapes := map[string]any{
+		"*Client": c, "Client": *c, "**Client": &c,
+		"*PaymentService": c.Payments, "PaymentService": *c.Payments,
+		"*AgreementService": c.Agreements, "AgreementService": *c.Agreements,
+		"*RefundService": c.Refunds, "RefundService": *c.Refunds,
+		"*Reconciler": rec, "*WebhookVerifier": v,
+		"exported *Client": exported{c}, "unexported *Client": unexported{c}, "&unexported *Client": &unexported{c},
+		"Client value field": value{*c}, "&Client value field": &value{*c},
+		"embedded *Client": embedded{c}, "embedded Client": embeddedVal{*c}, "&embedded Client": &embeddedVal{*c},
+		"*PaymentService field": payments{c.Payments}, "PaymentService field": paymentsVal{*c.Payments},
+		"*AgreementService field": agreements{c.Agreements}, "AgreementService field": agreementVal{*c.Agreements},
+		"*RefundService field": refunds{c.Refunds}, "RefundService field": refundsVal{*c.Refunds},
+		"embedded *PaymentService": embedPay{c.Payments}, "embedded PaymentService": embedPayVal{*c.Payments},
+		"*Reconciler field": reconciler{rec}, "*WebhookVerifier field": verifier{v},
+		"nested": nested{unexported{c}}, "nested pointer": nestedPtr{&value{*c}},
+		"slice of Client": inSlice{[]Client{*c}}, "map of *Client": inMap{map[string]*Client{"k": c}},
+		"Client in interface": inAny{*c}, "*Client in interface": inAny{c},
+		"PaymentService in interface": inAny{*c.Payments},
+	}
+	if rv := (reconcilerV{}); rv.r.Payments == nil {
+		// Reconciler holds a mutex: a copy is built field by field.
+		shapes["Reconciler field"] = reconcilerV{r: Reconciler{Payments: c.Payments}}
+	}
+	shapes["WebhookVerifier field"] = verifierVal{v: WebhookVerifier{certs: v.certs, client: v.client, topics: v.topics}}
+	for name, x := range shapes {
+		for _, verb := range fmtVerbs {
+			out := fmt.Sprintf(verb, x)
+			for _, s := range fmtSecrets {
+				for _, form := range secretForms(s) {
+					if strings.Contains(out, form) {
+						t.Errorf("%s with %s prints %q (form %q of a secret): %.300s", name, verb, s, form, out)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Tests of the answer decoding: decodeInto and the types that read bKash's
+// irregular values (Amount, Time, looseTime, flexString). Request bodies
+// are pinned byte for byte by the golden tests of each service.
+
+// TestEscapedValuesDecodeLikePlainOnes: a value written with JSON escapes
+// decodes exactly like its plain spelling, for amounts, timestamps and
+// status codes.
+func TestEscapedValuesDecodeLikePlainOnes(t *testing.T) {
+	t.Parallel()
+	pairs := [][2]string{
+		{`"1250.50"`, `"\u0031250.50"`},
+		{`" 480 "`, `"\u0020480\u0020"`},
+		{`"12.345"`, `"12.34\u0035"`},
+		{`"2025-01-01T12:30:00:456 GMT+0600"`, `"2025-01-01T12:30:00:456\u0020GMT+0600"`},
+		{`"2025-01-01T12:30:00.456+06:00"`, `"2025-01-01T12:30:00.456\u002B06:00"`},
+		{`"20250101123000"`, `"2025010112300\u0030"`},
+		{`"0000"`, `"\u0030000"`},
+		{`"2062"`, `"\u0032062"`},
+	}
+	for _, p := range pairs {
+		plain, escaped := []byte(p[0]), []byte(p[1])
+		var a1, a2 Amount
+		e1, e2 := a1.UnmarshalJSON(plain), a2.UnmarshalJSON(escaped)
+		if a1 != a2 || fmt.Sprint(e1) != fmt.Sprint(e2) {
+			t.Errorf("Amount: %s -> %v, %v; %s -> %v, %v", plain, a1, e1, escaped, a2, e2)
+		}
+		var t1, t2 Time
+		e1, e2 = t1.UnmarshalJSON(plain), t2.UnmarshalJSON(escaped)
+		if !t1.Time.Equal(t2.Time) || t1.Raw != t2.Raw || t1.Location().String() != t2.Location().String() || fmt.Sprint(e1) != fmt.Sprint(e2) {
+			t.Errorf("Time: %s -> %v, %v; %s -> %v, %v", plain, t1, e1, escaped, t2, e2)
+		}
+		var f1, f2 flexString
+		e1, e2 = f1.UnmarshalJSON(plain), f2.UnmarshalJSON(escaped)
+		if f1 != f2 || fmt.Sprint(e1) != fmt.Sprint(e2) {
+			t.Errorf("flexString: %s -> %q, %v; %s -> %q, %v", plain, f1, e1, escaped, f2, e2)
+		}
+	}
+}
+
+// answerSeeds are bodies at the edges of what the decoders meet: wrong
+// kinds of value, spelling variants, escapes, broken JSON.
+var answerSeeds = []string{
+	`{}`, `null`, `[]`, `"x"`, `1`, ``, `{`, `{"a":1,}`, `{"a":1}x`,
+	`{"PAYMENTID":"A"}`, `{"paymentId":"lower"}`, `{"paymentID":"exact","paymentId":"lower"}`,
+	`{"bKashURL":"https://b"}`, `{"refundTrxId":"R","originalTrxId":"O"}`, `{"statuscode":2062}`,
+	`{"statusCode":"0000","statusCode":"2023"}`, `{"trxID":"A","trxID":null}`, `{"amount":"1.00","amount":null}`,
+	`{"amount":150.5}`, `{"amount":""}`, `{"amount":"abc"}`, `{"amount":true}`, `{"amount":{}}`,
+	`{"trxID":123}`, `{"statusCode":0}`, `{"statusCode":true}`, `{"expires_in":3600}`, `{"expires_in":"3600"}`,
+	`{"paymentExecuteTime":12345}`, `{"paymentExecuteTime":"01/01/2025 14:00"}`, `{"paymentExecuteTime":""}`,
+	`{"statusCode":"2023","statusMessage":"Insufficient Balance","amount":"-1"}`,
+	`{"errorCode":"2056","errorMessage":"Invalid Payment State","trxID":{"x":1}}`,
+	`{"externalCode":"2071","errorMessageEn":"e","errorMessageBn":"রিফান্ডের সময় শেষ","refundTransactions":7}`,
+	`{"message":"Unauthorized"}`, `{"Message":"User is not authorized to access this resource with an explicit deny"}`,
+	`{"statusMessage":"\u0041\u00e9\ud83d\ude00"}`, "{\"statusMessage\":\"a\xffb\"}", `{"statusMessage":"a\qb"}`,
+	`{"refundTransactions":[null,{}]}`, `{"refundTransactions":[{"refundTrxId":"A","refundAmount":"1.00"},{"refundTrxID":"B"}]}`,
+	`{"refundTransactions":[1]}`, `{"refundTransactions":[{"refundAmount":"x"}]}`,
+}
+
+// FuzzDecodeAnswer decodes any body into every answer type. Whatever the
+// body, the status is read whenever the envelope itself decodes (a payload
+// that does not fit must not hide a bKash error), nothing else counts as an
+// answer, an error in bKash's shape is never a success, and the conversion
+// to the public types does not panic.
+func FuzzDecodeAnswer(f *testing.F) {
+	for _, s := range answerSeeds {
+		f.Add([]byte(s))
+	}
+	files, _ := filepath.Glob("testdata/*/*.json")
+	for _, file := range files {
+		if data, err := os.ReadFile(file); err == nil && !strings.Contains(file, "golden") {
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want envelope
+		envErr := json.Unmarshal(data, &want)
+		var (
+			token       tokenResponse
+			payment     paymentResponse
+			transaction transactionResponse
+			agreement   agreementWire
+			refund      refundWire
+			plain       struct {
+				PaymentID string `json:"paymentID"`
+			}
+		)
+		for _, out := range []any{&token, &payment, &transaction, &agreement, &refund, &plain, nil} {
+			env, err := decodeInto(data, out)
+			switch {
+			case envErr != nil && (env != nil || err == nil):
+				t.Fatalf("%T: %q is no envelope (%v), yet decodeInto gave %+v, %v", out, data, envErr, env, err)
+			case envErr == nil && env == nil:
+				t.Fatalf("%T: the envelope of %q decodes, yet decodeInto lost it (%v)", out, data, err)
+			case envErr == nil && *env != want:
+				t.Fatalf("%T: decodeInto read the status of %q as %+v, want %+v", out, data, *env, want)
+			case err == nil && !json.Valid(data):
+				t.Fatalf("%T: invalid JSON %q decoded without error", out, data)
+			}
+			if env != nil && env.bkashError() != nil && !env.failed() {
+				t.Fatalf("%T: bKash error %v in %q, yet not failed", out, env.bkashError(), data)
+			}
+		}
+		payment.payment()
+		transaction.transaction()
+		agreement.agreement()
+		refund.status("T")
+		refundFrom(&refund.refundFields, "", 0, "")
+	})
+}
+
+// FuzzWireValue puts any string into each of bKash's irregular values, as
+// encoding/json hands it to them inside an answer: an amount is "" or
+// ParseAmount's decimal text, a timestamp is blank or one of ParseTime's
+// forms, a cosmetic timestamp never fails its answer and keeps the text,
+// and a code is the text itself. A JSON number is read as its digits.
+func FuzzWireValue(f *testing.F) {
+	for _, s := range []string{"1250.50", "", " ", "480", "-1", "1e3", "12.345", "2025-01-01T12:30:00:456 GMT+0600",
+		"20250101123000", "2021-05-19T08:40:46.447Z", "13/02/2025 18:30", "0000", "2062", "টাকা", "a\x00b", "\xff"} {
+		f.Add(s)
+	}
+	type values struct {
+		Code   flexString `json:"code"`
+		Amount Amount     `json:"amount"`
+		Time   Time       `json:"time"`
+		Loose  looseTime  `json:"loose"`
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		q, _ := json.Marshal(s)
+		var text string
+		_ = json.Unmarshal(q, &text) // s as a JSON string carries it (invalid UTF-8 replaced)
+
+		var v values
+		err := json.Unmarshal([]byte(`{"code":`+string(q)+`}`), &v)
+		if err != nil || string(v.Code) != text {
+			t.Fatalf("code %s = %q, %v; want %q", q, v.Code, err, text)
+		}
+
+		v = values{}
+		err = json.Unmarshal([]byte(`{"amount":`+string(q)+`}`), &v)
+		want, perr := ParseAmount(text)
+		if text == "" {
+			want, perr = 0, nil
+		}
+		if (err == nil) != (perr == nil) || err == nil && v.Amount != want {
+			t.Fatalf("amount %s = %v, %v; ParseAmount gives %v, %v", q, v.Amount, err, want, perr)
+		}
+
+		v = values{}
+		err = json.Unmarshal([]byte(`{"time":`+string(q)+`}`), &v)
+		wantT, terr := ParseTime(text)
+		if strings.TrimSpace(text) == "" {
+			wantT, terr = Time{}, nil
+		}
+		if (err == nil) != (terr == nil) || err == nil && (v.Time.Raw != wantT.Raw || !v.Time.Time.Equal(wantT.Time)) {
+			t.Fatalf("time %s = %v, %v; ParseTime gives %v, %v", q, v.Time, err, wantT, terr)
+		}
+
+		v = values{}
+		if err := json.Unmarshal([]byte(`{"loose":`+string(q)+`}`), &v); err != nil {
+			t.Fatalf("loose time %s failed its answer: %v", q, err)
+		}
+		if strings.TrimSpace(text) != "" && v.Loose.Raw != text {
+			t.Fatalf("loose time %s kept %q", q, v.Loose.Raw)
+		}
+
+		// s itself as a JSON value: a number is read as its digits, and
+		// nothing fails a cosmetic timestamp.
+		if !json.Valid([]byte(s)) {
+			return
+		}
+		v = values{}
+		if err := json.Unmarshal([]byte(`{"loose":`+s+`}`), &v); err != nil {
+			t.Fatalf("loose time %s failed its answer: %v", s, err)
+		}
+		num := strings.TrimSpace(s)
+		if num[0] != '-' && (num[0] < '0' || num[0] > '9') {
+			return // not a number
+		}
+		v = values{}
+		if err := json.Unmarshal([]byte(`{"code":`+s+`}`), &v); err != nil || string(v.Code) != num {
+			t.Fatalf("code %s = %q, %v", s, v.Code, err)
+		}
+		v = values{}
+		err = json.Unmarshal([]byte(`{"amount":`+s+`}`), &v)
+		want, perr = ParseAmount(num)
+		if (err == nil) != (perr == nil) || err == nil && v.Amount != want {
+			t.Fatalf("amount %s = %v, %v; ParseAmount gives %v, %v", s, v.Amount, err, want, perr)
+		}
+	})
+}

@@ -20,8 +20,9 @@ package bkash_test
 // saleParams, createPayment, createInitiated, approved and paidPayment; check
 // errors with wantAPIError and wantUnknown.
 //
-// The tests of unexported code are in package bkash and do not use this
-// harness.
+// Write a new test here: it reads as a user's code and survives a rewrite
+// of the internals. Only a test that must reach something unexported goes in
+// package bkash, whose harness is harness_internal_test.go.
 
 import (
 	"context"

@@ -1,13 +1,10 @@
 package bkash
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,43 +15,35 @@ import (
 	"github.com/jarcoal/httpmock"
 )
 
-// The payment tests run the real pipeline on the isolated httpmock
-// transport of the core harness (coreMock, harness_core_test.go). Names here
-// carry a "pay" prefix so that they cannot collide with the other files'
-// test helpers in package bkash.
+// The payment tests run the real pipeline on the harness of package bkash
+// (coreMock, harness_internal_test.go); their answers are the fixtures of
+// testdata/payment and their request bodies are compared with
+// testdata/golden. Names here carry a "pay" prefix so that they cannot
+// collide with the other files' test helpers in package bkash.
 
 // payIDToken is the id_token every payment test's grant issues.
 const payIDToken = "eyJraWQiOiJwYXltZW50LXRlc3QifQ.payment-test-id-token.sig"
 
+// payGrantBody is the grant answer that issues payIDToken.
 const payGrantBody = `{"statusCode":"0000","statusMessage":"Successful","id_token":"` + payIDToken +
 	`","token_type":"Bearer","expires_in":3600,"refresh_token":"payment-test-refresh-token"}`
 
-// payHarness is a Client on a coreMock, which records every request.
-type payHarness struct {
-	*coreMock
-	c *Client
-}
-
-func newPayHarness(t *testing.T, opts ...Option) *payHarness {
+// newPayMock returns a coreMock whose grant issues payIDToken, so that
+// payCheckHeaders can check the token a call carries, and a client on it.
+func newPayMock(t *testing.T) (*coreMock, *Client) {
 	t.Helper()
 	m := newCoreMock(t)
 	m.onGrant(func(int, coreReq) (*http.Response, error) { return coreJSON(http.StatusOK, payGrantBody), nil })
-	return &payHarness{coreMock: m, c: m.client(opts...)}
+	return m, m.client()
 }
 
-// on answers requests to ep with the responders in turn; the last one
+// payInTurn answers the requests with the responders in turn; the last one
 // answers every further request.
-func (h *payHarness) on(ep *endpoint, rs ...httpmock.Responder) {
-	h.coreMock.on(ep, func(n int, r coreReq) (*http.Response, error) {
-		req := httptest.NewRequest(http.MethodPost, coreRoot+r.Path, bytes.NewReader(r.Body))
-		req.Header = r.Header
-		return rs[min(n, len(rs))-1](req)
-	})
+func payInTurn(rs ...coreResponder) coreResponder {
+	return func(n int, r coreReq) (*http.Response, error) { return rs[min(n, len(rs))-1](n, r) }
 }
 
-// total is the number of requests that reached the transport at all.
-func (h *payHarness) total() int { return h.mt.GetTotalCallCount() }
-
+// payFile returns testdata/name, failing the test if it cannot be read.
 func payFile(t *testing.T, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
@@ -65,18 +54,24 @@ func payFile(t *testing.T, name string) []byte {
 }
 
 // payFixture answers HTTP 200 with testdata/payment/name.
-func payFixture(t *testing.T, name string) httpmock.Responder {
-	return httpmock.NewBytesResponder(http.StatusOK, payFile(t, filepath.Join("payment", name)))
+func payFixture(t *testing.T, name string) coreResponder {
+	body := payFile(t, filepath.Join("payment", name))
+	return func(int, coreReq) (*http.Response, error) {
+		return httpmock.NewBytesResponse(http.StatusOK, body), nil
+	}
 }
 
-func payBody(body string) httpmock.Responder {
-	return httpmock.NewStringResponder(http.StatusOK, body)
+// payBody answers HTTP 200 with body.
+func payBody(body string) coreResponder {
+	return func(int, coreReq) (*http.Response, error) {
+		return httpmock.NewStringResponse(http.StatusOK, body), nil
+	}
 }
 
-// payDrop reads the whole request, so that it has certainly been sent, and
-// then fails as a connection reset by bKash would.
-func payDrop(req *http.Request) (*http.Response, error) {
-	_, _ = io.Copy(io.Discard, req.Body)
+// payDrop fails as a connection reset by bKash would. The harness has read
+// the whole request before it answers, so the request has certainly been
+// sent.
+func payDrop(int, coreReq) (*http.Response, error) {
 	return nil, errors.New("read tcp: connection reset by peer")
 }
 
@@ -85,6 +80,8 @@ func payTime(raw string, y int, mo time.Month, d, hh, mm, ss, ms int) Time {
 	return Time{Time: time.Date(y, mo, d, hh, mm, ss, ms*1e6, dhaka), Raw: raw}
 }
 
+// payJSONDiff compares a request body with testdata/golden/goldenName as
+// JSON values and returns their differences (-golden +sent).
 func payJSONDiff(t *testing.T, got []byte, goldenName string) string {
 	t.Helper()
 	var g, w any
@@ -158,12 +155,12 @@ func TestCreatePaymentSendsGoldenRequest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newPayHarness(t)
-			h.on(epPaymentCreate, payFixture(t, "create_0011_ok.json"))
-			if _, err := h.c.Payments.Create(context.Background(), &tt.params); err != nil {
+			m, c := newPayMock(t)
+			m.on(epPaymentCreate, payFixture(t, "create_0011_ok.json"))
+			if _, err := c.Payments.Create(context.Background(), &tt.params); err != nil {
 				t.Fatalf("Create: %v", err)
 			}
-			reqs := h.requests(epPaymentCreate)
+			reqs := m.requests(epPaymentCreate)
 			if len(reqs) != 1 {
 				t.Fatalf("create requests = %d, want 1", len(reqs))
 			}
@@ -238,12 +235,12 @@ func TestPaymentIDCallsSendGoldenRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newPayHarness(t)
-			h.on(tt.ep, payFixture(t, tt.fixture))
-			if err := tt.call(context.Background(), h.c.Payments); err != nil {
+			m, c := newPayMock(t)
+			m.on(tt.ep, payFixture(t, tt.fixture))
+			if err := tt.call(context.Background(), c.Payments); err != nil {
 				t.Fatalf("%s: %v", tt.name, err)
 			}
-			reqs := h.requests(tt.ep)
+			reqs := m.requests(tt.ep)
 			if len(reqs) != 1 {
 				t.Fatalf("requests = %d, want 1", len(reqs))
 			}
@@ -337,9 +334,9 @@ func TestCreatePaymentDecodesEveryField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newPayHarness(t)
-			h.on(epPaymentCreate, payFixture(t, tt.fixture))
-			got, err := h.c.Payments.Create(context.Background(), &tt.params)
+			m, c := newPayMock(t)
+			m.on(epPaymentCreate, payFixture(t, tt.fixture))
+			got, err := c.Payments.Create(context.Background(), &tt.params)
 			if err != nil {
 				t.Fatalf("Create: %v", err)
 			}
@@ -480,9 +477,9 @@ func TestPaymentAnswersDecodeEveryField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newPayHarness(t)
-			h.on(tt.ep, payFixture(t, tt.fixture))
-			got, err := tt.call(h.c.Payments, context.Background(), tt.want.PaymentID)
+			m, c := newPayMock(t)
+			m.on(tt.ep, payFixture(t, tt.fixture))
+			got, err := tt.call(c.Payments, context.Background(), tt.want.PaymentID)
 			if err != nil {
 				t.Fatalf("%v", err)
 			}
@@ -548,9 +545,9 @@ func TestSearchDecodesEveryField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newPayHarness(t)
-			h.on(epPaymentSearch, payFixture(t, tt.fixture))
-			got, err := h.c.Payments.Search(context.Background(), tt.want.TrxID)
+			m, c := newPayMock(t)
+			m.on(epPaymentSearch, payFixture(t, tt.fixture))
+			got, err := c.Payments.Search(context.Background(), tt.want.TrxID)
 			if err != nil {
 				t.Fatalf("Search: %v", err)
 			}
@@ -595,9 +592,9 @@ func TestPaymentCallsReturnBkashErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newPayHarness(t)
-			h.on(tt.ep, payFixture(t, tt.fixture))
-			err := tt.call(context.Background(), h.c.Payments)
+			m, c := newPayMock(t)
+			m.on(tt.ep, payFixture(t, tt.fixture))
+			err := tt.call(context.Background(), c.Payments)
 			var ae *APIError
 			if !errors.As(err, &ae) {
 				t.Fatalf("err = %v (%T), want *APIError", err, err)
@@ -608,7 +605,7 @@ func TestPaymentCallsReturnBkashErrors(t *testing.T) {
 			if !errors.Is(err, tt.want.Code) {
 				t.Errorf("errors.Is(err, %s) = false", tt.want.Code)
 			}
-			if n := h.sent(tt.ep); n != 1 {
+			if n := m.sent(tt.ep); n != 1 {
 				t.Errorf("requests = %d, want 1 (a bKash answer is never retried)", n)
 			}
 		})
@@ -629,9 +626,9 @@ func TestMoneyCallsAreSentOnceWhenTheConnectionDrops(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newPayHarness(t)
-			h.on(tt.ep, payDrop)
-			p, err := tt.call(h.c.Payments, context.Background(), "TR0011Hk2Lm9P1735713000456")
+			m, c := newPayMock(t)
+			m.on(tt.ep, payDrop)
+			p, err := tt.call(c.Payments, context.Background(), "TR0011Hk2Lm9P1735713000456")
 			if p != nil {
 				t.Errorf("Payment = %+v, want nil", p)
 			}
@@ -645,7 +642,7 @@ func TestMoneyCallsAreSentOnceWhenTheConnectionDrops(t *testing.T) {
 			if !errors.Is(err, ErrOutcomeUnknown) {
 				t.Error("errors.Is(err, ErrOutcomeUnknown) = false")
 			}
-			if n := h.sent(tt.ep); n != 1 {
+			if n := m.sent(tt.ep); n != 1 {
 				t.Errorf("%s sent %d times, want exactly 1", tt.name, n)
 			}
 		})
@@ -657,66 +654,66 @@ func TestFinalize(t *testing.T) {
 	const id = "TR0011Hk2Lm9P1735713000456"
 	tests := []struct {
 		name        string
-		execute     []httpmock.Responder
-		query       []httpmock.Responder
+		execute     []coreResponder
+		query       []coreResponder
 		wantStatus  TransactionStatus // of the returned Payment; "" for nil
 		wantErr     func(error) bool
 		wantQueries int
 	}{
 		{
 			name:        "execute succeeds: its answer, no query",
-			execute:     []httpmock.Responder{payFixture(t, "execute_completed.json")},
+			execute:     []coreResponder{payFixture(t, "execute_completed.json")},
 			wantStatus:  StatusCompleted,
 			wantQueries: 0,
 		},
 		{
 			name:        "2117 already executed: query says Completed",
-			execute:     []httpmock.Responder{payFixture(t, "execute_2117.json")},
-			query:       []httpmock.Responder{payFixture(t, "query_completed.json")},
+			execute:     []coreResponder{payFixture(t, "execute_2117.json")},
+			query:       []coreResponder{payFixture(t, "query_completed.json")},
 			wantStatus:  StatusCompleted,
 			wantQueries: 1,
 		},
 		{
 			name:        "2062 already completed: query says Authorized",
-			execute:     []httpmock.Responder{payFixture(t, "execute_2062.json")},
-			query:       []httpmock.Responder{payFixture(t, "query_agreement.json")},
+			execute:     []coreResponder{payFixture(t, "execute_2062.json")},
+			query:       []coreResponder{payFixture(t, "query_agreement.json")},
 			wantStatus:  StatusAuthorized,
 			wantQueries: 1,
 		},
 		{
 			name:        "transient 9999: query says Completed",
-			execute:     []httpmock.Responder{payFixture(t, "execute_9999.json")},
-			query:       []httpmock.Responder{payFixture(t, "query_completed.json")},
+			execute:     []coreResponder{payFixture(t, "execute_9999.json")},
+			query:       []coreResponder{payFixture(t, "query_completed.json")},
 			wantStatus:  StatusCompleted,
 			wantQueries: 1,
 		},
 		{
 			name:        "connection dropped after sending: query gives the truth",
-			execute:     []httpmock.Responder{payDrop},
-			query:       []httpmock.Responder{payFixture(t, "query_completed.json")},
+			execute:     []coreResponder{payDrop},
+			query:       []coreResponder{payFixture(t, "query_completed.json")},
 			wantStatus:  StatusCompleted,
 			wantQueries: 1,
 		},
 		{
 			name:    "connection dropped, execute lands late: second query sees Completed",
-			execute: []httpmock.Responder{payDrop},
-			query: []httpmock.Responder{payFixture(t, "query_initiated.json"),
+			execute: []coreResponder{payDrop},
+			query: []coreResponder{payFixture(t, "query_initiated.json"),
 				payFixture(t, "query_completed.json")},
 			wantStatus:  StatusCompleted,
 			wantQueries: 2,
 		},
 		{
 			name:    "connection dropped, query answers 9999 then Completed",
-			execute: []httpmock.Responder{payDrop},
-			query: []httpmock.Responder{payBody(`{"statusCode":"9999","statusMessage":"System Error."}`),
+			execute: []coreResponder{payDrop},
+			query: []coreResponder{payBody(`{"statusCode":"9999","statusMessage":"System Error."}`),
 				payFixture(t, "query_completed.json")},
 			wantStatus:  StatusCompleted,
 			wantQueries: 2,
 		},
 		{
 			name:    "connection dropped, payment still Initiated: the original OutcomeUnknownError",
-			execute: []httpmock.Responder{payDrop},
-			query:   []httpmock.Responder{payFixture(t, "query_initiated.json")},
+			execute: []coreResponder{payDrop},
+			query:   []coreResponder{payFixture(t, "query_initiated.json")},
 			wantErr: func(err error) bool {
 				var ou *OutcomeUnknownError
 				return errors.As(err, &ou) && ou.Op == "payment.execute" && err == error(ou)
@@ -725,8 +722,8 @@ func TestFinalize(t *testing.T) {
 		},
 		{
 			name:    "2117 but the query says Cancelled: the original 2117",
-			execute: []httpmock.Responder{payFixture(t, "execute_2117.json")},
-			query:   []httpmock.Responder{payFixture(t, "void_ok.json")},
+			execute: []coreResponder{payFixture(t, "execute_2117.json")},
+			query:   []coreResponder{payFixture(t, "void_ok.json")},
 			wantErr: func(err error) bool {
 				var ae *APIError
 				return errors.As(err, &ae) && ae.Code == CodeExecutionAlreadyCompleted && err == error(ae)
@@ -735,8 +732,8 @@ func TestFinalize(t *testing.T) {
 		},
 		{
 			name:    "connection dropped, query fails for good: original error, query failure in the text",
-			execute: []httpmock.Responder{payDrop},
-			query:   []httpmock.Responder{payFixture(t, "query_2002.json")},
+			execute: []coreResponder{payDrop},
+			query:   []coreResponder{payFixture(t, "query_2002.json")},
 			wantErr: func(err error) bool {
 				var ou *OutcomeUnknownError
 				var ae *APIError
@@ -747,8 +744,8 @@ func TestFinalize(t *testing.T) {
 		},
 		{
 			name:    "2117 and the query fails for good: outcome unknown, wrapping the 2117",
-			execute: []httpmock.Responder{payFixture(t, "execute_2117.json")},
-			query:   []httpmock.Responder{payFixture(t, "query_2002.json")},
+			execute: []coreResponder{payFixture(t, "execute_2117.json")},
+			query:   []coreResponder{payFixture(t, "query_2002.json")},
 			wantErr: func(err error) bool {
 				var ou *OutcomeUnknownError
 				return errors.As(err, &ou) && ou.Op == "payment.execute" &&
@@ -759,7 +756,7 @@ func TestFinalize(t *testing.T) {
 		},
 		{
 			name:    "2023 insufficient balance: returned, nothing queried",
-			execute: []httpmock.Responder{payFixture(t, "execute_2023.json")},
+			execute: []coreResponder{payFixture(t, "execute_2023.json")},
 			wantErr: func(err error) bool {
 				var ae *APIError
 				return errors.As(err, &ae) && ae.Code == CodeInsufficientBalance
@@ -768,7 +765,7 @@ func TestFinalize(t *testing.T) {
 		},
 		{
 			name:    "2056 customer did not approve: returned, nothing queried",
-			execute: []httpmock.Responder{payFixture(t, "execute_2056.json")},
+			execute: []coreResponder{payFixture(t, "execute_2056.json")},
 			wantErr: func(err error) bool {
 				return errors.Is(err, CodeInvalidPaymentState)
 			},
@@ -778,12 +775,12 @@ func TestFinalize(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newPayHarness(t)
-			h.on(epPaymentExecute, tt.execute...)
+			m, c := newPayMock(t)
+			m.on(epPaymentExecute, payInTurn(tt.execute...))
 			if tt.query != nil {
-				h.on(epPaymentQuery, tt.query...)
+				m.on(epPaymentQuery, payInTurn(tt.query...))
 			}
-			p, err := h.c.Payments.Finalize(context.Background(), id)
+			p, err := c.Payments.Finalize(context.Background(), id)
 			if tt.wantErr == nil {
 				if err != nil {
 					t.Fatalf("Finalize: %v", err)
@@ -799,10 +796,10 @@ func TestFinalize(t *testing.T) {
 					t.Errorf("Payment = %+v with an error, want nil", p)
 				}
 			}
-			if n := h.sent(epPaymentExecute); n != 1 {
+			if n := m.sent(epPaymentExecute); n != 1 {
 				t.Errorf("execute sent %d times, want exactly 1", n)
 			}
-			if n := h.sent(epPaymentQuery); n != tt.wantQueries {
+			if n := m.sent(epPaymentQuery); n != tt.wantQueries {
 				t.Errorf("queries = %d, want %d", n, tt.wantQueries)
 			}
 		})
@@ -811,20 +808,20 @@ func TestFinalize(t *testing.T) {
 
 func TestFinalizeStopsWaitingWhenTheContextEnds(t *testing.T) {
 	t.Parallel()
-	h := newPayHarness(t)
-	h.on(epPaymentExecute, payDrop)
-	h.on(epPaymentQuery, payFixture(t, "query_initiated.json"))
+	m, c := newPayMock(t)
+	m.on(epPaymentExecute, payDrop)
+	m.on(epPaymentQuery, payFixture(t, "query_initiated.json"))
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := h.c.Payments.Finalize(ctx, "TR0011Hk2Lm9P1735713000456")
+	_, err := c.Payments.Finalize(ctx, "TR0011Hk2Lm9P1735713000456")
 	if !errors.Is(err, ErrOutcomeUnknown) {
 		t.Errorf("err = %v, want the original OutcomeUnknownError", err)
 	}
 	if d := time.Since(start); d > finalizeQueryWaits[0]+finalizeQueryWaits[1] {
 		t.Errorf("Finalize took %v after its context ended", d)
 	}
-	if n := h.sent(epPaymentExecute); n != 1 {
+	if n := m.sent(epPaymentExecute); n != 1 {
 		t.Errorf("execute sent %d times, want 1", n)
 	}
 }
@@ -863,11 +860,11 @@ func TestCreatePaymentValidatesBeforeSending(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newPayHarness(t)
-			h.on(epPaymentCreate, payFixture(t, "create_0011_ok.json"))
+			m, c := newPayMock(t)
+			m.on(epPaymentCreate, payFixture(t, "create_0011_ok.json"))
 			p := valid()
 			tt.mutate(&p)
-			got, err := h.c.Payments.Create(context.Background(), &p)
+			got, err := c.Payments.Create(context.Background(), &p)
 			var ve *ValidationError
 			if !errors.As(err, &ve) {
 				t.Fatalf("err = %v (%T), want *ValidationError", err, err)
@@ -878,29 +875,29 @@ func TestCreatePaymentValidatesBeforeSending(t *testing.T) {
 			if got != nil {
 				t.Errorf("Payment = %+v, want nil", got)
 			}
-			if n := h.total(); n != 0 {
+			if n := m.mt.GetTotalCallCount(); n != 0 {
 				t.Errorf("%d request(s) reached the transport, want 0", n)
 			}
 		})
 	}
 	t.Run("nil params", func(t *testing.T) {
 		t.Parallel()
-		h := newPayHarness(t)
-		_, err := h.c.Payments.Create(context.Background(), nil)
+		m, c := newPayMock(t)
+		_, err := c.Payments.Create(context.Background(), nil)
 		var ve *ValidationError
-		if !errors.As(err, &ve) || h.total() != 0 {
-			t.Errorf("err = %v, requests = %d; want *ValidationError and 0", err, h.total())
+		if !errors.As(err, &ve) || m.mt.GetTotalCallCount() != 0 {
+			t.Errorf("err = %v, requests = %d; want *ValidationError and 0", err, m.mt.GetTotalCallCount())
 		}
 	})
 	t.Run("limits are inclusive: 255 characters, a single space", func(t *testing.T) {
 		t.Parallel()
-		h := newPayHarness(t)
-		h.on(epPaymentCreate, payFixture(t, "create_0011_ok.json"))
+		m, c := newPayMock(t)
+		m.on(epPaymentCreate, payFixture(t, "create_0011_ok.json"))
 		p := valid()
 		p.InvoiceNumber = strings.Repeat("é", 255)
 		p.PayerReference = " "
 		p.MerchantAssociationInfo = long[:255]
-		if _, err := h.c.Payments.Create(context.Background(), &p); err != nil {
+		if _, err := c.Payments.Create(context.Background(), &p); err != nil {
 			t.Errorf("Create: %v", err)
 		}
 	})
@@ -929,8 +926,8 @@ func TestPaymentIDsAreValidatedBeforeSending(t *testing.T) {
 		for _, id := range []string{"", " \t"} {
 			t.Run(name+"/"+strings.ReplaceAll(id, "\t", `\t`), func(t *testing.T) {
 				t.Parallel()
-				h := newPayHarness(t)
-				err := call(context.Background(), h.c.Payments, id)
+				m, c := newPayMock(t)
+				err := call(context.Background(), c.Payments, id)
 				var ve *ValidationError
 				if !errors.As(err, &ve) {
 					t.Fatalf("err = %v (%T), want *ValidationError", err, err)
@@ -942,7 +939,7 @@ func TestPaymentIDsAreValidatedBeforeSending(t *testing.T) {
 				if ve.Field != want {
 					t.Errorf("Field = %q, want %q", ve.Field, want)
 				}
-				if n := h.total(); n != 0 {
+				if n := m.mt.GetTotalCallCount(); n != 0 {
 					t.Errorf("%d request(s) reached the transport, want 0", n)
 				}
 			})
@@ -1058,15 +1055,15 @@ func TestPaymentRequestsNameTheirObjectForLogs(t *testing.T) {
 
 func TestCreateIsNotResentWhenTheConnectionDrops(t *testing.T) {
 	t.Parallel()
-	h := newPayHarness(t)
-	h.on(epPaymentCreate, payDrop)
-	_, err := h.c.Payments.Create(context.Background(), &CreatePaymentParams{Amount: Taka(10),
+	m, c := newPayMock(t)
+	m.on(epPaymentCreate, payDrop)
+	_, err := c.Payments.Create(context.Background(), &CreatePaymentParams{Amount: Taka(10),
 		InvoiceNumber: "INV-1", PayerReference: "01770618575", CallbackURL: "https://shop.example.com/cb"})
 	var ou *OutcomeUnknownError
 	if !errors.As(err, &ou) || ou.Op != "payment.create" {
 		t.Fatalf("err = %v (%T), want *OutcomeUnknownError for payment.create", err, err)
 	}
-	if n := h.sent(epPaymentCreate); n != 1 {
+	if n := m.sent(epPaymentCreate); n != 1 {
 		t.Errorf("create sent %d times, want 1", n)
 	}
 }
@@ -1090,14 +1087,14 @@ func TestAnswersThatDoNotSayWhatHappenedAreUnknownOutcomes(t *testing.T) {
 		for _, c := range calls {
 			t.Run(c.ep.op+" "+body, func(t *testing.T) {
 				t.Parallel()
-				h := newPayHarness(t)
-				h.on(c.ep, payBody(body))
-				p, err := c.call(h.c.Payments, context.Background(), "TR0011A")
+				m, client := newPayMock(t)
+				m.on(c.ep, payBody(body))
+				p, err := c.call(client.Payments, context.Background(), "TR0011A")
 				var ou *OutcomeUnknownError
 				if p != nil || !errors.As(err, &ou) || ou.Op != c.ep.op || !strings.Contains(err.Error(), "transactionStatus") {
 					t.Fatalf("= %+v, %v; want an *OutcomeUnknownError for %s naming the missing transactionStatus", p, err, c.ep.op)
 				}
-				if n := h.sent(c.ep); n != 1 {
+				if n := m.sent(c.ep); n != 1 {
 					t.Errorf("sent %d times, want 1", n)
 				}
 			})
@@ -1106,9 +1103,9 @@ func TestAnswersThatDoNotSayWhatHappenedAreUnknownOutcomes(t *testing.T) {
 	for _, body := range bodies[:4] {
 		t.Run("payment.create "+body, func(t *testing.T) {
 			t.Parallel()
-			h := newPayHarness(t)
-			h.on(epPaymentCreate, payBody(body))
-			p, err := h.c.Payments.Create(context.Background(), &CreatePaymentParams{Amount: Taka(10),
+			m, c := newPayMock(t)
+			m.on(epPaymentCreate, payBody(body))
+			p, err := c.Payments.Create(context.Background(), &CreatePaymentParams{Amount: Taka(10),
 				InvoiceNumber: "INV-1", PayerReference: "01770618575", CallbackURL: "https://shop.example.com/cb"})
 			if p != nil || !errors.Is(err, ErrOutcomeUnknown) || !strings.Contains(err.Error(), "create a new one") {
 				t.Fatalf("Create = %+v, %v; want an unknown outcome telling to create a new one", p, err)
@@ -1119,9 +1116,9 @@ func TestAnswersThatDoNotSayWhatHappenedAreUnknownOutcomes(t *testing.T) {
 		t.Parallel()
 		// A read moves nothing: an agreement-creation paymentID, for one,
 		// is answered without a transactionStatus.
-		h := newPayHarness(t)
-		h.on(epPaymentQuery, payBody(`{"statusCode":"0000","paymentID":"TR0000A","mode":"0000","agreementStatus":"Completed"}`))
-		p, err := h.c.Payments.Query(context.Background(), "TR0000A")
+		m, c := newPayMock(t)
+		m.on(epPaymentQuery, payBody(`{"statusCode":"0000","paymentID":"TR0000A","mode":"0000","agreementStatus":"Completed"}`))
+		p, err := c.Payments.Query(context.Background(), "TR0000A")
 		if err != nil || p.PaymentID != "TR0000A" || p.AgreementStatus != "Completed" {
 			t.Fatalf("Query = %+v, %v; want the agreement fields", p, err)
 		}
@@ -1130,23 +1127,23 @@ func TestAnswersThatDoNotSayWhatHappenedAreUnknownOutcomes(t *testing.T) {
 
 func TestFinalizeQueriesAfterAnAnswerWithoutTransactionStatus(t *testing.T) {
 	t.Parallel()
-	h := newPayHarness(t)
-	h.on(epPaymentExecute, payBody(`{"statusCode":"0000","statusMessage":"Successful"}`))
-	h.on(epPaymentQuery, payBody(`{"statusCode":"0000","paymentID":"TR0011A","trxID":"CLA7K2M9QZ","transactionStatus":"Completed","amount":"10.00"}`))
-	p, err := h.c.Payments.Finalize(context.Background(), "TR0011A")
+	m, c := newPayMock(t)
+	m.on(epPaymentExecute, payBody(`{"statusCode":"0000","statusMessage":"Successful"}`))
+	m.on(epPaymentQuery, payBody(`{"statusCode":"0000","paymentID":"TR0011A","trxID":"CLA7K2M9QZ","transactionStatus":"Completed","amount":"10.00"}`))
+	p, err := c.Payments.Finalize(context.Background(), "TR0011A")
 	if err != nil || p.Status != StatusCompleted || p.TrxID != "CLA7K2M9QZ" {
 		t.Fatalf("Finalize = %+v, %v; want the queried, completed payment", p, err)
 	}
-	if n := h.sent(epPaymentExecute); n != 1 {
+	if n := m.sent(epPaymentExecute); n != 1 {
 		t.Errorf("execute sent %d times, want 1", n)
 	}
 }
 
 func TestCreateReturnsBkashErrors(t *testing.T) {
 	t.Parallel()
-	h := newPayHarness(t)
-	h.on(epPaymentCreate, payBody(`{"statusCode":"2049","statusMessage":"Invalid Merchant Callback URL"}`))
-	p, err := h.c.Payments.Create(context.Background(), &CreatePaymentParams{Amount: Taka(10),
+	m, c := newPayMock(t)
+	m.on(epPaymentCreate, payBody(`{"statusCode":"2049","statusMessage":"Invalid Merchant Callback URL"}`))
+	p, err := c.Payments.Create(context.Background(), &CreatePaymentParams{Amount: Taka(10),
 		InvoiceNumber: "INV-1", PayerReference: "01770618575", CallbackURL: "https://shop.example.com/cb"})
 	if p != nil || !errors.Is(err, CodeInvalidCallbackURL) {
 		t.Errorf("Create = %+v, %v; want nil, 2049", p, err)

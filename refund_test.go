@@ -20,6 +20,12 @@ import (
 	"github.com/smartdairy/bkash-go"
 )
 
+// Unit tests of refund.go through the exported API, on the httpmock harness
+// of harness_test.go: the exact request bodies, how each answer decodes,
+// and what an odd answer becomes. The flows against the fake bKash are in
+// refund_integration_test.go; the tests of unexported code (settling a
+// refund, the request types) are in refund_internal_test.go.
+
 // The payment the refund tests refund (see testdata/refund).
 const (
 	refPaymentID = "TR0011Rf2Dm8Q1739181900044"

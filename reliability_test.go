@@ -1,3 +1,8 @@
+// Tests of the promises RELIABILITY.md makes for the whole package: the
+// fault matrix, Finalize under every execute fault, and no goroutine per
+// request. The file is named for that document, which cites it, because
+// no one source file keeps these promises.
+
 package bkash_test
 
 import (

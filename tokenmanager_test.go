@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jarcoal/httpmock"
 )
 
 func TestColdClientGrantsOnceFor200ConcurrentCalls(t *testing.T) {
@@ -412,15 +411,6 @@ func TestTokenRenewalLogLines(t *testing.T) {
 		if !strings.Contains(l, `"level":"INFO"`) || !strings.Contains(l, c.tokens.key) {
 			t.Errorf("line = %s", l)
 		}
-	}
-}
-
-// Ensure the mock's isolated transport is what the client used (no global
-// httpmock activation anywhere in these tests).
-func TestHarnessUsesAnIsolatedTransport(t *testing.T) {
-	t.Parallel()
-	if httpmock.DefaultTransport.NumResponders() != 0 {
-		t.Error("something registered on httpmock's global transport")
 	}
 }
 

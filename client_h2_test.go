@@ -1,3 +1,8 @@
+// Tests of client.go over HTTP/2, with the server they need: a money call
+// whose stream is reset is never re-sent, whichever transport carries it.
+// The HTTP/1.1 counterpart, TestHTTP1ClosedAfterBodyNeverResendsMoney, is
+// in client_integration_test.go.
+
 package bkash_test
 
 import (

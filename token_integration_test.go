@@ -1,5 +1,8 @@
-// Tests of the token files through the public API, with the bkashtest
-// fake as bKash.
+// Integration tests of the token files (token.go's Client.Token, the
+// manager's fallback from a refused refresh to a grant) through the
+// exported API, against the fake bKash of package bkashtest. The tests of
+// their unexported code are in token_test.go, tokenmanager_test.go and the
+// other token*_test.go files.
 
 package bkash_test
 
