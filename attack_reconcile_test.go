@@ -2,6 +2,7 @@ package bkash_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -63,3 +64,30 @@ func TestReconcilerDoesNotCallExpiredAPaymentItsExecuteMayStillComplete(t *testi
 		t.Errorf("execute sent %d times, want 1", n)
 	}
 }
+
+// TestReconcilerReadsAgainAfterAnAnswerWithoutStatus: a query answer
+// without transactionStatus (an empty object, a bare success envelope from
+// a proxy) says nothing about the payment. The Reconciler took it for a
+// final state other than Initiated and reported the payment settled with an
+// empty Status, which a shop reads as "not paid".
+func TestReconcilerReadsAgainAfterAnAnswerWithoutStatus(t *testing.T) {
+	t.Parallel()
+	m := newMockBkash(t)
+	m.replies(pathPaymentQuery, http.StatusOK, `{}`, `{"statusCode":"0000","statusMessage":"Successful"}`,
+		`{"statusCode":"0000","statusMessage":"Successful","paymentID":"`+benchPaymentID+`","trxID":"CLA7K2M9QZ","transactionStatus":"Completed","verificationStatus":"Complete"}`)
+	var res collect
+	r := &bkash.Reconciler{Payments: m.client.Payments, Report: res.report,
+		MinInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.Run(ctx, benchPaymentID); err != nil {
+		t.Fatal(err)
+	}
+	got := res.got[benchPaymentID]
+	if got.Outcome != bkash.ReconcileSettled || got.Payment == nil || got.Payment.Status != bkash.StatusCompleted || got.Reads != 3 {
+		t.Errorf("result = %+v (payment %+v), want settled Completed after 3 reads", got, got.Payment)
+	}
+}
+
+// pathPaymentQuery is the path of Payments.Query on the sandbox host.
+const pathPaymentQuery = "/v1.2.0-beta/tokenized/checkout/payment/status"

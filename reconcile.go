@@ -207,6 +207,12 @@ func (r *Reconciler) poll(ctx context.Context, w *waiter) ReconcileOutcome {
 		}
 		return 0 // a failed read says nothing about the payment: read again
 	}
+	if p.Status == "" {
+		// An answer without transactionStatus (an empty object, a bare
+		// envelope) is no state at all, least of all a final one.
+		w.err = errorf(epPaymentQuery.op, "answer without transactionStatus")
+		return 0
+	}
 	w.last, w.err = p, nil
 	now := r.now()
 	switch {
