@@ -11,12 +11,12 @@ import (
 
 // TestRefundStatusThatListsNothingDoesNotSettleAsNotMade: a refund whose
 // outcome is unknown is settled from the refund status. A status answer
-// that is a JSON object without bKash's list of refunds (v2's
-// refundTransactions, [] when there is none) or a refund (v1's
-// refundTrxID; v1 answers 2002 when there is none), such as an empty
-// object, a bare success envelope or an error shape bKash does not use,
-// says nothing about the refund. Read as "no refunds" after SettleAfter it
-// was RefundNotMade, and the shop refunded a second time.
+// that names neither the payment's transaction (with v2's list of refunds,
+// [] when there is none) nor a refund (v1's refundTrxID; v1 answers 2002
+// when there is none), such as an empty object, a bare success envelope or
+// an error shape bKash does not use, says nothing about the refund. Read
+// as "no refunds" after SettleAfter it was RefundNotMade, and the shop
+// refunded a second time.
 func TestRefundStatusThatListsNothingDoesNotSettleAsNotMade(t *testing.T) {
 	t.Parallel()
 	for _, api := range []bkash.RefundAPI{bkash.RefundV1, bkash.RefundV2} {
@@ -24,7 +24,7 @@ func TestRefundStatusThatListsNothingDoesNotSettleAsNotMade(t *testing.T) {
 			`{}`,
 			`null`,
 			`{"statusCode":"0000","statusMessage":"Successful"}`,
-			`{"originalTrxId":"CMF3H5J7KA","refundTransactions":null}`,
+			`{"refundTransactions":null}`,
 			`{"internalCode":"REFUND_STATUS_FAILED","errorMessageEn":"Could not read the refund status"}`,
 		} {
 			m := newMockBkash(t, bkash.WithRefundAPI(api))
