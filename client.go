@@ -585,7 +585,9 @@ func (cl *call) loggedBodies() (req, resp string) {
 // the id_token and refresh_token it sent) in s with [REDACTED]. A server or
 // proxy that echoes one of them in a message or body must not put it into an
 // error string or a log line: the key-based body redaction cannot see a
-// secret inside another field's value.
+// secret inside another field's value. In a logged body, which is JSON, a
+// secret with a quote, a backslash or a control character is escaped, so
+// it is looked for in that form too.
 func (cl *call) scrub(s string) string {
 	creds := &cl.c.secrets().creds
 	secrets := []Secret{creds.Password, creds.AppSecret}
@@ -599,9 +601,20 @@ func (cl *call) scrub(s string) string {
 	for _, v := range secrets {
 		if v != "" {
 			s = strings.ReplaceAll(s, string(v), redacted)
+			s = strings.ReplaceAll(s, jsonEscaped(string(v)), redacted)
 		}
 	}
 	return s
+}
+
+// jsonEscaped returns s as it appears inside a JSON string that was encoded
+// without HTML escaping, as the logged bodies are.
+func jsonEscaped(s string) string {
+	b, err := encodeRequest(s)
+	if err != nil {
+		return s
+	}
+	return string(b[1 : len(b)-1])
 }
 
 // scrubError removes the call's secrets from the messages of the

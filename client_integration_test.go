@@ -3,17 +3,21 @@ package bkash_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jarcoal/httpmock"
 	"github.com/smartdairy/bkash-go"
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
@@ -326,3 +330,171 @@ const (
 	loopbackGrantAnswer = `{"statusCode":"0000","statusMessage":"Successful","id_token":"eyJraWQiOiJFWEFNUExFIiwiYWxnIjoiUlMyNTYifQ.eyJzdWIiOiJleGFtcGxlIn0.c2lnbmF0dXJl","token_type":"Bearer","expires_in":3600,"refresh_token":"eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.ZXhhbXBsZQ.aXY.Y2lwaGVy.dGFn"}`
 	loopbackQueryAnswer = `{"paymentID":"TR0011Hk2Lm9P1735713000456","mode":"0011","paymentCreateTime":"2025-01-01T12:30:00:456 GMT+0600","paymentExecuteTime":"2025-01-01T12:31:10:222 GMT+0600","amount":"150.50","currency":"BDT","intent":"sale","merchantInvoice":"A-1001-1","trxID":"CLA7K2M9QZ","transactionStatus":"Completed","verificationStatus":"Complete","statusCode":"0000","statusMessage":"Successful","payerReference":"01770618575"}`
 )
+
+// abandoningTimeout is a timeout a user might wrap around a transport: it
+// runs the request on a goroutine and gives up on it after d. The request
+// it gave up on is not cancelled: the inner transport goes on dialing and
+// sends it when the connection is up. The RoundTripper contract allows
+// this (RoundTrip may close the body "in a separate goroutine even after
+// RoundTrip returns").
+type abandoningTimeout struct {
+	rt http.RoundTripper
+	d  time.Duration
+}
+
+func (a abandoningTimeout) RoundTrip(r *http.Request) (*http.Response, error) {
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		resp, err := a.rt.RoundTrip(r)
+		ch <- result{resp, err}
+	}()
+	select {
+	case res := <-ch:
+		return res.resp, res.err
+	case <-time.After(a.d):
+		return nil, errors.New("timeout wrapper: gave up waiting")
+	}
+}
+
+// TestRoundTripperThatReturnsBeforeItIsDoneWithTheBodyNeverResendsMoney:
+// behind a slow dial, a wrapper returns an error while its request is still
+// on its way. That request was not sent yet, but it would be once the dial
+// completes: the retry must be the only request that can reach the server,
+// and "not sent" must be true. Before, the abandoned requests went out
+// after the call had retried: three executes reached the server and the
+// call reported "not sent after 3 attempt(s)".
+func TestRoundTripperThatReturnsBeforeItIsDoneWithTheBodyNeverResendsMoney(t *testing.T) {
+	t.Parallel()
+	var money atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return // headers without a whole body: nothing to execute
+		}
+		if strings.HasSuffix(r.URL.Path, "/token/grant") {
+			_, _ = fmt.Fprint(w, loopbackGrantAnswer)
+			return
+		}
+		if !strings.Contains(string(body), loopbackPaymentID) {
+			t.Errorf("execute body = %q", body)
+		}
+		money.Add(1)
+		_, _ = fmt.Fprint(w, loopbackQueryAnswer)
+	}))
+	t.Cleanup(srv.Close)
+	var dialSlowly atomic.Bool
+	slow := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if dialSlowly.Load() {
+			time.Sleep(100 * time.Millisecond)
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	t.Cleanup(slow.CloseIdleConnections)
+	c, err := bkash.NewClient(bkash.Sandbox, bkash.Credentials{
+		Username: "u", Password: "pw", AppKey: "app-key", AppSecret: "app-secret",
+	}, bkash.WithBaseURL(srv.URL), bkash.WithRetryPolicy(fastRetries),
+		bkash.WithHTTPClient(&http.Client{Transport: abandoningTimeout{slow, 30 * time.Millisecond}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	slow.CloseIdleConnections() // the execute dials anew, slowly
+	dialSlowly.Store(true)
+	_, err = c.Payments.Execute(context.Background(), loopbackPaymentID)
+	time.Sleep(300 * time.Millisecond) // let every abandoned request land
+	n := money.Load()
+	switch {
+	case err == nil && n != 1:
+		t.Errorf("execute succeeded and reached the server %d times, want 1", n)
+	case errors.Is(err, bkash.ErrOutcomeUnknown) && n > 1:
+		t.Errorf("execute reached the server %d times, want at most 1 (err = %v)", n, err)
+	case err != nil && !errors.Is(err, bkash.ErrOutcomeUnknown) && n != 0:
+		t.Errorf("err = %v, which says nothing was sent, but execute reached the server %d times", err, n)
+	}
+}
+
+// bodyObserver keeps the bodies of every call's last event.
+type bodyObserver struct {
+	mu     sync.Mutex
+	bodies []string
+}
+
+func (o *bodyObserver) ObserveAttempt(e bkash.AttemptEvent) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.bodies = append(o.bodies, e.Request, e.Response)
+}
+
+func (o *bodyObserver) ObserveTokenRenewal(bkash.TokenRenewalEvent) {}
+
+// attrRecorder is a slog handler that keeps every attribute's value as
+// text, unquoted, so that the test sees what a handler is given.
+type attrRecorder struct {
+	mu     *sync.Mutex
+	values *[]string
+}
+
+func (h attrRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (h attrRecorder) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	*h.values = append(*h.values, r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		*h.values = append(*h.values, a.Value.String())
+		return true
+	})
+	return nil
+}
+func (h attrRecorder) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h attrRecorder) WithGroup(string) slog.Handler      { return h }
+
+// TestSecretEchoedWithJSONEscapesIsScrubbedFromLoggedBodies: a server that
+// echoes the password in an answer sends it JSON-escaped when it holds a
+// quote, a backslash or a control character. The logged body is rendered
+// as JSON again, so the secret appears there escaped, and a scrub that
+// looks only for its raw text leaves it in the log line and the observer's
+// Response for anyone to unescape.
+func TestSecretEchoedWithJSONEscapesIsScrubbedFromLoggedBodies(t *testing.T) {
+	t.Parallel()
+	for _, password := range []string{`pa"ss\w0rd`, "pa\tss-w0rd", "pa\u2028ss-w0rd"} {
+		escaped, _ := json.Marshal(password)
+		mt := httpmock.NewMockTransport()
+		mt.RegisterResponder(http.MethodPost, mockRoot+pathGrant, httpmock.NewStringResponder(http.StatusOK,
+			`{"statusCode":"0000","statusMessage":"Successful","id_token":"mock-id-token","token_type":"Bearer","expires_in":3600,"refresh_token":"mock-refresh-token"}`))
+		mt.RegisterResponder(http.MethodPost, mockRoot+pathExecute, func(r *http.Request) (*http.Response, error) {
+			_, _ = r.Body.Read(make([]byte, 1))
+			return httpmock.NewStringResponse(http.StatusInternalServerError,
+				`{"message":"login failed","detail":"user mock-user password `+string(escaped[1:len(escaped)-1])+`"}`), nil
+		})
+		obs := &bodyObserver{}
+		var mu sync.Mutex
+		var logged []string
+		c, err := bkash.NewClient(bkash.Sandbox, bkash.Credentials{
+			Username: "mock-user", Password: bkash.Secret(password), AppKey: "mock-app-key", AppSecret: "mock-app-secret",
+		}, bkash.WithHTTPClient(&http.Client{Transport: mt}), bkash.WithRetryPolicy(fastRetries),
+			bkash.WithObserver(obs), bkash.WithBodyLogging(), bkash.WithLogger(slog.New(attrRecorder{&mu, &logged})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Payments.Execute(context.Background(), loopbackPaymentID)
+		if err == nil {
+			t.Fatal("execute succeeded")
+		}
+		seen := append(append([]string{err.Error()}, obs.bodies...), logged...)
+		if !strings.Contains(strings.Join(seen, "\n"), "login failed") {
+			t.Fatalf("the answer was not logged: %q", seen)
+		}
+		for _, s := range seen {
+			if strings.Contains(s, password) || strings.Contains(s, string(escaped[1:len(escaped)-1])) {
+				t.Errorf("password %q leaked: %s", password, s)
+			}
+		}
+	}
+}

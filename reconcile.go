@@ -207,18 +207,33 @@ func (r *Reconciler) poll(ctx context.Context, w *waiter) ReconcileOutcome {
 		}
 		return 0 // a failed read says nothing about the payment: read again
 	}
+	if p.Status == "" {
+		// An answer without transactionStatus (an empty object, a bare
+		// envelope) is no state at all, least of all a final one.
+		w.err = errorf(epPaymentQuery.op, "answer without transactionStatus")
+		return 0
+	}
 	w.last, w.err = p, nil
+	now := r.now()
 	switch {
 	case p.Status == StatusExpired:
 		return ReconcileExpired
 	case p.Status != StatusInitiated:
 		return ReconcileSettled
-	case !p.CreatedAt.IsZero() && r.now().After(p.CreatedAt.Add(PaymentExpiry)):
+	case !p.CreatedAt.IsZero() && now.After(p.CreatedAt.Add(PaymentExpiry)) && !w.mayStillExecute(now):
 		return ReconcileExpired
 	case r.FinalizeApproved && p.VerificationStatus == "Complete" && !w.executed:
 		return r.finalize(ctx, w)
 	}
 	return 0 // still Initiated: the customer has not finished on bKash's page
+}
+
+// mayStillExecute reports whether the waiter's execute, whose outcome is
+// unknown, may still take effect at bKash at now: until its SettleAfter.
+// A payment it may execute is not expired yet, whatever its age.
+func (w *waiter) mayStillExecute(now time.Time) bool {
+	var ue *OutcomeUnknownError
+	return errors.As(w.execErr, &ue) && !now.After(ue.SettleAfter())
 }
 
 // finalize executes an approved payment whose callback never arrived. It

@@ -176,6 +176,7 @@ func (s *RefundService) Create(ctx context.Context, p *RefundParams) (*Refund, e
 // refund at all ("get status if the transaction is already refunded,
 // otherwise invalid payment id will return"); with IDs known to be right,
 // that answer means no refund was made. The v2 API answers an empty list.
+// An answer that names neither the transaction nor a refund is an error.
 func (s *RefundService) Status(ctx context.Context, paymentID, trxID string) (*RefundStatus, error) {
 	if err := checkID("paymentID", paymentID); err != nil {
 		return nil, err
@@ -193,6 +194,15 @@ func (s *RefundService) Status(ctx context.Context, paymentID, trxID string) (*R
 	var w refundWire
 	if err := s.c.do(ctx, ep, req, &w); err != nil {
 		return nil, err
+	}
+	if w.RefundTransactions == nil && w.RefundTrxID == "" && w.OriginalTrxID == "" && w.TrxID == "" {
+		// bKash's answer names the payment's transaction and lists its
+		// refunds (v2: refundTransactions, [] when there is none), or names
+		// a refund (v1: refundTrxID; v1 answers 2002 when there is none).
+		// An answer that names nothing, an empty or foreign JSON object,
+		// does not say that no refund was made: Settle must not read it as
+		// "not made" and let the refund be sent again.
+		return nil, errorf(ep.op, "answer names neither the transaction nor a refund")
 	}
 	st := w.status(trxID)
 	st.AskedAt = asked

@@ -64,9 +64,9 @@ func (t Token) String() string {
 // GoString is String, so %#v prints no secret.
 func (t Token) GoString() string { return t.String() }
 
-// Format prints String for every verb; the unexported header cache holds
-// the raw id_token and must never reach fmt's struct printer. The methods
-// have value receivers so that a Token value is covered as well as a pointer.
+// Format prints String for every verb, so that fmt's struct printer never
+// reaches the fields. The methods have value receivers so that a Token
+// value is covered as well as a pointer.
 func (t Token) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, t.String()) }
 
 // LogValue implements slog.LogValuer with the secrets redacted.

@@ -12,10 +12,12 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -107,7 +109,7 @@ func (t *Transport) CloseIdleConnections() {
 // allows. observe, if not nil, is called after every attempt.
 func (t *Transport) Do(ctx context.Context, class Class, url string, header http.Header, body []byte, observe func(Attempt)) Result {
 	c := &call{class: class, body: body, observe: observe}
-	c.sent.Store(new(atomic.Bool))
+	c.use.Store(new(bodyUse))
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, url, retryablehttp.ReaderFunc(c.newBody))
 	if err != nil {
 		return Result{Err: err}
@@ -157,19 +159,25 @@ func (t *Transport) Do(ctx context.Context, class Class, url string, header http
 // the body is not one of the in-memory readers net/http knows, it writes
 // the headers and the body in two writes rather than one; on a real
 // network that costs nothing a caller can see.)
+//
+// An attempt that failed ends its body: a RoundTripper may return before
+// it is done with the body (the RoundTripper contract allows it to finish
+// on a goroutine of its own), as a wrapper does that stops waiting for a
+// slow dial and leaves the request to go on. Read after its attempt failed,
+// the body gives an error instead of its bytes, so that request never
+// carries it to the server, and the retry is the only request that can.
 type call struct {
 	class   Class
 	body    []byte
 	observe func(Attempt)
 
-	// sent is the flag of the attempt in progress. Every body reader handed
-	// out during the attempt (go-retryablehttp's, and net/http's rewinds
-	// through GetBody) sets it when read; checkRetry replaces it when the
-	// attempt ends. net/http may still read a finished attempt's body on
-	// its own goroutine (its write loop, after a response arrived), and
-	// that late read must not mark the next attempt as sent. Atomic,
-	// because those reads happen on net/http's goroutines.
-	sent atomic.Pointer[atomic.Bool]
+	// use is what the body readers of the attempt in progress report to.
+	// Every reader handed out during the attempt (go-retryablehttp's, and
+	// net/http's rewinds through GetBody) marks it when read; checkRetry
+	// replaces it when the attempt ends. net/http may still read a finished
+	// attempt's body on its own goroutine (its write loop, after a response
+	// arrived), and that late read must not mark the next attempt as sent.
+	use atomic.Pointer[bodyUse]
 
 	attempts int       // attempts started
 	anySent  bool      // some attempt may have reached the server
@@ -180,21 +188,65 @@ type call struct {
 // go-retryablehttp calls it once to learn the length, before every attempt,
 // and through GetBody when net/http rewinds the body.
 func (c *call) newBody() (io.Reader, error) {
-	r := &sentReader{sent: c.sent.Load()}
+	r := &sentReader{use: c.use.Load()}
 	r.body.Reset(c.body)
 	return r, nil
 }
 
-// sentReader reads a request body and marks its attempt as sent on the
-// first Read. It hides bytes.Reader's WriteTo, which io.Copy would call
+// bodyUse records whether the body of one attempt was read. Its mutex
+// orders every read against the end of a failed attempt: a read either
+// comes first and counts, or comes after and gets no bytes. net/http
+// reads bodies on goroutines of its own.
+type bodyUse struct {
+	mu     sync.Mutex
+	read   bool
+	failed bool
+}
+
+// startRead records a read and reports whether it may go ahead: not once
+// the attempt has failed.
+func (u *bodyUse) startRead() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.failed {
+		return false
+	}
+	u.read = true
+	return true
+}
+
+// sent reports whether the body was read: whether the request may have
+// reached the server.
+func (u *bodyUse) sent() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.read
+}
+
+// fail ends a failed attempt: its body can no longer be read. It reports
+// whether it was read before.
+func (u *bodyUse) fail() (sent bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.failed = true
+	return u.read
+}
+
+// errAttemptEnded is what a body read after its attempt failed returns.
+var errAttemptEnded = errors.New("bkash: request body read after its attempt failed; not sent")
+
+// sentReader reads a request body and records the read in its attempt's
+// bodyUse. It hides bytes.Reader's WriteTo, which io.Copy would call
 // instead of Read.
 type sentReader struct {
 	body bytes.Reader
-	sent *atomic.Bool
+	use  *bodyUse
 }
 
 func (s *sentReader) Read(p []byte) (int, error) {
-	s.sent.Store(true)
+	if !s.use.startRead() {
+		return 0, errAttemptEnded
+	}
 	return s.body.Read(p)
 }
 
@@ -209,7 +261,12 @@ func (c *call) startAttempt(_ retryablehttp.Logger, _ *http.Request, _ int) {
 // checkRetry is go-retryablehttp's CheckRetry: it ends the attempt, reports
 // it, and asks retryable whether another may follow.
 func (c *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	sent := c.sent.Swap(new(atomic.Bool)).Load()
+	use := c.use.Swap(new(bodyUse))
+	sent := use.sent()
+	if resp == nil {
+		// The RoundTripper may still hold the body: take it back.
+		sent = use.fail()
+	}
 	c.anySent = c.anySent || sent
 	if c.observe != nil {
 		a := Attempt{Number: c.attempts, Err: err, Sent: sent, Start: c.start, Duration: time.Since(c.start)}
