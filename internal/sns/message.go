@@ -69,9 +69,8 @@ var fieldNames = [numFields]string{
 func (f Field) String() string { return fieldNames[f] }
 
 func fieldOf(key string) (Field, bool) {
-	// Twelve short names: comparing lengths first keeps this a few ns.
 	for f, name := range fieldNames {
-		if len(name) == len(key) && name == key {
+		if name == key { // exactly: "message" is not "Message"
 			return Field(f), true
 		}
 	}
@@ -139,40 +138,31 @@ func (m *Message) Token() string { return m.values[FieldToken] }
 // key must hold a string or null and must not appear twice: two values for a
 // signed field would let two parsers disagree about what was verified.
 func Parse(body string) (*Message, error) {
-	m := new(Message)
-	if err := m.parse(body); err != nil {
-		return nil, err
+	members, err := ReadObject(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadJSON, err)
 	}
-	return m, nil
-}
-
-func (m *Message) parse(body string) error {
-	r := ObjectReader{s: body}
-	var seen uint16
-	for {
-		key, v, ok, err := r.Next()
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrBadJSON, err)
-		}
-		if !ok {
-			return nil
-		}
-		f, known := fieldOf(key)
+	m := new(Message)
+	var seen [numFields]bool
+	for _, member := range members {
+		f, known := fieldOf(member.Key)
 		if !known {
 			continue
 		}
-		if seen&(1<<f) != 0 {
-			return fmt.Errorf("%w: duplicate key %q", ErrBadJSON, key)
+		if seen[f] {
+			return nil, fmt.Errorf("%w: duplicate key %q", ErrBadJSON, member.Key)
 		}
-		seen |= 1 << f
-		switch v.Kind {
-		case KindString:
-			m.Set(f, v.Str)
-		case KindNull:
+		seen[f] = true
+		switch v := member.Value.(type) {
+		case string:
+			m.Set(f, v)
+		case nil:
+			// null counts as absent
 		default:
-			return fmt.Errorf("%w: %s is not a string", ErrBadJSON, key)
+			return nil, fmt.Errorf("%w: %s is not a string", ErrBadJSON, member.Key)
 		}
 	}
+	return m, nil
 }
 
 // Check verifies that the keys the message type signs, and the keys needed
