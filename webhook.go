@@ -520,7 +520,7 @@ func parseNotification(message string) (*Notification, error) {
 		return nil, badNotification("%v", err)
 	}
 	n := &Notification{Raw: json.RawMessage(message)}
-	var seen uint16
+	var seen [nfCount]bool
 	for _, member := range members {
 		key := member.Key
 		f := nfCount
@@ -533,7 +533,7 @@ func parseNotification(message string) (*Notification, error) {
 		if f == nfCount {
 			continue // kept in Raw
 		}
-		if seen&(1<<f) != 0 {
+		if seen[f] {
 			return nil, badNotification("duplicate key %q", key)
 		}
 		var s string
@@ -547,13 +547,13 @@ func parseNotification(message string) (*Notification, error) {
 		default:
 			return nil, badNotification("%s is not a string", key)
 		}
-		seen |= 1 << f
+		seen[f] = true
 		if err := n.set(f, s); err != nil {
 			return nil, err
 		}
 	}
 	for _, f := range []notificationField{nfTrxID, nfAmount, nfTransactionStatus} {
-		if seen&(1<<f) == 0 {
+		if !seen[f] {
 			return nil, fmt.Errorf("%w: %w: %s", ErrWebhookBadNotification, ErrWebhookMissingField, notificationKeys[f])
 		}
 	}
