@@ -515,17 +515,14 @@ func badNotification(format string, args ...any) error {
 // values may be JSON strings or numbers (bKash is not consistent); null
 // counts as absent; anything else is an error, as is a key given twice.
 func parseNotification(message string) (*Notification, error) {
+	members, err := sns.ReadObject(message)
+	if err != nil {
+		return nil, badNotification("%v", err)
+	}
 	n := &Notification{Raw: json.RawMessage(message)}
-	r := sns.NewObjectReader(message)
-	var seen uint16
-	for {
-		key, val, ok, err := r.Next()
-		if err != nil {
-			return nil, badNotification("%v", err)
-		}
-		if !ok {
-			break
-		}
+	var seen [nfCount]bool
+	for _, member := range members {
+		key := member.Key
 		f := nfCount
 		for i, k := range notificationKeys {
 			if k == key {
@@ -536,27 +533,27 @@ func parseNotification(message string) (*Notification, error) {
 		if f == nfCount {
 			continue // kept in Raw
 		}
-		if seen&(1<<f) != 0 {
+		if seen[f] {
 			return nil, badNotification("duplicate key %q", key)
 		}
 		var s string
-		switch val.Kind {
-		case sns.KindString:
-			s = val.Str
-		case sns.KindNumber:
-			s = val.Raw
-		case sns.KindNull:
+		switch v := member.Value.(type) {
+		case string:
+			s = v
+		case json.Number:
+			s = v.String() // the number's text, as received
+		case nil:
 			continue
 		default:
 			return nil, badNotification("%s is not a string", key)
 		}
-		seen |= 1 << f
+		seen[f] = true
 		if err := n.set(f, s); err != nil {
 			return nil, err
 		}
 	}
 	for _, f := range []notificationField{nfTrxID, nfAmount, nfTransactionStatus} {
-		if seen&(1<<f) == 0 {
+		if !seen[f] {
 			return nil, fmt.Errorf("%w: %w: %s", ErrWebhookBadNotification, ErrWebhookMissingField, notificationKeys[f])
 		}
 	}

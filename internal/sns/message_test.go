@@ -2,6 +2,7 @@ package sns_test
 
 import (
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -90,6 +91,70 @@ func TestParseRejectsAmbiguousEnvelopes(t *testing.T) {
 	if _, err := sns.Parse(`{"X":1,"X":2}`); err != nil {
 		t.Errorf("repeated unknown key: %v", err)
 	}
+}
+
+// FuzzParse holds Parse to what makes a signature check mean something:
+// every JSON reader sees the values it returns. For each known key, a
+// reader that keeps the first of repeated keys and one that keeps the last
+// (as json.Unmarshal does) must both find exactly the string Parse found,
+// under exactly that key ("message" is another key), or both find null or
+// nothing where Parse found nothing.
+func FuzzParse(f *testing.F) {
+	signed := signer().NewNotification([]byte(`{"trxID":"X"}`), time.Now())
+	if err := signer().Sign(signed); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(signed.JSON()))
+	for _, s := range []string{
+		`{"Message":"a","Message":"b"}`, `{"Message":"a","Message":null}`, `{"Message":null,"Message":"b"}`,
+		`{"message":"a"}`, `{"Subject":null}`, `{"Message":"a","MESSAGE":"b"}`, `{"Token":1}`, `{"X":1e999,"X":[{}]}`,
+		`{"Subject":"\ud800","Type":"\u004eotification"}`, "{\"Type\":\"\xff\"}",
+		`{"X":{"Message":"inner"},"Message":"outer"}`, `{"Message":"a"} x`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		m, err := sns.Parse(body)
+		if err != nil {
+			if !errors.Is(err, sns.ErrBadJSON) {
+				t.Fatalf("error outside ErrBadJSON: %v", err)
+			}
+			return
+		}
+		if !json.Valid([]byte(body)) {
+			t.Fatalf("accepted what encoding/json refuses: %q", body)
+		}
+		first, last := map[string]json.RawMessage{}, map[string]json.RawMessage{}
+		dec := json.NewDecoder(strings.NewReader(body))
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+			t.Fatalf("accepted a body that is not an object: %q", body)
+		}
+		for dec.More() {
+			key, err := dec.Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				t.Fatal(err)
+			}
+			if _, seen := first[key.(string)]; !seen {
+				first[key.(string)] = raw
+			}
+			last[key.(string)] = raw
+		}
+		for f := sns.FieldType; f <= sns.FieldToken; f++ {
+			for _, raw := range []json.RawMessage{first[f.String()], last[f.String()]} {
+				var s *string // nil for null or absent
+				if raw != nil && json.Unmarshal(raw, &s) != nil {
+					t.Fatalf("accepted %s holding %s", f, raw)
+				}
+				if m.Has(f) != (s != nil) || (s != nil && *s != m.Get(f)) {
+					t.Fatalf("%s: Parse read %q (present %v), another reader %s", f, m.Get(f), m.Has(f), raw)
+				}
+			}
+		}
+	})
 }
 
 func validEnvelope(typ string) *sns.Message {
