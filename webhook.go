@@ -346,15 +346,15 @@ type WebhookMessage struct {
 	MessageID string // SNS's MessageId: the same for every delivery of one message
 	TopicARN  string
 	Timestamp time.Time // when SNS published the message
-	Subject   string    // usually empty for bKash
+	Subject   string    // Notification only (SNS signs it there); usually empty for bKash
 
 	// SubscribeURL and Token are set for the two confirmation types.
 	// SubscribeURL has passed the host rules and is a ConfirmSubscription
 	// link: visiting it confirms the subscription.
 	SubscribeURL string
 	Token        string
-	// UnsubscribeURL is set for a Notification (not checked: the verifier
-	// never visits it).
+	// UnsubscribeURL is set for a Notification. SNS does not sign it and
+	// the verifier does not check it: never visit it on its word.
 	UnsubscribeURL string
 
 	// Message is the signed Message text exactly as received.
@@ -458,24 +458,25 @@ func (v *WebhookVerifier) verify(ctx context.Context, body []byte) (*WebhookMess
 		return nil, err
 	}
 	msg := &WebhookMessage{
-		Type:           typ,
-		MessageID:      m.MessageID(),
-		TopicARN:       m.TopicARN(),
-		Timestamp:      ts,
-		Subject:        m.Subject(),
-		SubscribeURL:   m.SubscribeURL(),
-		Token:          m.Token(),
-		UnsubscribeURL: m.UnsubscribeURL(),
-		Message:        m.Message(),
+		Type:      typ,
+		MessageID: m.MessageID(),
+		TopicARN:  m.TopicARN(),
+		Timestamp: ts,
+		Message:   m.Message(),
 	}
-	if typ == WebhookNotification {
-		n, err := parseNotification(m.Message())
-		if err != nil {
-			return nil, err
-		}
-		n.MessageID = msg.MessageID
-		msg.Notification = n
+	// Each type gets only the keys it documents: anyone can add the others
+	// to a genuine message, as its signature does not cover them.
+	if typ != WebhookNotification {
+		msg.SubscribeURL, msg.Token = m.SubscribeURL(), m.Token()
+		return msg, nil
 	}
+	msg.Subject, msg.UnsubscribeURL = m.Subject(), m.UnsubscribeURL()
+	n, err := parseNotification(m.Message())
+	if err != nil {
+		return nil, err
+	}
+	n.MessageID = msg.MessageID
+	msg.Notification = n
 	return msg, nil
 }
 

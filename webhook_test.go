@@ -181,6 +181,40 @@ func TestVerifyAcceptsConfirmations(t *testing.T) {
 	}
 }
 
+// SNS signs SubscribeURL and Token only in confirmations, and Subject only
+// in notifications. Anyone may add the unsigned ones to a genuine message:
+// the verified message must not carry them.
+func TestVerifyReturnsNoUnsignedField(t *testing.T) {
+	t.Parallel()
+	addUnsigned := func(body []byte, members string) []byte {
+		b := bytes.TrimRight(body, " \n")
+		return append(b[:len(b)-1:len(b)-1], ","+members+"}"...)
+	}
+	v, _ := newVerifier(t)
+	n := signed(t, "2", nil)
+	got, err := v.Verify(context.Background(),
+		addUnsigned(n.JSON(), `"SubscribeURL":"https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=x","Token":"forged"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SubscribeURL != "" || got.Token != "" {
+		t.Errorf("notification: SubscribeURL %q, Token %q were not signed", got.SubscribeURL, got.Token)
+	}
+	s := mainSigner()
+	c := s.NewSubscriptionConfirmation(pubTime)
+	c.SignatureVersion = "2"
+	if err := s.Sign(c); err != nil {
+		t.Fatal(err)
+	}
+	got, err = v.Verify(context.Background(), addUnsigned(c.JSON(), `"Subject":"forged"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Subject != "" {
+		t.Errorf("confirmation: Subject %q was not signed", got.Subject)
+	}
+}
+
 // allWebhookErrors lists the sentinels; each rejection must match exactly
 // the one(s) it names.
 var allWebhookErrors = map[string]error{
