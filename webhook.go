@@ -521,7 +521,7 @@ func parseNotification(message string) (*Notification, error) {
 		return nil, badNotification("%v", err)
 	}
 	n := &Notification{Raw: json.RawMessage(message)}
-	var seen [nfCount]bool
+	var given, present [nfCount]bool // present: given with a non-null value
 	for _, member := range members {
 		key := member.Key
 		f := nfCount
@@ -534,9 +534,10 @@ func parseNotification(message string) (*Notification, error) {
 		if f == nfCount {
 			continue // kept in Raw
 		}
-		if seen[f] {
+		if given[f] {
 			return nil, badNotification("duplicate key %q", key)
 		}
+		given[f] = true
 		var s string
 		switch v := member.Value.(type) {
 		case string:
@@ -544,17 +545,17 @@ func parseNotification(message string) (*Notification, error) {
 		case json.Number:
 			s = v.String() // the number's text, as received
 		case nil:
-			continue
+			continue // absent, yet given: a later value is a duplicate
 		default:
 			return nil, badNotification("%s is not a string", key)
 		}
-		seen[f] = true
+		present[f] = true
 		if err := n.set(f, s); err != nil {
 			return nil, err
 		}
 	}
 	for _, f := range []notificationField{nfTrxID, nfAmount, nfTransactionStatus} {
-		if !seen[f] {
+		if !present[f] {
 			return nil, fmt.Errorf("%w: %w: %s", ErrWebhookBadNotification, ErrWebhookMissingField, notificationKeys[f])
 		}
 	}

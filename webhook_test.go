@@ -859,6 +859,8 @@ func TestParseNotification(t *testing.T) {
 		{"bad coupon amount", `{"trxID":"T","amount":"1","transactionStatus":"Completed","couponAmount":"x"}`, false},
 		{"bad dateTime", `{"trxID":"T","amount":"1","transactionStatus":"Completed","dateTime":"yesterday"}`, false},
 		{"trxID twice", `{"trxID":"T","trxID":"U","amount":"1","transactionStatus":"Completed"}`, false},
+		{"amount null, then given", `{"trxID":"T","amount":null,"amount":"1","transactionStatus":"Completed"}`, false},
+		{"dateTime null, then given", `{"trxID":"T","amount":"1","transactionStatus":"Completed","dateTime":null,"dateTime":"20250101000000"}`, false},
 		{"trxID is an object", `{"trxID":{"id":"T"},"amount":"1","transactionStatus":"Completed"}`, false},
 		{"trxID is a bool", `{"trxID":true,"amount":"1","transactionStatus":"Completed"}`, false},
 	} {
