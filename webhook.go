@@ -346,15 +346,15 @@ type WebhookMessage struct {
 	MessageID string // SNS's MessageId: the same for every delivery of one message
 	TopicARN  string
 	Timestamp time.Time // when SNS published the message
-	Subject   string    // usually empty for bKash
+	Subject   string    // Notification only (SNS signs it there); usually empty for bKash
 
 	// SubscribeURL and Token are set for the two confirmation types.
 	// SubscribeURL has passed the host rules and is a ConfirmSubscription
 	// link: visiting it confirms the subscription.
 	SubscribeURL string
 	Token        string
-	// UnsubscribeURL is set for a Notification (not checked: the verifier
-	// never visits it).
+	// UnsubscribeURL is set for a Notification. SNS does not sign it and
+	// the verifier does not check it: never visit it on its word.
 	UnsubscribeURL string
 
 	// Message is the signed Message text exactly as received.
@@ -458,24 +458,25 @@ func (v *WebhookVerifier) verify(ctx context.Context, body []byte) (*WebhookMess
 		return nil, err
 	}
 	msg := &WebhookMessage{
-		Type:           typ,
-		MessageID:      m.MessageID(),
-		TopicARN:       m.TopicARN(),
-		Timestamp:      ts,
-		Subject:        m.Subject(),
-		SubscribeURL:   m.SubscribeURL(),
-		Token:          m.Token(),
-		UnsubscribeURL: m.UnsubscribeURL(),
-		Message:        m.Message(),
+		Type:      typ,
+		MessageID: m.MessageID(),
+		TopicARN:  m.TopicARN(),
+		Timestamp: ts,
+		Message:   m.Message(),
 	}
-	if typ == WebhookNotification {
-		n, err := parseNotification(m.Message())
-		if err != nil {
-			return nil, err
-		}
-		n.MessageID = msg.MessageID
-		msg.Notification = n
+	// Each type gets only the keys it documents: anyone can add the others
+	// to a genuine message, as its signature does not cover them.
+	if typ != WebhookNotification {
+		msg.SubscribeURL, msg.Token = m.SubscribeURL(), m.Token()
+		return msg, nil
 	}
+	msg.Subject, msg.UnsubscribeURL = m.Subject(), m.UnsubscribeURL()
+	n, err := parseNotification(m.Message())
+	if err != nil {
+		return nil, err
+	}
+	n.MessageID = msg.MessageID
+	msg.Notification = n
 	return msg, nil
 }
 
@@ -520,7 +521,7 @@ func parseNotification(message string) (*Notification, error) {
 		return nil, badNotification("%v", err)
 	}
 	n := &Notification{Raw: json.RawMessage(message)}
-	var seen [nfCount]bool
+	var given, present [nfCount]bool // present: given with a non-null value
 	for _, member := range members {
 		key := member.Key
 		f := nfCount
@@ -533,9 +534,10 @@ func parseNotification(message string) (*Notification, error) {
 		if f == nfCount {
 			continue // kept in Raw
 		}
-		if seen[f] {
+		if given[f] {
 			return nil, badNotification("duplicate key %q", key)
 		}
+		given[f] = true
 		var s string
 		switch v := member.Value.(type) {
 		case string:
@@ -543,17 +545,17 @@ func parseNotification(message string) (*Notification, error) {
 		case json.Number:
 			s = v.String() // the number's text, as received
 		case nil:
-			continue
+			continue // absent, yet given: a later value is a duplicate
 		default:
 			return nil, badNotification("%s is not a string", key)
 		}
-		seen[f] = true
+		present[f] = true
 		if err := n.set(f, s); err != nil {
 			return nil, err
 		}
 	}
 	for _, f := range []notificationField{nfTrxID, nfAmount, nfTransactionStatus} {
-		if !seen[f] {
+		if !present[f] {
 			return nil, fmt.Errorf("%w: %w: %s", ErrWebhookBadNotification, ErrWebhookMissingField, notificationKeys[f])
 		}
 	}

@@ -181,6 +181,40 @@ func TestVerifyAcceptsConfirmations(t *testing.T) {
 	}
 }
 
+// SNS signs SubscribeURL and Token only in confirmations, and Subject only
+// in notifications. Anyone may add the unsigned ones to a genuine message:
+// the verified message must not carry them.
+func TestVerifyReturnsNoUnsignedField(t *testing.T) {
+	t.Parallel()
+	addUnsigned := func(body []byte, members string) []byte {
+		b := bytes.TrimRight(body, " \n")
+		return append(b[:len(b)-1:len(b)-1], ","+members+"}"...)
+	}
+	v, _ := newVerifier(t)
+	n := signed(t, "2", nil)
+	got, err := v.Verify(context.Background(),
+		addUnsigned(n.JSON(), `"SubscribeURL":"https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=x","Token":"forged"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SubscribeURL != "" || got.Token != "" {
+		t.Errorf("notification: SubscribeURL %q, Token %q were not signed", got.SubscribeURL, got.Token)
+	}
+	s := mainSigner()
+	c := s.NewSubscriptionConfirmation(pubTime)
+	c.SignatureVersion = "2"
+	if err := s.Sign(c); err != nil {
+		t.Fatal(err)
+	}
+	got, err = v.Verify(context.Background(), addUnsigned(c.JSON(), `"Subject":"forged"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Subject != "" {
+		t.Errorf("confirmation: Subject %q was not signed", got.Subject)
+	}
+}
+
 // allWebhookErrors lists the sentinels; each rejection must match exactly
 // the one(s) it names.
 var allWebhookErrors = map[string]error{
@@ -825,6 +859,8 @@ func TestParseNotification(t *testing.T) {
 		{"bad coupon amount", `{"trxID":"T","amount":"1","transactionStatus":"Completed","couponAmount":"x"}`, false},
 		{"bad dateTime", `{"trxID":"T","amount":"1","transactionStatus":"Completed","dateTime":"yesterday"}`, false},
 		{"trxID twice", `{"trxID":"T","trxID":"U","amount":"1","transactionStatus":"Completed"}`, false},
+		{"amount null, then given", `{"trxID":"T","amount":null,"amount":"1","transactionStatus":"Completed"}`, false},
+		{"dateTime null, then given", `{"trxID":"T","amount":"1","transactionStatus":"Completed","dateTime":null,"dateTime":"20250101000000"}`, false},
 		{"trxID is an object", `{"trxID":{"id":"T"},"amount":"1","transactionStatus":"Completed"}`, false},
 		{"trxID is a bool", `{"trxID":true,"amount":"1","transactionStatus":"Completed"}`, false},
 	} {

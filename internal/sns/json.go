@@ -12,6 +12,13 @@ import (
 // bKash messages are flat; anything deeper is not a real message.
 const maxDepth = 32
 
+// maxMembers bounds the members of the object ReadObject reads. An SNS
+// envelope has about a dozen and a bKash notification about twenty; each
+// member costs a dozen small allocations, which a forged body of thousands
+// of tiny members would multiply into megabytes before its signature is
+// looked at.
+const maxMembers = 100
+
 // Member is one member of a JSON object. Value is what json.Decoder.Token
 // returns for the start of the member's value, read with UseNumber: a
 // string, a json.Number (the number's text as received), a bool, nil for
@@ -48,6 +55,12 @@ func ReadObject(text string) ([]Member, error) {
 }
 
 // readObject reads one object, up to and including its closing brace.
+//
+// Each value is read whole as a json.RawMessage: one pass of encoding/json's
+// scanner, however large. Walking a value token by token instead allocates
+// for every number and string in it, which lets a forged 64 KiB body of
+// ignored members cost megabytes and milliseconds before its signature is
+// even looked at.
 func readObject(dec *json.Decoder) ([]Member, error) {
 	tok, err := dec.Token()
 	if err != nil {
@@ -58,18 +71,20 @@ func readObject(dec *json.Decoder) ([]Member, error) {
 	}
 	var members []Member
 	for dec.More() {
+		if len(members) == maxMembers {
+			return nil, fmt.Errorf("JSON object has more than %d members", maxMembers)
+		}
 		key, err := dec.Token() // inside an object, Token returns keys as strings
 		if err != nil {
 			return nil, err
 		}
-		value, err := dec.Token()
-		if err != nil {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
 			return nil, err
 		}
-		if value == json.Delim('{') || value == json.Delim('[') {
-			if err := skipNested(dec); err != nil {
-				return nil, err
-			}
+		value, err := memberValue(raw)
+		if err != nil {
+			return nil, err
 		}
 		members = append(members, Member{Key: key.(string), Value: value})
 	}
@@ -77,22 +92,47 @@ func readObject(dec *json.Decoder) ([]Member, error) {
 	return members, err
 }
 
-// skipNested reads the rest of an object or array whose opening delimiter
-// Token has just returned. A value inside more than maxDepth open objects
-// and arrays is refused.
-func skipNested(dec *json.Decoder) error {
-	for open := 1; open > 0; {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
+// memberValue turns one valid JSON value into what Member.Value holds.
+func memberValue(raw json.RawMessage) (any, error) {
+	switch raw[0] {
+	case '{', '[':
+		if err := checkDepth(raw); err != nil {
+			return nil, err
 		}
+		return json.Delim(raw[0]), nil
+	case '"':
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	case 't', 'f':
+		return raw[0] == 't', nil
+	case 'n':
+		return nil, nil
+	default:
+		return json.Number(raw), nil
+	}
+}
+
+// checkDepth refuses an object or array (valid JSON) that holds a value
+// inside more than maxDepth open objects and arrays.
+func checkDepth(raw json.RawMessage) error {
+	open, inString := 0, false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
 		switch {
-		case tok == json.Delim('}') || tok == json.Delim(']'):
+		case inString && c == '\\':
+			i++ // the escaped character cannot end the string
+		case inString:
+			inString = c != '"'
+		case c == '}' || c == ']':
 			open--
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == ':':
 		case open > maxDepth:
 			return fmt.Errorf("JSON nested more than %d levels deep", maxDepth)
-		case tok == json.Delim('{') || tok == json.Delim('['):
+		case c == '{' || c == '[':
 			open++
+		case c == '"':
+			inString = true
 		}
 	}
 	return nil

@@ -96,3 +96,33 @@ func TestReadObjectLimitsDepth(t *testing.T) {
 		}
 	}
 }
+
+// A forged body is read in full before its signature can be checked, so
+// what it costs must not grow with the number of values inside it: a body
+// of the largest accepted size (64 KiB), made of thousands of tiny values
+// in an ignored member, costs a handful of allocations, and one of
+// thousands of members is refused.
+func TestReadObjectCostDoesNotGrowWithValues(t *testing.T) {
+	const size = 64 << 10
+	for _, unit := range []string{`0,`, `"",`, `[],`, `{"k":null},`} {
+		body := `{"X":[` + strings.Repeat(unit, size/len(unit)) + `0]}`
+		allocs := testing.AllocsPerRun(3, func() {
+			if _, err := ReadObject(body); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 100 {
+			t.Errorf("an array of %d %q: %.0f allocations", size/len(unit), unit, allocs)
+		}
+	}
+	many := func(n int) string { return `{` + strings.Repeat(`"a":0,`, n-1) + `"a":0}` }
+	if got, err := ReadObject(many(maxMembers)); err != nil || len(got) != maxMembers {
+		t.Errorf("%d members: %d read, %v", maxMembers, len(got), err)
+	}
+	if _, err := ReadObject(many(maxMembers + 1)); err == nil {
+		t.Errorf("%d members accepted", maxMembers+1)
+	}
+	if _, err := ReadObject(many(size / 6)); err == nil {
+		t.Errorf("%d members accepted", size/6)
+	}
+}
