@@ -965,10 +965,16 @@ func TestRequestStringEscapes(t *testing.T) {
 		{"বিকাশ ৳১২৫০", `"বিকাশ ৳১২৫০"`},
 		{"emoji 🧾", `"emoji 🧾"`},
 		{"a\u2028b\u2029c", `"a\u2028b\u2029c"`},
+		// Invalid UTF-8 never reaches a body (validation refuses it before
+		// sending). encoding/json replaces it with U+FFFD, written as
+		// \ufffd up to Go 1.26 and as the character itself from Go 1.27;
+		// both read back the same.
 		{"bad \xff utf8 \xc3", `"bad \ufffd utf8 \ufffd"`},
 		{"<tag>&amp;", `"<tag>&amp;"`},
 		{`/slash/`, `"/slash/"`},
 	}
+	// Another spelling of the same string that some Go release writes.
+	alt := map[string]string{"bad \xff utf8 \xc3": "\"bad \uFFFD utf8 \uFFFD\""}
 	for _, tt := range tests {
 		body, err := encodeRequest(struct {
 			S string `json:"s"`
@@ -976,7 +982,8 @@ func TestRequestStringEscapes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := string(body); got != `{"s":`+tt.want+`}` {
+		got := string(body)
+		if a, ok := alt[tt.in]; got != `{"s":`+tt.want+`}` && (!ok || got != `{"s":`+a+`}`) {
 			t.Errorf("encodeRequest(%q) = %s, want {\"s\":%s}", tt.in, got, tt.want)
 			continue
 		}
