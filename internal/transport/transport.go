@@ -16,7 +16,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
@@ -68,10 +68,14 @@ type Result struct {
 	Sent     bool           // whether any attempt may have reached the server
 }
 
-// Transport sends requests for one client.
+// Transport sends requests for one client, through one go-retryablehttp
+// client configured when the Transport is made. Its hooks (startAttempt,
+// checkRetry) are shared by every request; they find the Request they serve
+// in the request's context, as net/http/httptrace finds a request's trace
+// hooks.
 type Transport struct {
-	hc     *http.Client
-	policy Policy
+	hc *http.Client          // the client go-retryablehttp sends through
+	rc *retryablehttp.Client // retries as the call's class allows
 }
 
 // New returns a Transport that sends through a copy of hc.
@@ -85,7 +89,20 @@ func New(hc *http.Client, p Policy) *Transport {
 		rt = http.DefaultTransport
 	}
 	cp.Transport = keepIdle{rt}
-	return &Transport{hc: &cp, policy: p}
+	return &Transport{
+		hc: &cp,
+		rc: &retryablehttp.Client{
+			HTTPClient:     &cp,
+			Logger:         nil, // the SDK logs itself, redacted
+			RetryWaitMin:   p.BaseDelay,
+			RetryWaitMax:   p.MaxDelay,
+			RetryMax:       p.MaxAttempts - 1,
+			CheckRetry:     checkRetry,
+			Backoff:        backoff,
+			ErrorHandler:   keepLastResponse,
+			RequestLogHook: startAttempt,
+		},
+	}
 }
 
 // keepIdle hides CloseIdleConnections from go-retryablehttp, which calls it
@@ -103,16 +120,72 @@ func (t *Transport) CloseIdleConnections() {
 	}
 }
 
-// Do sends a POST of body to url with the given headers, retrying as class
-// allows. observe, if not nil, is called after every attempt.
-func (t *Transport) Do(ctx context.Context, class Class, url string, header http.Header, body []byte, observe func(Attempt)) Result {
-	c := &call{class: class, body: body, observe: observe}
-	c.sent.Store(new(atomic.Bool))
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, url, retryablehttp.ReaderFunc(c.newBody))
+// Observer is told about every attempt of a request as it ends.
+type Observer interface {
+	AttemptEnded(Attempt)
+}
+
+// Request is one POST to bKash, and what Do learns about its attempts. Make
+// it with NewRequest, set its headers on Header, and send it once with Do.
+// go-retryablehttp runs the hooks that touch it (startAttempt, checkRetry)
+// on the goroutine that called Do.
+//
+// Whether an attempt may have been sent is learnt from its body: net/http
+// reads a request's body only once it holds a connection and has written
+// the headers to it, and bKash's requests always have a body. So a body
+// reader that was read means the request may have reached the server; one
+// that was never read means it did not (a refused dial, a DNS failure, a
+// connection that broke before the headers went out), and the attempt may
+// be repeated whatever its class. This works with any RoundTripper: a
+// mock, a recorder or a wrapper reads the body too when it sends it. (As
+// the body is not one of the in-memory readers net/http knows, it writes
+// the headers and the body in two writes rather than one; on a real
+// network that costs nothing a caller can see.)
+type Request struct {
+	Header http.Header // the request's headers
+
+	req      retryablehttp.Request // what go-retryablehttp sends
+	class    Class
+	body     []byte
+	observe  Observer  // nil: nobody is told
+	attempts int       // attempts started
+	anySent  bool      // some attempt may have reached the server
+	start    time.Time // when the attempt in progress started
+
+	// mu guards ended and sent, which body readers touch from net/http's
+	// goroutines. Every reader belongs to the attempt in progress (or about
+	// to start) when it was made, and counts only while that attempt lasts:
+	// net/http may still read a finished attempt's body on its own
+	// goroutine (its write loop, after a response arrived), and that late
+	// read must not mark the next attempt as sent.
+	mu    sync.Mutex
+	ended int  // attempts ended; the one in progress is ended+1
+	sent  bool // a body reader of the attempt in progress was read
+}
+
+// requestKey is the context key under which a request's context carries
+// the Request, for the hooks.
+type requestKey struct{}
+
+// requestOf returns the Request whose context ctx is.
+func requestOf(ctx context.Context) *Request {
+	return ctx.Value(requestKey{}).(*Request)
+}
+
+// NewRequest returns a POST of body to url, to be retried as class allows.
+// The request's context is ctx, carrying the Request for the hooks.
+func NewRequest(ctx context.Context, class Class, url string, body []byte) (*Request, error) {
+	r := &Request{class: class, body: body}
+	hr, err := http.NewRequestWithContext(context.WithValue(ctx, requestKey{}, r), http.MethodPost, url, nil)
 	if err != nil {
-		return Result{Err: err}
+		return nil, err
 	}
-	req.Header = header
+	r.Header = hr.Header
+	// What retryablehttp.NewRequestWithContext does, into r's own field.
+	r.req.Request = hr
+	if err := r.req.SetBody(retryablehttp.ReaderFunc(r.newBody)); err != nil {
+		return nil, err
+	}
 	if class == Money {
 		// Nothing below the SDK may send a money call a second time.
 		// go-retryablehttp sets GetBody, and net/http's HTTP/2 client uses
@@ -126,103 +199,97 @@ func (t *Transport) Do(ctx context.Context, class Class, url string, header http
 		// go-retryablehttp's own attempts do not use GetBody: they take a
 		// new body from newBody, and for a money call only while nothing
 		// was sent (retryable).
-		req.GetBody = nil
+		r.req.GetBody = nil
 	}
-	rc := &retryablehttp.Client{
-		HTTPClient:     t.hc,
-		Logger:         nil, // the SDK logs itself, redacted
-		RetryWaitMin:   t.policy.BaseDelay,
-		RetryWaitMax:   t.policy.MaxDelay,
-		RetryMax:       t.policy.MaxAttempts - 1,
-		CheckRetry:     c.checkRetry,
-		Backoff:        backoff,
-		ErrorHandler:   keepLastResponse,
-		RequestLogHook: c.startAttempt,
-	}
-	resp, err := rc.Do(req)
-	return Result{Resp: resp, Err: err, Attempts: c.attempts, Sent: c.anySent}
+	return r, nil
 }
 
-// call follows one Do across its attempts. go-retryablehttp runs its hooks
-// (startAttempt, checkRetry) on the goroutine that called Do.
-//
-// Whether an attempt may have been sent is learnt from its body: net/http
-// reads a request's body only once it holds a connection and has written
-// the headers to it, and bKash's requests always have a body. So a body
-// reader that was read means the request may have reached the server; one
-// that was never read means it did not (a refused dial, a DNS failure, a
-// connection that broke before the headers went out), and the attempt may
-// be repeated whatever its class. This works with any RoundTripper: a
-// mock, a recorder or a wrapper reads the body too when it sends it. (As
-// the body is not one of the in-memory readers net/http knows, it writes
-// the headers and the body in two writes rather than one; on a real
-// network that costs nothing a caller can see.)
-type call struct {
-	class   Class
-	body    []byte
-	observe func(Attempt)
-
-	// sent is the flag of the attempt in progress. Every body reader handed
-	// out during the attempt (go-retryablehttp's, and net/http's rewinds
-	// through GetBody) sets it when read; checkRetry replaces it when the
-	// attempt ends. net/http may still read a finished attempt's body on
-	// its own goroutine (its write loop, after a response arrived), and
-	// that late read must not mark the next attempt as sent. Atomic,
-	// because those reads happen on net/http's goroutines.
-	sent atomic.Pointer[atomic.Bool]
-
-	attempts int       // attempts started
-	anySent  bool      // some attempt may have reached the server
-	start    time.Time // when the attempt in progress started
+// Do sends r, retrying as its class allows. observe, if not nil, is told
+// about every attempt.
+func (t *Transport) Do(r *Request, observe Observer) Result {
+	r.observe = observe
+	resp, err := t.rc.Do(&r.req)
+	return Result{Resp: resp, Err: err, Attempts: r.attempts, Sent: r.anySent}
 }
 
 // newBody returns a reader of the whole body for the attempt in progress.
 // go-retryablehttp calls it once to learn the length, before every attempt,
 // and through GetBody when net/http rewinds the body.
-func (c *call) newBody() (io.Reader, error) {
-	r := &sentReader{sent: c.sent.Load()}
-	r.body.Reset(c.body)
-	return r, nil
+func (r *Request) newBody() (io.Reader, error) {
+	r.mu.Lock()
+	ended := r.ended
+	r.mu.Unlock()
+	sr := &sentReader{req: r, ended: ended}
+	sr.body.Reset(r.body)
+	return sr, nil
 }
 
-// sentReader reads a request body and marks its attempt as sent on the
-// first Read. It hides bytes.Reader's WriteTo, which io.Copy would call
-// instead of Read.
+// bodyRead records that a body reader made while attempt ended+1 was in
+// progress was read: if that attempt still is, it may have been sent.
+func (r *Request) bodyRead(ended int) {
+	r.mu.Lock()
+	if ended == r.ended {
+		r.sent = true
+	}
+	r.mu.Unlock()
+}
+
+// endAttempt ends the attempt in progress and reports whether it may have
+// been sent. Its body readers count no more.
+func (r *Request) endAttempt() (sent bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sent = r.sent
+	r.sent = false
+	r.ended++
+	return sent
+}
+
+// sentReader reads a request body and tells its Request on every Read. It
+// hides bytes.Reader's WriteTo, which io.Copy would call instead of Read.
 type sentReader struct {
-	body bytes.Reader
-	sent *atomic.Bool
+	body  bytes.Reader
+	req   *Request
+	ended int // the Request's ended count when the reader was made
 }
 
 func (s *sentReader) Read(p []byte) (int, error) {
-	s.sent.Store(true)
+	s.req.bodyRead(s.ended)
 	return s.body.Read(p)
 }
 
 // Len gives go-retryablehttp the request's Content-Length.
 func (s *sentReader) Len() int { return s.body.Len() }
 
-func (c *call) startAttempt(_ retryablehttp.Logger, _ *http.Request, _ int) {
-	c.attempts++
-	c.start = time.Now()
+// Close makes the reader an io.ReadCloser, as a request body is, so that
+// go-retryablehttp uses it as it is rather than in an io.NopCloser.
+func (s *sentReader) Close() error { return nil }
+
+// startAttempt is go-retryablehttp's RequestLogHook: an attempt begins.
+func startAttempt(_ retryablehttp.Logger, hr *http.Request, _ int) {
+	r := requestOf(hr.Context())
+	r.attempts++
+	r.start = time.Now()
 }
 
 // checkRetry is go-retryablehttp's CheckRetry: it ends the attempt, reports
 // it, and asks retryable whether another may follow.
-func (c *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	sent := c.sent.Swap(new(atomic.Bool)).Load()
-	c.anySent = c.anySent || sent
-	if c.observe != nil {
-		a := Attempt{Number: c.attempts, Err: err, Sent: sent, Start: c.start, Duration: time.Since(c.start)}
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	r := requestOf(ctx)
+	sent := r.endAttempt()
+	r.anySent = r.anySent || sent
+	if r.observe != nil {
+		a := Attempt{Number: r.attempts, Err: err, Sent: sent, Start: r.start, Duration: time.Since(r.start)}
 		if resp != nil {
 			a.Status = resp.StatusCode
 		}
-		c.observe(a)
+		r.observe.AttemptEnded(a)
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		// The caller has given up: no class is retried after that.
 		return false, cmp.Or(err, ctxErr)
 	}
-	if retryable(c.class, sent, resp, err) {
+	if retryable(r.class, sent, resp, err) {
 		return true, nil
 	}
 	return false, err
