@@ -181,7 +181,8 @@ func NewRequest(ctx context.Context, class Class, url string, body []byte) (*Req
 		return nil, err
 	}
 	r.Header = hr.Header
-	// What retryablehttp.NewRequestWithContext does, into r's own field.
+	// r.req is filled as retryablehttp.NewRequestWithContext fills the
+	// Request it returns: the http.Request, then the body.
 	r.req.Request = hr
 	if err := r.req.SetBody(retryablehttp.ReaderFunc(r.newBody)); err != nil {
 		return nil, err
