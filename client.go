@@ -569,7 +569,7 @@ type call struct {
 	tok      *Token          // the token the current attempt carries (nil on grant/refresh)
 
 	// The attempt held back until the next one starts or the call ends
-	// (see observeAttempt).
+	// (see AttemptEnded).
 	pending  transport.Attempt
 	havePend bool
 	code     ErrorCode // bKash's code in the pending attempt's answer
@@ -647,7 +647,12 @@ func (cl *call) run(ctx context.Context, out any) error {
 			cl.tok = t
 		}
 		cl.base = cl.attempts
-		res := cl.tr.Do(ctx, ep.class, c.url(ep), c.header(tok), cl.body, cl.observeAttempt)
+		req, err := transport.NewRequest(ctx, ep.class, c.url(ep), cl.body)
+		if err != nil {
+			return fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
+		}
+		c.setHeader(req.Header, tok)
+		res := cl.tr.Do(req, cl)
 		cl.attempts += res.Attempts
 		cl.sent = cl.sent || res.Sent
 		rejected, err := cl.finish(res, out)
@@ -680,11 +685,10 @@ func (cl *call) run(ctx context.Context, out any) error {
 	}
 }
 
-// header returns the headers of a request: with tok, the token and the app
+// setHeader sets the headers of a request: with tok, the token and the app
 // key; without (grant and refresh), the username and password.
-func (c *Client) header(tok *Token) http.Header {
+func (c *Client) setHeader(h http.Header, tok *Token) {
 	creds := &c.secrets().creds
-	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set("Accept", "application/json")
 	h.Set("User-Agent", c.userAgent)
@@ -695,7 +699,6 @@ func (c *Client) header(tok *Token) http.Header {
 		h.Set("Authorization", string(tok.IDToken))
 		h.Set("X-App-Key", creds.AppKey)
 	}
-	return h
 }
 
 // finish turns a transport result into the call's error and decodes out.
@@ -850,10 +853,10 @@ func (c *Client) debug(ctx context.Context) bool {
 	return c.logger != nil && c.logger.Enabled(ctx, slog.LevelDebug)
 }
 
-// observeAttempt holds back each attempt until the next one starts or the
-// call ends, so that the last attempt can carry bKash's code and the call's
-// outcome.
-func (cl *call) observeAttempt(a transport.Attempt) {
+// AttemptEnded is told about every attempt by the transport. It holds back
+// each attempt until the next one starts or the call ends, so that the last
+// attempt can carry bKash's code and the call's outcome.
+func (cl *call) AttemptEnded(a transport.Attempt) {
 	cl.emit(false, nil)
 	cl.pending, cl.havePend, cl.code = a, true, ""
 }

@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
@@ -70,10 +69,14 @@ type Result struct {
 	Sent     bool           // whether any attempt may have reached the server
 }
 
-// Transport sends requests for one client.
+// Transport sends requests for one client, through one go-retryablehttp
+// client configured when the Transport is made. Its hooks (startAttempt,
+// checkRetry) are shared by every request; they find the Request they serve
+// in the request's context, as net/http/httptrace finds a request's trace
+// hooks.
 type Transport struct {
-	hc     *http.Client
-	policy Policy
+	hc *http.Client          // the client go-retryablehttp sends through
+	rc *retryablehttp.Client // retries as the call's class allows
 }
 
 // New returns a Transport that sends through a copy of hc.
@@ -87,7 +90,20 @@ func New(hc *http.Client, p Policy) *Transport {
 		rt = http.DefaultTransport
 	}
 	cp.Transport = keepIdle{rt}
-	return &Transport{hc: &cp, policy: p}
+	return &Transport{
+		hc: &cp,
+		rc: &retryablehttp.Client{
+			HTTPClient:     &cp,
+			Logger:         nil, // the SDK logs itself, redacted
+			RetryWaitMin:   p.BaseDelay,
+			RetryWaitMax:   p.MaxDelay,
+			RetryMax:       p.MaxAttempts - 1,
+			CheckRetry:     checkRetry,
+			Backoff:        backoff,
+			ErrorHandler:   keepLastResponse,
+			RequestLogHook: startAttempt,
+		},
+	}
 }
 
 // keepIdle hides CloseIdleConnections from go-retryablehttp, which calls it
@@ -105,16 +121,82 @@ func (t *Transport) CloseIdleConnections() {
 	}
 }
 
-// Do sends a POST of body to url with the given headers, retrying as class
-// allows. observe, if not nil, is called after every attempt.
-func (t *Transport) Do(ctx context.Context, class Class, url string, header http.Header, body []byte, observe func(Attempt)) Result {
-	c := &call{class: class, body: body, observe: observe}
-	c.use.Store(new(bodyUse))
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, url, retryablehttp.ReaderFunc(c.newBody))
+// Observer is told about every attempt of a request as it ends.
+type Observer interface {
+	AttemptEnded(Attempt)
+}
+
+// Request is one POST to bKash, and what Do learns about its attempts. Make
+// it with NewRequest, set its headers on Header, and send it once with Do.
+// go-retryablehttp runs the hooks that touch it (startAttempt, checkRetry)
+// on the goroutine that called Do.
+//
+// Whether an attempt may have been sent is learnt from its body: net/http
+// reads a request's body only once it holds a connection and has written
+// the headers to it, and bKash's requests always have a body. So a body
+// reader that was read means the request may have reached the server; one
+// that was never read means it did not (a refused dial, a DNS failure, a
+// connection that broke before the headers went out), and the attempt may
+// be repeated whatever its class. This works with any RoundTripper: a
+// mock, a recorder or a wrapper reads the body too when it sends it. (As
+// the body is not one of the in-memory readers net/http knows, it writes
+// the headers and the body in two writes rather than one; on a real
+// network that costs nothing a caller can see.)
+type Request struct {
+	Header http.Header // the request's headers
+
+	req      retryablehttp.Request // what go-retryablehttp sends
+	class    Class
+	body     []byte
+	observe  Observer  // nil: nobody is told
+	attempts int       // attempts started
+	anySent  bool      // some attempt may have reached the server
+	start    time.Time // when the attempt in progress started
+
+	// mu guards ended, sent and failed, which body readers touch from
+	// net/http's goroutines. Every reader belongs to the attempt in
+	// progress (or about to start) when it was made, and counts only while
+	// that attempt lasts: net/http may still read a finished attempt's body
+	// on its own goroutine (its write loop, after a response arrived), and
+	// that late read must not mark the next attempt as sent.
+	//
+	// An attempt that failed (no response) ends its body: a RoundTripper
+	// may return before it is done with the body (the RoundTripper contract
+	// allows it to finish on a goroutine of its own), as a wrapper does
+	// that stops waiting for a slow dial and leaves the request to go on.
+	// Read after its attempt failed, the body gives an error instead of its
+	// bytes, so that request never carries it to the server, and the retry
+	// is the only request that can.
+	mu     sync.Mutex
+	ended  int    // attempts ended; the one in progress is ended+1
+	sent   bool   // a body reader of the attempt in progress was read
+	failed []bool // failed[i]: attempt i+1 ended without a response
+}
+
+// requestKey is the context key under which a request's context carries
+// the Request, for the hooks.
+type requestKey struct{}
+
+// requestOf returns the Request whose context ctx is.
+func requestOf(ctx context.Context) *Request {
+	return ctx.Value(requestKey{}).(*Request)
+}
+
+// NewRequest returns a POST of body to url, to be retried as class allows.
+// The request's context is ctx, carrying the Request for the hooks.
+func NewRequest(ctx context.Context, class Class, url string, body []byte) (*Request, error) {
+	r := &Request{class: class, body: body}
+	hr, err := http.NewRequestWithContext(context.WithValue(ctx, requestKey{}, r), http.MethodPost, url, nil)
 	if err != nil {
-		return Result{Err: err}
+		return nil, err
 	}
-	req.Header = header
+	r.Header = hr.Header
+	// r.req is filled as retryablehttp.NewRequestWithContext fills the
+	// Request it returns: the http.Request, then the body.
+	r.req.Request = hr
+	if err := r.req.SetBody(retryablehttp.ReaderFunc(r.newBody)); err != nil {
+		return nil, err
+	}
 	if class == Money {
 		// Nothing below the SDK may send a money call a second time.
 		// go-retryablehttp sets GetBody, and net/http's HTTP/2 client uses
@@ -128,123 +210,71 @@ func (t *Transport) Do(ctx context.Context, class Class, url string, header http
 		// go-retryablehttp's own attempts do not use GetBody: they take a
 		// new body from newBody, and for a money call only while nothing
 		// was sent (retryable).
-		req.GetBody = nil
+		r.req.GetBody = nil
 	}
-	rc := &retryablehttp.Client{
-		HTTPClient:     t.hc,
-		Logger:         nil, // the SDK logs itself, redacted
-		RetryWaitMin:   t.policy.BaseDelay,
-		RetryWaitMax:   t.policy.MaxDelay,
-		RetryMax:       t.policy.MaxAttempts - 1,
-		CheckRetry:     c.checkRetry,
-		Backoff:        backoff,
-		ErrorHandler:   keepLastResponse,
-		RequestLogHook: c.startAttempt,
-	}
-	resp, err := rc.Do(req)
-	return Result{Resp: resp, Err: err, Attempts: c.attempts, Sent: c.anySent}
+	return r, nil
 }
 
-// call follows one Do across its attempts. go-retryablehttp runs its hooks
-// (startAttempt, checkRetry) on the goroutine that called Do.
-//
-// Whether an attempt may have been sent is learnt from its body: net/http
-// reads a request's body only once it holds a connection and has written
-// the headers to it, and bKash's requests always have a body. So a body
-// reader that was read means the request may have reached the server; one
-// that was never read means it did not (a refused dial, a DNS failure, a
-// connection that broke before the headers went out), and the attempt may
-// be repeated whatever its class. This works with any RoundTripper: a
-// mock, a recorder or a wrapper reads the body too when it sends it. (As
-// the body is not one of the in-memory readers net/http knows, it writes
-// the headers and the body in two writes rather than one; on a real
-// network that costs nothing a caller can see.)
-//
-// An attempt that failed ends its body: a RoundTripper may return before
-// it is done with the body (the RoundTripper contract allows it to finish
-// on a goroutine of its own), as a wrapper does that stops waiting for a
-// slow dial and leaves the request to go on. Read after its attempt failed,
-// the body gives an error instead of its bytes, so that request never
-// carries it to the server, and the retry is the only request that can.
-type call struct {
-	class   Class
-	body    []byte
-	observe func(Attempt)
-
-	// use is what the body readers of the attempt in progress report to.
-	// Every reader handed out during the attempt (go-retryablehttp's, and
-	// net/http's rewinds through GetBody) marks it when read; checkRetry
-	// replaces it when the attempt ends. net/http may still read a finished
-	// attempt's body on its own goroutine (its write loop, after a response
-	// arrived), and that late read must not mark the next attempt as sent.
-	use atomic.Pointer[bodyUse]
-
-	attempts int       // attempts started
-	anySent  bool      // some attempt may have reached the server
-	start    time.Time // when the attempt in progress started
+// Do sends r, retrying as its class allows. observe, if not nil, is told
+// about every attempt.
+func (t *Transport) Do(r *Request, observe Observer) Result {
+	r.observe = observe
+	resp, err := t.rc.Do(&r.req)
+	return Result{Resp: resp, Err: err, Attempts: r.attempts, Sent: r.anySent}
 }
 
 // newBody returns a reader of the whole body for the attempt in progress.
 // go-retryablehttp calls it once to learn the length, before every attempt,
 // and through GetBody when net/http rewinds the body.
-func (c *call) newBody() (io.Reader, error) {
-	r := &sentReader{use: c.use.Load()}
-	r.body.Reset(c.body)
-	return r, nil
+func (r *Request) newBody() (io.Reader, error) {
+	r.mu.Lock()
+	ended := r.ended
+	r.mu.Unlock()
+	sr := &sentReader{req: r, ended: ended}
+	sr.body.Reset(r.body)
+	return sr, nil
 }
 
-// bodyUse records whether the body of one attempt was read. Its mutex
-// orders every read against the end of a failed attempt: a read either
-// comes first and counts, or comes after and gets no bytes. net/http
-// reads bodies on goroutines of its own.
-type bodyUse struct {
-	mu     sync.Mutex
-	read   bool
-	failed bool
-}
-
-// startRead records a read and reports whether it may go ahead: not once
-// the attempt has failed.
-func (u *bodyUse) startRead() bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.failed {
-		return false
+// bodyRead records a read of a body reader made while attempt ended+1 was
+// in progress, and reports whether the read may go ahead. While that
+// attempt lasts, the read means it may have been sent. After it failed,
+// the read may not go ahead: the retry is the request that may be sent.
+func (r *Request) bodyRead(ended int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ended == r.ended {
+		r.sent = true
+		return true
 	}
-	u.read = true
-	return true
+	return !r.failed[ended]
 }
 
-// sent reports whether the body was read: whether the request may have
-// reached the server.
-func (u *bodyUse) sent() bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.read
-}
-
-// fail ends a failed attempt: its body can no longer be read. It reports
-// whether it was read before.
-func (u *bodyUse) fail() (sent bool) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	u.failed = true
-	return u.read
+// endAttempt ends the attempt in progress, failed when it got no response,
+// and reports whether it may have been sent. Its body readers count no
+// more, and give no bytes if it failed.
+func (r *Request) endAttempt(failed bool) (sent bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sent = r.sent
+	r.sent = false
+	r.failed = append(r.failed, failed)
+	r.ended++
+	return sent
 }
 
 // errAttemptEnded is what a body read after its attempt failed returns.
 var errAttemptEnded = errors.New("bkash: request body read after its attempt failed; not sent")
 
-// sentReader reads a request body and records the read in its attempt's
-// bodyUse. It hides bytes.Reader's WriteTo, which io.Copy would call
-// instead of Read.
+// sentReader reads a request body and tells its Request on every Read. It
+// hides bytes.Reader's WriteTo, which io.Copy would call instead of Read.
 type sentReader struct {
-	body bytes.Reader
-	use  *bodyUse
+	body  bytes.Reader
+	req   *Request
+	ended int // the Request's ended count when the reader was made
 }
 
 func (s *sentReader) Read(p []byte) (int, error) {
-	if !s.use.startRead() {
+	if !s.req.bodyRead(s.ended) {
 		return 0, errAttemptEnded
 	}
 	return s.body.Read(p)
@@ -253,33 +283,37 @@ func (s *sentReader) Read(p []byte) (int, error) {
 // Len gives go-retryablehttp the request's Content-Length.
 func (s *sentReader) Len() int { return s.body.Len() }
 
-func (c *call) startAttempt(_ retryablehttp.Logger, _ *http.Request, _ int) {
-	c.attempts++
-	c.start = time.Now()
+// Close makes the reader an io.ReadCloser, as a request body is, so that
+// go-retryablehttp uses it as it is rather than in an io.NopCloser.
+func (s *sentReader) Close() error { return nil }
+
+// startAttempt is go-retryablehttp's RequestLogHook: an attempt begins.
+func startAttempt(_ retryablehttp.Logger, hr *http.Request, _ int) {
+	r := requestOf(hr.Context())
+	r.attempts++
+	r.start = time.Now()
 }
 
 // checkRetry is go-retryablehttp's CheckRetry: it ends the attempt, reports
 // it, and asks retryable whether another may follow.
-func (c *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	use := c.use.Swap(new(bodyUse))
-	sent := use.sent()
-	if resp == nil {
-		// The RoundTripper may still hold the body: take it back.
-		sent = use.fail()
-	}
-	c.anySent = c.anySent || sent
-	if c.observe != nil {
-		a := Attempt{Number: c.attempts, Err: err, Sent: sent, Start: c.start, Duration: time.Since(c.start)}
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	r := requestOf(ctx)
+	// With no response, the RoundTripper may still hold the body: the
+	// attempt takes it back.
+	sent := r.endAttempt(resp == nil)
+	r.anySent = r.anySent || sent
+	if r.observe != nil {
+		a := Attempt{Number: r.attempts, Err: err, Sent: sent, Start: r.start, Duration: time.Since(r.start)}
 		if resp != nil {
 			a.Status = resp.StatusCode
 		}
-		c.observe(a)
+		r.observe.AttemptEnded(a)
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		// The caller has given up: no class is retried after that.
 		return false, cmp.Or(err, ctxErr)
 	}
-	if retryable(c.class, sent, resp, err) {
+	if retryable(r.class, sent, resp, err) {
 		return true, nil
 	}
 	return false, err

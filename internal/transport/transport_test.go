@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -68,6 +69,24 @@ func fast(n int) Policy {
 	return Policy{MaxAttempts: n, BaseDelay: time.Microsecond, MaxDelay: time.Microsecond}
 }
 
+// do sends body to url as the SDK does: NewRequest, the headers, Do.
+func do(ctx context.Context, tr *Transport, class Class, url string, header http.Header, body []byte, observe func(Attempt)) Result {
+	req, err := NewRequest(ctx, class, url, body)
+	if err != nil {
+		return Result{Err: err}
+	}
+	maps.Copy(req.Header, header)
+	if observe == nil {
+		return tr.Do(req, nil)
+	}
+	return tr.Do(req, observerFunc(observe))
+}
+
+// observerFunc lets a func literal be an Observer.
+type observerFunc func(Attempt)
+
+func (f observerFunc) AttemptEnded(a Attempt) { f(a) }
+
 func TestDoRetriesByClass(t *testing.T) {
 	t.Parallel()
 	ok := step{read: true, status: 200}
@@ -106,7 +125,7 @@ func TestDoRetriesByClass(t *testing.T) {
 			t.Parallel()
 			rt := &scriptRT{steps: tc.steps}
 			tr := New(&http.Client{Transport: rt}, fast(3))
-			res := tr.Do(context.Background(), tc.class, "https://bkash.example/x", http.Header{"X-Test": {"1"}}, []byte(`{"a":1}`), nil)
+			res := do(context.Background(), tr, tc.class, "https://bkash.example/x", http.Header{"X-Test": {"1"}}, []byte(`{"a":1}`), nil)
 			if res.Attempts != tc.trips || rt.trips != tc.trips {
 				t.Errorf("attempts = %d (round trips %d), want %d", res.Attempts, rt.trips, tc.trips)
 			}
@@ -144,7 +163,7 @@ func TestObserveSeesEveryAttempt(t *testing.T) {
 	rt := &scriptRT{steps: []step{{read: true, err: errReset}, {err: errDial}, {read: true, status: 200}}}
 	tr := New(&http.Client{Transport: rt}, fast(3))
 	var got []Attempt
-	res := tr.Do(context.Background(), Read, "https://bkash.example/x", http.Header{}, []byte(`{}`), func(a Attempt) {
+	res := do(context.Background(), tr, Read, "https://bkash.example/x", http.Header{}, []byte(`{}`), func(a Attempt) {
 		a.Start, a.Duration = time.Time{}, 0
 		if a.Err != nil {
 			a.Err = errors.New("x")
@@ -167,7 +186,7 @@ func TestRetryAfterIsWaitedFor(t *testing.T) {
 	rt := &scriptRT{steps: []step{{read: true, status: 503, retryAfter: "1"}, {read: true, status: 200}}}
 	tr := New(&http.Client{Transport: rt}, fast(3))
 	start := time.Now()
-	res := tr.Do(context.Background(), Read, "https://bkash.example/x", http.Header{}, nil, nil)
+	res := do(context.Background(), tr, Read, "https://bkash.example/x", http.Header{}, nil, nil)
 	res.Resp.Body.Close()
 	if d := time.Since(start); d < 990*time.Millisecond || d > 1500*time.Millisecond {
 		t.Errorf("took %v, want about 1s", d)
@@ -182,7 +201,7 @@ func TestCancelledContextStopsRetries(t *testing.T) {
 		tr := New(&http.Client{Transport: rt}, fast(3))
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		res := tr.Do(ctx, Read, "https://bkash.example/x", http.Header{}, nil, nil)
+		res := do(ctx, tr, Read, "https://bkash.example/x", http.Header{}, nil, nil)
 		if !errors.Is(res.Err, context.Canceled) || res.Sent || res.Attempts != 1 || rt.trips != 0 {
 			t.Errorf("res = %+v, trips %d", res, rt.trips)
 		}
@@ -194,7 +213,7 @@ func TestCancelledContextStopsRetries(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		res := tr.Do(ctx, Read, "https://bkash.example/x", http.Header{}, nil, nil)
+		res := do(ctx, tr, Read, "https://bkash.example/x", http.Header{}, nil, nil)
 		if !errors.Is(res.Err, context.DeadlineExceeded) || !res.Sent || res.Attempts != 1 {
 			t.Errorf("res = %+v", res)
 		}
@@ -225,7 +244,7 @@ func TestLateBodyReadDoesNotMarkTheNextAttemptSent(t *testing.T) {
 	})
 	tr := New(&http.Client{Transport: rt}, Policy{MaxAttempts: 2})
 	var sent []bool
-	tr.Do(context.Background(), Money, "https://bkash.example/x", http.Header{}, []byte("{}"), func(a Attempt) { sent = append(sent, a.Sent) })
+	do(context.Background(), tr, Money, "https://bkash.example/x", http.Header{}, []byte("{}"), func(a Attempt) { sent = append(sent, a.Sent) })
 	late.Wait()
 	if diff := cmp.Diff([]bool{false, false}, sent); diff != "" {
 		t.Errorf("sent per attempt (-want +got):\n%s", diff)
@@ -244,7 +263,7 @@ func TestNewCopiesTheClientAndClampsAttempts(t *testing.T) {
 	if hc.Transport != rt {
 		t.Error("the caller's client was modified")
 	}
-	res := tr.Do(context.Background(), Read, "https://bkash.example/x", http.Header{}, nil, nil)
+	res := do(context.Background(), tr, Read, "https://bkash.example/x", http.Header{}, nil, nil)
 	if res.Attempts != 1 {
 		t.Errorf("attempts = %d, want 1 (MaxAttempts clamped)", res.Attempts)
 	}
@@ -256,7 +275,7 @@ func TestNewCopiesTheClientAndClampsAttempts(t *testing.T) {
 	if New(&http.Client{}, Policy{}).hc.Transport.(keepIdle).rt != http.DefaultTransport {
 		t.Error("nil Transport not replaced by http.DefaultTransport")
 	}
-	if res := tr.Do(context.Background(), Read, "://bad", http.Header{}, nil, nil); res.Err == nil {
+	if res := do(context.Background(), tr, Read, "://bad", http.Header{}, nil, nil); res.Err == nil {
 		t.Error("a bad URL was accepted")
 	}
 }
@@ -405,7 +424,7 @@ func TestClientTimeoutBoundsEachAttempt(t *testing.T) {
 	})
 	tr := New(&http.Client{Transport: rt, Timeout: 50 * time.Millisecond}, fast(3))
 	var errs []error
-	res := tr.Do(context.Background(), Read, "https://bkash.example/x", http.Header{}, []byte("{}"), func(a Attempt) { errs = append(errs, a.Err) })
+	res := do(context.Background(), tr, Read, "https://bkash.example/x", http.Header{}, []byte("{}"), func(a Attempt) { errs = append(errs, a.Err) })
 	if res.Err != nil || res.Resp == nil {
 		t.Fatalf("res = %+v", res)
 	}
@@ -420,7 +439,7 @@ func TestClientTimeoutBoundsEachAttempt(t *testing.T) {
 
 	// For a money call the timed-out attempt is final.
 	trips.Store(0)
-	res = tr.Do(context.Background(), Money, "https://bkash.example/x", http.Header{}, []byte("{}"), nil)
+	res = do(context.Background(), tr, Money, "https://bkash.example/x", http.Header{}, []byte("{}"), nil)
 	if !errors.Is(res.Err, context.DeadlineExceeded) || !res.Sent || res.Attempts != 1 {
 		t.Errorf("money: %+v", res)
 	}
@@ -463,7 +482,7 @@ func TestMoneyRequestsCannotBeRewound(t *testing.T) {
 	}{{Money, 1}, {Read, 2}, {Create, 2}, {Cancel, 2}} {
 		rt := &rewindRT{}
 		tr := New(&http.Client{Transport: rt}, Policy{MaxAttempts: 3})
-		res := tr.Do(context.Background(), tc.class, "http://bkash.test/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), nil)
+		res := do(context.Background(), tr, tc.class, "http://bkash.test/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), nil)
 		if res.Err != nil {
 			t.Fatal(res.Err)
 		}
@@ -511,7 +530,7 @@ func TestRetryAfterPartialSendGetsTheWholeBody(t *testing.T) {
 	rt := &partialRT{}
 	tr := New(&http.Client{Transport: rt}, fast(3))
 	body := `{"paymentID":"TR0011"}`
-	res := tr.Do(context.Background(), Read, "https://bkash.example/x", http.Header{}, []byte(body), nil)
+	res := do(context.Background(), tr, Read, "https://bkash.example/x", http.Header{}, []byte(body), nil)
 	if res.Err != nil || res.Resp == nil {
 		t.Fatalf("Do: %v", res.Err)
 	}
@@ -530,7 +549,7 @@ func TestMoneyPartialSendIsFinal(t *testing.T) {
 	t.Parallel()
 	rt := &partialRT{}
 	tr := New(&http.Client{Transport: rt}, fast(3))
-	res := tr.Do(context.Background(), Money, "https://bkash.example/x", http.Header{}, []byte(`{"paymentID":"TR0011"}`), nil)
+	res := do(context.Background(), tr, Money, "https://bkash.example/x", http.Header{}, []byte(`{"paymentID":"TR0011"}`), nil)
 	if res.Resp != nil || res.Err == nil {
 		t.Fatalf("Do = %v, %v; want the reset error", res.Resp, res.Err)
 	}
@@ -551,7 +570,7 @@ func TestRequestContextCarriesTheCallersValues(t *testing.T) {
 		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
 	})
 	tr := New(&http.Client{Transport: rt}, fast(1))
-	res := tr.Do(ctx, Read, "https://bkash.example/x", http.Header{}, []byte(`{}`), nil)
+	res := do(ctx, tr, Read, "https://bkash.example/x", http.Header{}, []byte(`{}`), nil)
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
@@ -573,7 +592,7 @@ func TestDialFailureIsRetriedForMoney(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now: every dial is refused
 	tr := New(&http.Client{Transport: &http.Transport{}}, fast(3))
-	res := tr.Do(context.Background(), Money, "http://"+addr+"/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), nil)
+	res := do(context.Background(), tr, Money, "http://"+addr+"/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), nil)
 	if res.Resp != nil || res.Err == nil {
 		t.Fatalf("Do = %v, %v; want the dial error", res.Resp, res.Err)
 	}
@@ -595,7 +614,7 @@ func TestDropAfterReadingIsFinalForMoney(t *testing.T) {
 	}))
 	defer srv.Close()
 	tr := New(&http.Client{Transport: &http.Transport{}}, fast(3))
-	res := tr.Do(context.Background(), Money, srv.URL+"/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), nil)
+	res := do(context.Background(), tr, Money, srv.URL+"/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), nil)
 	if res.Resp != nil || res.Err == nil {
 		t.Fatalf("Do = %v, %v; want the dropped connection's error", res.Resp, res.Err)
 	}
@@ -619,7 +638,7 @@ func TestReadIsRetriedAfterADrop(t *testing.T) {
 	}))
 	defer srv.Close()
 	tr := New(&http.Client{Transport: &http.Transport{}}, fast(3))
-	res := tr.Do(context.Background(), Read, srv.URL+"/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), nil)
+	res := do(context.Background(), tr, Read, srv.URL+"/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), nil)
 	if res.Err != nil || res.Resp == nil {
 		t.Fatalf("Do: %v", res.Err)
 	}
