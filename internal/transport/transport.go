@@ -154,11 +154,12 @@ type Request struct {
 	start    time.Time // when the attempt in progress started
 
 	// mu guards ended, sent and failed, which body readers touch from
-	// net/http's goroutines. Every reader belongs to the attempt in
-	// progress (or about to start) when it was made, and counts only while
-	// that attempt lasts: net/http may still read a finished attempt's body
-	// on its own goroutine (its write loop, after a response arrived), and
-	// that late read must not mark the next attempt as sent.
+	// net/http's goroutines. Every reader belongs to one attempt (newBody's
+	// to the attempt about to start, GetBody's to the attempt whose request
+	// is rewound), and counts only while that attempt lasts: net/http may
+	// still read a finished attempt's body on its own goroutine (its write
+	// loop, after a response arrived), and that late read must not mark the
+	// next attempt as sent.
 	//
 	// An attempt that failed (no response) ends its body: a RoundTripper
 	// may return before it is done with the body (the RoundTripper contract
@@ -224,15 +225,20 @@ func (t *Transport) Do(r *Request, observe Observer) Result {
 }
 
 // newBody returns a reader of the whole body for the attempt in progress.
-// go-retryablehttp calls it once to learn the length, before every attempt,
-// and through GetBody when net/http rewinds the body.
+// go-retryablehttp calls it once to learn the length, and before every
+// attempt.
 func (r *Request) newBody() (io.Reader, error) {
 	r.mu.Lock()
 	ended := r.ended
 	r.mu.Unlock()
+	return r.bodyOf(ended), nil
+}
+
+// bodyOf returns a reader of the whole body for attempt ended+1.
+func (r *Request) bodyOf(ended int) *sentReader {
 	sr := &sentReader{req: r, ended: ended}
 	sr.body.Reset(r.body)
-	return sr, nil
+	return sr
 }
 
 // bodyRead records a read of a body reader made while attempt ended+1 was
@@ -292,6 +298,16 @@ func startAttempt(_ retryablehttp.Logger, hr *http.Request, _ int) {
 	r := requestOf(hr.Context())
 	r.attempts++
 	r.start = time.Now()
+	if hr.GetBody != nil {
+		// net/http rewinds the body through GetBody to send the request
+		// again inside the attempt (an HTTP/2 stream refused, a connection
+		// found closed). The rewound body belongs to this attempt even
+		// when it is made after the attempt ended, by a RoundTripper that
+		// returned before it was done with the request: made then, it must
+		// give no bytes if this attempt failed, not count for the next one.
+		ended := r.attempts - 1 // the attempts before this one have ended
+		hr.GetBody = func() (io.ReadCloser, error) { return r.bodyOf(ended), nil }
+	}
 }
 
 // checkRetry is go-retryablehttp's CheckRetry: it ends the attempt, reports

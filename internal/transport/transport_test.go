@@ -648,3 +648,63 @@ func TestReadIsRetriedAfterADrop(t *testing.T) {
 		t.Errorf("body %q, Attempts %d, Sent %v; want the whole body, 2, true", got, res.Attempts, res.Sent)
 	}
 }
+
+// TestLateRewindOfAFailedAttemptSendsNothing: a RoundTripper that returned
+// before it was done with the request (as in
+// TestLateBodyReadDoesNotMarkTheNextAttemptSent) may still rewind the body
+// through GetBody, as net/http's HTTP/2 client does after a refused stream,
+// and send it. The rewound body belongs to the failed attempt, not to the
+// one in progress when GetBody is called: it must give no bytes, or a create
+// whose first attempt was reported unsent, and so retried, reaches bKash
+// twice.
+func TestLateRewindOfAFailedAttemptSendsNothing(t *testing.T) {
+	t.Parallel()
+	for _, during := range []bool{true, false} { // rewound during the retry, or after Do returned
+		var late sync.WaitGroup
+		var lateErr error
+		var lateBody []byte
+		retrying := make(chan struct{})
+		done := make(chan struct{})
+		trips := 0
+		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			trips++
+			if trips == 1 {
+				late.Go(func() {
+					if during {
+						<-retrying
+					} else {
+						<-done
+					}
+					body, err := r.GetBody()
+					if err != nil {
+						lateErr = err
+						return
+					}
+					lateBody, lateErr = io.ReadAll(body)
+				})
+				return nil, errDial
+			}
+			_, _ = io.ReadAll(r.Body)
+			if during {
+				close(retrying)
+				late.Wait()
+			}
+			return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{}`)), Request: r}, nil
+		})
+		tr := New(&http.Client{Transport: rt}, Policy{MaxAttempts: 2})
+		var sent []bool
+		res := do(context.Background(), tr, Create, "https://bkash.example/x", http.Header{}, []byte(`{"amount":"1"}`), func(a Attempt) { sent = append(sent, a.Sent) })
+		close(done)
+		late.Wait()
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		res.Resp.Body.Close()
+		if len(lateBody) != 0 || !errors.Is(lateErr, errAttemptEnded) {
+			t.Errorf("during=%v: the failed attempt's rewound body gave %q, %v; want no bytes and errAttemptEnded", during, lateBody, lateErr)
+		}
+		if diff := cmp.Diff([]bool{false, true}, sent); diff != "" {
+			t.Errorf("during=%v: sent per attempt (-want +got):\n%s", during, diff)
+		}
+	}
+}
