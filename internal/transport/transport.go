@@ -153,7 +153,7 @@ type Request struct {
 	anySent  bool      // some attempt may have reached the server
 	start    time.Time // when the attempt in progress started
 
-	// mu guards ended, sent and failed, which body readers touch from
+	// mu guards sent and failed, which body readers touch from
 	// net/http's goroutines. Every reader belongs to one attempt (newBody's
 	// to the attempt about to start, GetBody's to the attempt whose request
 	// is rewound), and counts only while that attempt lasts: net/http may
@@ -169,10 +169,13 @@ type Request struct {
 	// bytes, so that request never carries it to the server, and the retry
 	// is the only request that can.
 	mu     sync.Mutex
-	ended  int    // attempts ended; the one in progress is ended+1
 	sent   bool   // a body reader of the attempt in progress was read
-	failed []bool // failed[i]: attempt i+1 ended without a response
+	failed []bool // one per attempt ended: true when it got no response
 }
+
+// ended returns the number of attempts ended; the one in progress is
+// ended()+1. r.mu must be held.
+func (r *Request) ended() int { return len(r.failed) }
 
 // requestKey is the context key under which a request's context carries
 // the Request, for the hooks.
@@ -229,7 +232,7 @@ func (t *Transport) Do(r *Request, observe Observer) Result {
 // attempt.
 func (r *Request) newBody() (io.Reader, error) {
 	r.mu.Lock()
-	ended := r.ended
+	ended := r.ended()
 	r.mu.Unlock()
 	return r.bodyOf(ended), nil
 }
@@ -248,7 +251,7 @@ func (r *Request) bodyOf(ended int) *sentReader {
 func (r *Request) bodyRead(ended int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if ended == r.ended {
+	if ended == r.ended() {
 		r.sent = true
 		return true
 	}
@@ -264,7 +267,6 @@ func (r *Request) endAttempt(failed bool) (sent bool) {
 	sent = r.sent
 	r.sent = false
 	r.failed = append(r.failed, failed)
-	r.ended++
 	return sent
 }
 
