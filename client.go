@@ -596,7 +596,7 @@ func (cl *call) scrub(s string) string {
 	}
 	if r, ok := cl.in.(tokenRequest); ok {
 		// A refresh carries the refresh_token in its body, not in cl.tok.
-		secrets = append(secrets, Secret(r.RefreshToken))
+		secrets = append(secrets, r.refreshToken())
 	}
 	for _, v := range secrets {
 		if v != "" {

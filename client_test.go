@@ -997,7 +997,7 @@ func TestRedirectsAreNeverFollowed(t *testing.T) {
 // error.
 func TestScrubRemovesRefreshTokenOfRefreshCall(t *testing.T) {
 	c := &Client{secrets: seal(&clientSecrets{creds: Credentials{Password: "pw-1", AppSecret: "as-1"}})}
-	cl := &call{c: c, ep: epRefresh, in: tokenRequest{RefreshToken: "ECHOED-REFRESH-77"}}
+	cl := &call{c: c, ep: epRefresh, in: newTokenRequest("", "", "ECHOED-REFRESH-77")}
 	got := cl.scrub("bad refresh token ECHOED-REFRESH-77 (pw-1, as-1)")
 	for _, s := range []string{"ECHOED-REFRESH-77", "pw-1", "as-1"} {
 		if strings.Contains(got, s) {
@@ -1129,6 +1129,10 @@ func TestNoFmtVerbPrintsASecret(t *testing.T) {
 		"slice of Client": inSlice{[]Client{*c}}, "map of *Client": inMap{map[string]*Client{"k": c}},
 		"Client in interface": inAny{*c}, "*Client in interface": inAny{c},
 		"PaymentService in interface": inAny{*c.Payments},
+		// The grant/refresh body holds the secrets as plain strings; it
+		// lives only inside one unexported call.
+		"tokenRequest":              newTokenRequest("k", "appsecret-SECRET-91be", "eyJ-RF1-tok"),
+		"tokenRequest in interface": inAny{newTokenRequest("k", "appsecret-SECRET-91be", "eyJ-RF1-tok")},
 	}
 	if rv := (reconcilerV{}); rv.r.Payments == nil {
 		// Reconciler holds a mutex: a copy is built field by field.

@@ -57,10 +57,11 @@ func (m *tokenManager) call(ctx context.Context, ep *endpoint, prev *Token, keep
 		ctx = s.StartTokenRenewal(ctx, kind)
 	}
 	creds := &m.c.secrets().creds
-	req := tokenRequest{AppKey: creds.AppKey, AppSecret: string(creds.AppSecret)}
+	var refreshToken Secret
 	if prev != nil {
-		req.RefreshToken = string(prev.RefreshToken)
+		refreshToken = prev.RefreshToken
 	}
+	req := newTokenRequest(creds.AppKey, creds.AppSecret, refreshToken)
 	start := time.Now()
 	var (
 		t     *Token
@@ -232,13 +233,37 @@ func (m *tokenManager) newToken(ctx context.Context, r *tokenResponse, prev *Tok
 	return t
 }
 
-// tokenRequest is the body of a grant or refresh request. Secret
-// marshals as [REDACTED], so the secret's text is copied into these
-// plain strings when the request is built.
+// tokenRequest is the body of a grant or refresh request. Its secrets sit
+// behind a func, as the Client's credentials do, so that no fmt verb and no
+// reflection reaches them (%p of a value bypasses Format and String);
+// MarshalJSON writes their text, since Secret itself marshals as
+// [REDACTED].
 type tokenRequest struct {
-	AppKey       string `json:"app_key"`
-	AppSecret    string `json:"app_secret"`
-	RefreshToken string `json:"refresh_token,omitempty"`
+	appKey  string
+	secrets func() (appSecret, refreshToken Secret) // refreshToken is empty for a grant
+}
+
+// newTokenRequest returns the body of a grant, or of a refresh when
+// refreshToken is not empty.
+func newTokenRequest(appKey string, appSecret, refreshToken Secret) tokenRequest {
+	return tokenRequest{appKey: appKey, secrets: func() (Secret, Secret) { return appSecret, refreshToken }}
+}
+
+// refreshToken returns the refresh_token the request carries, if any.
+func (r tokenRequest) refreshToken() Secret {
+	_, rt := r.secrets()
+	return rt
+}
+
+// MarshalJSON writes {"app_key", "app_secret"[, "refresh_token"]}, in
+// bKash's order, without HTML escaping (encodeRequest).
+func (r tokenRequest) MarshalJSON() ([]byte, error) {
+	appSecret, refreshToken := r.secrets()
+	return encodeRequest(struct {
+		AppKey       string `json:"app_key"`
+		AppSecret    string `json:"app_secret"`
+		RefreshToken string `json:"refresh_token,omitempty"`
+	}{r.appKey, string(appSecret), string(refreshToken)})
 }
 
 // tokenResponse is the answer of grant and refresh. expires_in arrives as a
