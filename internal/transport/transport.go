@@ -148,7 +148,12 @@ type Observer interface {
 //     before it can return; from then on the request may be written, on
 //     HTTP/1 and HTTP/2 alike. The body is then a plain bytes.Reader, which
 //     net/http writes together with the headers: one write per request,
-//     where a body of another type makes it flush the headers first.
+//     where a body of another type makes it flush the headers first. (A
+//     protocol registered on the transport with RegisterProtocol handles
+//     requests in net/http's place; net/http's own HTTP/2 and x/net/http2
+//     report GotConn as HTTP/1 does, and one that does not must reach the
+//     SDK wrapped in a RoundTripper of its own, where the body rule below
+//     applies.)
 //   - Any other RoundTripper (a mock, a recorder, a wrapper such as an
 //     instrumenting one) may report nothing through httptrace, and may
 //     return before it is done with the request (the RoundTripper contract
