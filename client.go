@@ -650,7 +650,7 @@ func (cl *call) run(ctx context.Context, out any) error {
 			cl.tok = t
 		}
 		cl.base = cl.attempts
-		req, err := cl.tr.NewRequest(ctx, ep.class, c.url(ep), cl.body.Bytes())
+		req, err := transport.NewRequest(ctx, ep.class, c.url(ep), cl.body.Bytes())
 		if err != nil {
 			return fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
 		}

@@ -16,7 +16,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptrace"
 	"strconv"
 	"sync"
 	"time"
@@ -78,10 +77,6 @@ type Result struct {
 type Transport struct {
 	hc *http.Client          // the client go-retryablehttp sends through
 	rc *retryablehttp.Client // retries as the call's class allows
-	// traced: the RoundTripper is net/http's own *http.Transport, which
-	// reports through httptrace when an attempt has a connection; the
-	// request's body is then a plain in-memory reader (see Request).
-	traced bool
 }
 
 // New returns a Transport that sends through a copy of hc.
@@ -95,10 +90,8 @@ func New(hc *http.Client, p Policy) *Transport {
 		rt = http.DefaultTransport
 	}
 	cp.Transport = keepIdle{rt}
-	_, traced := rt.(*http.Transport)
 	return &Transport{
-		hc:     &cp,
-		traced: traced,
+		hc: &cp,
 		rc: &retryablehttp.Client{
 			HTTPClient:     &cp,
 			Logger:         nil, // the SDK logs itself, redacted
@@ -134,52 +127,34 @@ type Observer interface {
 }
 
 // Request is one POST to bKash, and what Do learns about its attempts. Make
-// it with Transport.NewRequest, set its headers on Header, and send it once
-// with Do. go-retryablehttp runs the hooks that touch it (startAttempt,
-// checkRetry) on the goroutine that called Do.
+// it with NewRequest, set its headers on Header, and send it once with Do.
+// go-retryablehttp runs the hooks that touch it (startAttempt, checkRetry)
+// on the goroutine that called Do.
 //
-// Whether an attempt may have been sent is learnt in one of two ways,
-// chosen by the RoundTripper when the Transport is made:
-//
-//   - net/http's own *http.Transport (the default): the attempt counts as
-//     sent once it holds a connection, which httptrace's GotConn reports.
-//     No byte of a request can leave before then, and GotConn is called on
-//     the attempt's own goroutine, before RoundTrip writes anything and so
-//     before it can return; from then on the request may be written, on
-//     HTTP/1 and HTTP/2 alike. The body is then a plain bytes.Reader, which
-//     net/http writes together with the headers: one write per request,
-//     where a body of another type makes it flush the headers first. (A
-//     protocol registered on the transport with RegisterProtocol handles
-//     requests in net/http's place; net/http's own HTTP/2 and x/net/http2
-//     report GotConn as HTTP/1 does, and one that does not must reach the
-//     SDK wrapped in a RoundTripper of its own, where the body rule below
-//     applies.)
-//   - Any other RoundTripper (a mock, a recorder, a wrapper such as an
-//     instrumenting one) may report nothing through httptrace, and may
-//     return before it is done with the request (the RoundTripper contract
-//     allows it to finish on a goroutine of its own). There the body reader
-//     itself tells: net/http, like any RoundTripper that sends, reads a
-//     request's body only once it holds a connection, and bKash's requests
-//     always have a body. A body reader that was read means the request
-//     may have reached the server; one never read means it did not, and
-//     the attempt may be repeated whatever its class. A reader of an
-//     attempt that failed gives no bytes (see mu).
+// Whether an attempt may have been sent is learnt from its body: net/http
+// reads a request's body only once it holds a connection and has written
+// the headers to it, and bKash's requests always have a body. So a body
+// reader that was read means the request may have reached the server; one
+// that was never read means it did not (a refused dial, a DNS failure, a
+// connection that broke before the headers went out), and the attempt may
+// be repeated whatever its class. This works with any RoundTripper: a
+// mock, a recorder or a wrapper reads the body too when it sends it. (As
+// the body is not one of the in-memory readers net/http knows, it writes
+// the headers and the body in two writes rather than one; on a real
+// network that costs nothing a caller can see.)
 type Request struct {
 	Header http.Header // the request's headers
 
 	req      retryablehttp.Request // what go-retryablehttp sends
 	class    Class
 	body     []byte
-	traced   bool                  // sent is learnt from GotConn (see above)
-	trace    httptrace.ClientTrace // its GotConn, when traced
-	reader   bytes.Reader          // the body, when traced (see NewRequest)
-	observe  Observer              // nil: nobody is told
-	attempts int                   // attempts started
-	anySent  bool                  // some attempt may have reached the server
-	start    time.Time             // when the attempt in progress started
+	observe  Observer  // nil: nobody is told
+	attempts int       // attempts started
+	anySent  bool      // some attempt may have reached the server
+	start    time.Time // when the attempt in progress started
 
-	// mu guards sent and failed, which body readers (and GotConn) touch
-	// from net/http's goroutines. Every reader belongs to one attempt (newBody's
+	// mu guards sent and failed, which body readers touch from
+	// net/http's goroutines. Every reader belongs to one attempt (newBody's
 	// to the attempt about to start, GetBody's to the attempt whose request
 	// is rewound), and counts only while that attempt lasts: net/http may
 	// still read a finished attempt's body on its own goroutine (its write
@@ -194,7 +169,7 @@ type Request struct {
 	// bytes, so that request never carries it to the server, and the retry
 	// is the only request that can.
 	mu     sync.Mutex
-	sent   bool   // the attempt in progress got a connection, or its body was read
+	sent   bool   // a body reader of the attempt in progress was read
 	failed []bool // one per attempt ended: true when it got no response
 }
 
@@ -213,31 +188,17 @@ func requestOf(ctx context.Context) *Request {
 
 // NewRequest returns a POST of body to url, to be retried as class allows.
 // The request's context is ctx, carrying the Request for the hooks.
-func (t *Transport) NewRequest(ctx context.Context, class Class, url string, body []byte) (*Request, error) {
-	r := &Request{class: class, body: body, traced: t.traced}
-	ctx = context.WithValue(ctx, requestKey{}, r)
-	if r.traced {
-		r.trace.GotConn = r.gotConn
-		ctx = httptrace.WithClientTrace(ctx, &r.trace)
-	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+func NewRequest(ctx context.Context, class Class, url string, body []byte) (*Request, error) {
+	r := &Request{class: class, body: body}
+	hr, err := http.NewRequestWithContext(context.WithValue(ctx, requestKey{}, r), http.MethodPost, url, nil)
 	if err != nil {
 		return nil, err
 	}
 	r.Header = hr.Header
 	// r.req is filled as retryablehttp.NewRequestWithContext fills the
-	// Request it returns: the http.Request, then the body. Traced, the body
-	// is a *bytes.Reader, which go-retryablehttp copies for each attempt
-	// (and for net/http's own rewinds), so that every one reads the whole
-	// body from a bytes.Reader of its own.
+	// Request it returns: the http.Request, then the body.
 	r.req.Request = hr
-	if r.traced {
-		r.reader.Reset(body)
-		err = r.req.SetBody(&r.reader)
-	} else {
-		err = r.req.SetBody(retryablehttp.ReaderFunc(r.newBody))
-	}
-	if err != nil {
+	if err := r.req.SetBody(retryablehttp.ReaderFunc(r.newBody)); err != nil {
 		return nil, err
 	}
 	if class == Money {
@@ -251,8 +212,8 @@ func (t *Transport) NewRequest(ctx context.Context, class Class, url string, bod
 		// not started to write (a connection found unusable before use);
 		// otherwise the attempt fails and the call's outcome is unknown.
 		// go-retryablehttp's own attempts do not use GetBody: they take a
-		// new body, and for a money call only while nothing was sent
-		// (retryable).
+		// new body from newBody, and for a money call only while nothing
+		// was sent (retryable).
 		r.req.GetBody = nil
 	}
 	return r, nil
@@ -266,16 +227,7 @@ func (t *Transport) Do(r *Request, observe Observer) Result {
 	return Result{Resp: resp, Err: err, Attempts: r.attempts, Sent: r.anySent}
 }
 
-// gotConn is the GotConn hook of a traced request: the attempt in
-// progress holds a connection, and may be written from now on.
-func (r *Request) gotConn(httptrace.GotConnInfo) {
-	r.mu.Lock()
-	r.sent = true
-	r.mu.Unlock()
-}
-
-// newBody returns a reader of the whole body for the attempt in progress,
-// when the Transport is not traced.
+// newBody returns a reader of the whole body for the attempt in progress.
 // go-retryablehttp calls it once to learn the length, and before every
 // attempt.
 func (r *Request) newBody() (io.Reader, error) {
@@ -314,9 +266,7 @@ func (r *Request) endAttempt(failed bool) (sent bool) {
 	defer r.mu.Unlock()
 	sent = r.sent
 	r.sent = false
-	if !r.traced {
-		r.failed = append(r.failed, failed) // for its body readers (bodyRead)
-	}
+	r.failed = append(r.failed, failed)
 	return sent
 }
 
@@ -350,15 +300,13 @@ func startAttempt(_ retryablehttp.Logger, hr *http.Request, _ int) {
 	r := requestOf(hr.Context())
 	r.attempts++
 	r.start = time.Now()
-	if hr.GetBody != nil && !r.traced {
+	if hr.GetBody != nil {
 		// net/http rewinds the body through GetBody to send the request
 		// again inside the attempt (an HTTP/2 stream refused, a connection
 		// found closed). The rewound body belongs to this attempt even
 		// when it is made after the attempt ended, by a RoundTripper that
 		// returned before it was done with the request: made then, it must
 		// give no bytes if this attempt failed, not count for the next one.
-		// (Traced, net/http rewinds only inside an attempt that already
-		// holds a connection, and so already counts as sent.)
 		ended := r.attempts - 1 // the attempts before this one have ended
 		hr.GetBody = func() (io.ReadCloser, error) { return r.bodyOf(ended), nil }
 	}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,7 +71,7 @@ func fast(n int) Policy {
 
 // do sends body to url as the SDK does: NewRequest, the headers, Do.
 func do(ctx context.Context, tr *Transport, class Class, url string, header http.Header, body []byte, observe func(Attempt)) Result {
-	req, err := tr.NewRequest(ctx, class, url, body)
+	req, err := NewRequest(ctx, class, url, body)
 	if err != nil {
 		return Result{Err: err}
 	}
@@ -710,105 +709,6 @@ func TestLateRewindOfAFailedAttemptSendsNothing(t *testing.T) {
 	}
 }
 
-// The tests below are about net/http's own *http.Transport, where an
-// attempt counts as sent once httptrace reports a connection, and the body
-// is a plain bytes.Reader.
-
-// countingConn counts the writes made to a connection.
-type countingConn struct {
-	net.Conn
-	writes *atomic.Int32
-}
-
-func (c countingConn) Write(p []byte) (int, error) {
-	c.writes.Add(1)
-	return c.Conn.Write(p)
-}
-
-// TestNetHTTPWritesEachRequestAtOnce: through net/http's transport a
-// request leaves in one write, headers and body together, for every class;
-// through any other RoundTripper it still works, with the headers flushed
-// first.
-func TestNetHTTPWritesEachRequestAtOnce(t *testing.T) {
-	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		_, _ = w.Write(body)
-	}))
-	defer srv.Close()
-	var writes atomic.Int32
-	nt := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return countingConn{c, &writes}, nil
-	}}
-	defer nt.CloseIdleConnections()
-	for _, tc := range []struct {
-		name   string
-		rt     http.RoundTripper
-		traced bool
-		writes int32 // per request
-	}{
-		{"net/http", nt, true, 1},
-		{"wrapped", roundTripFunc(nt.RoundTrip), false, 2},
-	} {
-		tr := New(&http.Client{Transport: tc.rt}, fast(1))
-		if tr.traced != tc.traced {
-			t.Fatalf("%s: traced = %v, want %v", tc.name, tr.traced, tc.traced)
-		}
-		for _, class := range []Class{Read, Create, Money, Cancel} {
-			body := `{"paymentID":"TR0011"}`
-			before := writes.Load()
-			res := do(context.Background(), tr, class, srv.URL+"/x", http.Header{"Authorization": {"tok"}}, []byte(body), nil)
-			if res.Err != nil {
-				t.Fatalf("%s, class %d: %v", tc.name, class, res.Err)
-			}
-			got, _ := io.ReadAll(res.Resp.Body)
-			res.Resp.Body.Close()
-			if string(got) != body || !res.Sent || res.Attempts != 1 {
-				t.Errorf("%s, class %d: echo %q, Sent %v, Attempts %d; want the body, true, 1", tc.name, class, got, res.Sent, res.Attempts)
-			}
-			if n := writes.Load() - before; n != tc.writes {
-				t.Errorf("%s, class %d: %d writes for one request, want %d", tc.name, class, n, tc.writes)
-			}
-		}
-	}
-}
-
-// TestConnectionClosedOnAcceptIsFinalForMoney: once net/http holds a
-// connection it may write the request at any moment, so an attempt that
-// got one counts as sent even when the server closed it unread.
-func TestConnectionClosedOnAcceptIsFinalForMoney(t *testing.T) {
-	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var accepted atomic.Int32
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			c.Close()
-		}
-	}()
-	tr := New(&http.Client{Transport: &http.Transport{}}, fast(3))
-	var sent []bool
-	res := do(context.Background(), tr, Money, "http://"+ln.Addr().String()+"/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), func(a Attempt) { sent = append(sent, a.Sent) })
-	if res.Resp != nil || res.Err == nil {
-		t.Fatalf("Do = %v, %v; want the closed connection's error", res.Resp, res.Err)
-	}
-	if diff := cmp.Diff([]bool{true}, sent); diff != "" || !res.Sent || accepted.Load() != 1 {
-		t.Errorf("Sent %v, connections %d, sent per attempt (-want +got):\n%s", res.Sent, accepted.Load(), diff)
-	}
-}
-
 // TestCancelWhileDialingIsNotSent: an attempt that never got a connection
 // (the caller gave up while it was dialing) is not sent, and nothing
 // reaches the server later through that attempt.
@@ -841,29 +741,5 @@ func TestCancelWhileDialingIsNotSent(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // the dial completes; its connection goes idle
 	if n := reached.Load(); n != 0 {
 		t.Errorf("the server got %d requests, want 0", n)
-	}
-}
-
-// TestCallersOwnTraceStillFires: the caller's httptrace hooks in the
-// context still run beside the transport's own.
-func TestCallersOwnTraceStillFires(t *testing.T) {
-	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	defer srv.Close()
-	var gotConn, wroteRequest atomic.Int32
-	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
-		GotConn:      func(httptrace.GotConnInfo) { gotConn.Add(1) },
-		WroteRequest: func(httptrace.WroteRequestInfo) { wroteRequest.Add(1) },
-	})
-	nt := &http.Transport{}
-	defer nt.CloseIdleConnections()
-	tr := New(&http.Client{Transport: nt}, fast(1))
-	res := do(ctx, tr, Money, srv.URL+"/x", http.Header{}, []byte(`{}`), nil)
-	if res.Err != nil {
-		t.Fatal(res.Err)
-	}
-	res.Resp.Body.Close()
-	if !res.Sent || gotConn.Load() != 1 || wroteRequest.Load() != 1 {
-		t.Errorf("Sent %v, caller's GotConn %d, WroteRequest %d; want true, 1, 1", res.Sent, gotConn.Load(), wroteRequest.Load())
 	}
 }
