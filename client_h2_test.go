@@ -172,7 +172,7 @@ func (s *h2Server) serveConn(c net.Conn) {
 // complete handles a request read to its end.
 func (s *h2Server) complete(fr *http2.Framer, id uint32, st *h2Stream) error {
 	if strings.HasSuffix(st.path, "/token/grant") {
-		return h2Answer(fr, id, `{"statusCode":"0000","statusMessage":"Successful","id_token":"h2-token","token_type":"Bearer","expires_in":3600,"refresh_token":"h2-refresh"}`)
+		return h2Answer(fr, id, h2GrantAnswer)
 	}
 	s.mu.Lock()
 	s.received[st.path]++
@@ -180,7 +180,7 @@ func (s *h2Server) complete(fr *http2.Framer, id uint32, st *h2Stream) error {
 	s.mu.Unlock()
 	if n > 1 {
 		// A re-sent copy: answer it as bKash answers a call it processed.
-		return h2Answer(fr, id, `{"statusCode":"0000","statusMessage":"Successful","paymentID":"TR0011h2","trxID":"TRX000H2","agreementID":"AG0011h2","transactionStatus":"Completed","agreementStatus":"Completed","originalTrxID":"TRX000H2","refundTrxID":"RFD000H2","amount":"10.00","currency":"BDT","charge":"0.00","refundAmount":"10.00","completedTime":"2025-05-18T20:49:12:377 GMT+0600"}`)
+		return h2Answer(fr, id, h2MoneyAnswer)
 	}
 	switch s.mode {
 	case h2RefusedStream:
@@ -195,6 +195,13 @@ func (s *h2Server) complete(fr *http2.Framer, id uint32, st *h2Stream) error {
 		return fr.WriteGoAway(last, http2.ErrCodeNo, nil)
 	}
 }
+
+// The test servers' answers: to a token grant, and to a repeated money call
+// (bKash's answer to a call it processed, fit for every money call).
+const (
+	h2GrantAnswer = `{"statusCode":"0000","statusMessage":"Successful","id_token":"h2-token","token_type":"Bearer","expires_in":3600,"refresh_token":"h2-refresh"}`
+	h2MoneyAnswer = `{"statusCode":"0000","statusMessage":"Successful","paymentID":"TR0011h2","trxID":"TRX000H2","agreementID":"AG0011h2","transactionStatus":"Completed","agreementStatus":"Completed","originalTrxID":"TRX000H2","refundTrxID":"RFD000H2","amount":"10.00","currency":"BDT","charge":"0.00","refundAmount":"10.00","completedTime":"2025-05-18T20:49:12:377 GMT+0600"}`
+)
 
 func h2Answer(fr *http2.Framer, id uint32, body string) error {
 	var hb bytes.Buffer
