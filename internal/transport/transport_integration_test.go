@@ -158,11 +158,13 @@ func TestTLSNextProtoConnNeverResendsMoney(t *testing.T) {
 	t.Parallel()
 	s := &moneyServer{}
 	srv, pool := newH2TLSServer(t, s.handler(resetStream))
+	//lint:ignore SA1019 x/net's HTTP/2 is deprecated, but callers' transports are still built with it
 	t2 := &http2.Transport{}
 	nt := &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool, NextProtos: []string{"h2"}},
 		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{
 			"h2": func(_ string, c *tls.Conn) http.RoundTripper {
+				//lint:ignore SA1019 x/net's HTTP/2 is deprecated, but callers' transports are still built with it
 				cc, err := t2.NewClientConn(c)
 				if err != nil {
 					return failingRT{err}
@@ -198,6 +200,7 @@ func TestXNetConfigureTransportsNeverResendsMoney(t *testing.T) {
 				s.handler(resetStream)(w, r)
 			}))
 			nt := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+			//lint:ignore SA1019 x/net's HTTP/2 is deprecated, but callers' transports are still built with it
 			if _, err := http2.ConfigureTransports(nt); err != nil {
 				t.Fatal(err)
 			}
