@@ -463,11 +463,10 @@ func (c *Client) doVia(ctx context.Context, tr *transport.Transport, ep *endpoin
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
 	}
-	body, err := encodeRequest(in)
-	if err != nil {
+	cl := &call{c: c, tr: tr, ep: ep, in: in, start: time.Now(), attempts: prior}
+	if err := encodeRequest(&cl.body, in); err != nil {
 		return false, fmt.Errorf("bkash: %s: encoding request: %w", ep.op, err)
 	}
-	cl := &call{c: c, tr: tr, ep: ep, in: in, body: body, start: time.Now(), attempts: prior}
 	if s, ok := c.observer.(StartObserver); ok {
 		ctx = s.StartCall(ctx, cl.info())
 	}
@@ -496,24 +495,27 @@ func (c *Client) url(ep *endpoint) string {
 	return c.root + ep.path
 }
 
-// encodeRequest returns the JSON body of in: "{}" for nil, in itself when it
-// is already []byte, else in encoded by encoding/json. HTML escaping is off,
-// so a callback URL's "&" goes out as "&" rather than "\u0026", which is how
-// bKash documents and echoes it; the newline Encode ends with is trimmed.
-func encodeRequest(in any) ([]byte, error) {
+// encodeRequest writes the JSON body of in to buf: "{}" for nil, in itself
+// when it is already []byte, else in encoded by encoding/json. HTML escaping
+// is off, so a callback URL's "&" goes out as "&" rather than "\u0026", which
+// is how bKash documents and echoes it; the newline Encode ends with is
+// trimmed.
+func encodeRequest(buf *bytes.Buffer, in any) error {
 	switch v := in.(type) {
 	case nil:
-		return []byte("{}"), nil
+		buf.WriteString("{}")
+		return nil
 	case []byte:
-		return v, nil
+		buf.Write(v)
+		return nil
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(in); err != nil {
-		return nil, err
+		return err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	buf.Truncate(buf.Len() - 1) // Encode's newline
+	return nil
 }
 
 // freshTokenWindow is how recently a token must have been granted for its
@@ -558,7 +560,7 @@ type call struct {
 	tr       *transport.Transport
 	ep       *endpoint
 	in       any
-	body     []byte
+	body     bytes.Buffer // the request body, encoded once
 	start    time.Time
 	attempts int
 	sent     bool // some attempt may have reached the server
@@ -578,7 +580,7 @@ type call struct {
 // loggedBodies returns the call's request and response bodies as they may
 // be shown: redacted by key, then scrubbed of the call's secrets.
 func (cl *call) loggedBodies() (req, resp string) {
-	return cl.scrub(redactBody(cl.body)), cl.scrub(redactBody(cl.respBody))
+	return cl.scrub(redactBody(cl.body.Bytes())), cl.scrub(redactBody(cl.respBody))
 }
 
 // scrub replaces every secret the call knows (the password, the app secret,
@@ -610,10 +612,11 @@ func (cl *call) scrub(s string) string {
 // jsonEscaped returns s as it appears inside a JSON string that was encoded
 // without HTML escaping, as the logged bodies are.
 func jsonEscaped(s string) string {
-	b, err := encodeRequest(s)
-	if err != nil {
+	var buf bytes.Buffer
+	if err := encodeRequest(&buf, s); err != nil {
 		return s
 	}
+	b := buf.Bytes()
 	return string(b[1 : len(b)-1])
 }
 
@@ -647,7 +650,7 @@ func (cl *call) run(ctx context.Context, out any) error {
 			cl.tok = t
 		}
 		cl.base = cl.attempts
-		req, err := transport.NewRequest(ctx, ep.class, c.url(ep), cl.body)
+		req, err := transport.NewRequest(ctx, ep.class, c.url(ep), cl.body.Bytes())
 		if err != nil {
 			return fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
 		}

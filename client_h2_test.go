@@ -1,11 +1,14 @@
 // Tests of client.go over HTTP/2, with the server they need: a money call
 // whose stream is reset is never re-sent, whichever transport carries it.
 // The HTTP/1.1 counterpart, TestHTTP1ClosedAfterBodyNeverResendsMoney, is
-// in client_integration_test.go.
+// in client_integration_test.go. Also here: an *http.Transport that hands
+// its requests to another RoundTripper (one registered for the scheme, one
+// made by TLSNextProto), which reports nothing through httptrace.
 
 package bkash_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -19,6 +22,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -172,7 +176,7 @@ func (s *h2Server) serveConn(c net.Conn) {
 // complete handles a request read to its end.
 func (s *h2Server) complete(fr *http2.Framer, id uint32, st *h2Stream) error {
 	if strings.HasSuffix(st.path, "/token/grant") {
-		return h2Answer(fr, id, `{"statusCode":"0000","statusMessage":"Successful","id_token":"h2-token","token_type":"Bearer","expires_in":3600,"refresh_token":"h2-refresh"}`)
+		return h2Answer(fr, id, h2GrantAnswer)
 	}
 	s.mu.Lock()
 	s.received[st.path]++
@@ -180,7 +184,7 @@ func (s *h2Server) complete(fr *http2.Framer, id uint32, st *h2Stream) error {
 	s.mu.Unlock()
 	if n > 1 {
 		// A re-sent copy: answer it as bKash answers a call it processed.
-		return h2Answer(fr, id, `{"statusCode":"0000","statusMessage":"Successful","paymentID":"TR0011h2","trxID":"TRX000H2","agreementID":"AG0011h2","transactionStatus":"Completed","agreementStatus":"Completed","originalTrxID":"TRX000H2","refundTrxID":"RFD000H2","amount":"10.00","currency":"BDT","charge":"0.00","refundAmount":"10.00","completedTime":"2025-05-18T20:49:12:377 GMT+0600"}`)
+		return h2Answer(fr, id, h2MoneyAnswer)
 	}
 	switch s.mode {
 	case h2RefusedStream:
@@ -195,6 +199,13 @@ func (s *h2Server) complete(fr *http2.Framer, id uint32, st *h2Stream) error {
 		return fr.WriteGoAway(last, http2.ErrCodeNo, nil)
 	}
 }
+
+// The test servers' answers: to a token grant, and to a repeated money call
+// (bKash's answer to a call it processed, fit for every money call).
+const (
+	h2GrantAnswer = `{"statusCode":"0000","statusMessage":"Successful","id_token":"h2-token","token_type":"Bearer","expires_in":3600,"refresh_token":"h2-refresh"}`
+	h2MoneyAnswer = `{"statusCode":"0000","statusMessage":"Successful","paymentID":"TR0011h2","trxID":"TRX000H2","agreementID":"AG0011h2","transactionStatus":"Completed","agreementStatus":"Completed","originalTrxID":"TRX000H2","refundTrxID":"RFD000H2","amount":"10.00","currency":"BDT","charge":"0.00","refundAmount":"10.00","completedTime":"2025-05-18T20:49:12:377 GMT+0600"}`
+)
 
 func h2Answer(fr *http2.Framer, id uint32, body string) error {
 	var hb bytes.Buffer
@@ -356,6 +367,206 @@ func TestHTTP2ResetNeverResendsMoney(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// An *http.Transport does not always carry a request itself: it hands it to
+// the RoundTripper registered for the URL's scheme (RegisterProtocol), or
+// to the one its TLSNextProto made for the protocol the server chose, and
+// those report nothing through httptrace. So the SDK cannot learn from
+// httptrace whether a request was sent; it learns it from the request's
+// body, which every RoundTripper reads when it sends. The tests below bring
+// such transports: every money call the server read and then dropped or
+// refused reaches it once, and ends in an *OutcomeUnknownError.
+
+// connPerRequestRT is HTTP/1.1 on a connection of its own per request,
+// reporting nothing through httptrace: what an alternate protocol (an
+// HTTP/3 client, a unix-socket or test transport) registered on an
+// *http.Transport looks like.
+type connPerRequestRT struct{}
+
+func (connPerRequestRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	c, err := (&net.Dialer{}).DialContext(r.Context(), "tcp", r.URL.Host)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Write(c); err != nil {
+		c.Close()
+		return nil, err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), r)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{resp.Body, c}
+	return resp, nil
+}
+
+// dropFirstServer is the HTTP/1.1 counterpart of h2Server: it grants
+// tokens, reads every other request to its end and counts it by path, drops
+// the first copy unanswered and answers a repeat as bKash answers a call it
+// processed.
+type dropFirstServer struct {
+	mu       sync.Mutex
+	received map[string]int // path -> requests read to their end (grant excluded)
+}
+
+func (s *dropFirstServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil || len(body) == 0 {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if strings.HasSuffix(r.URL.Path, "/token/grant") {
+		_, _ = io.WriteString(w, h2GrantAnswer)
+		return
+	}
+	s.mu.Lock()
+	s.received[r.URL.Path]++
+	n := s.received[r.URL.Path]
+	s.mu.Unlock()
+	if n == 1 {
+		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			c.Close()
+		}
+		return
+	}
+	_, _ = io.WriteString(w, h2MoneyAnswer)
+}
+
+func (s *dropFirstServer) count(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.received[path]
+}
+
+// moneyClient is a client of the server at base through hc, retrying fast.
+func moneyClient(t *testing.T, base string, hc *http.Client, v2 bool) *bkash.Client {
+	t.Helper()
+	opts := []bkash.Option{
+		bkash.WithBaseURL(base),
+		bkash.WithHTTPClient(hc),
+		bkash.WithRetryPolicy(bkash.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}),
+	}
+	if v2 {
+		opts = append(opts, bkash.WithRefundAPI(bkash.RefundV2))
+	}
+	c, err := bkash.NewClient(bkash.Sandbox, h2Creds, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// wantOnceUnknown fails unless the server received the money request once
+// and the call ended in an *OutcomeUnknownError.
+func wantOnceUnknown(t *testing.T, received int, err error) {
+	t.Helper()
+	if received != 1 {
+		t.Errorf("server received the money request %d times, want exactly 1 (err: %v)", received, err)
+	}
+	wantUnknown(t, "money call", err)
+}
+
+// TestRegisteredProtocolNeverResendsMoney: the caller's *http.Transport
+// hands "http" requests to a RoundTripper registered with RegisterProtocol.
+// A money request the server read and dropped is not sent again.
+func TestRegisteredProtocolNeverResendsMoney(t *testing.T) {
+	t.Parallel()
+	for _, mc := range h2MoneyCalls {
+		t.Run(mc.name, func(t *testing.T) {
+			t.Parallel()
+			s := &dropFirstServer{received: map[string]int{}}
+			srv := httptest.NewServer(s)
+			defer srv.Close()
+			tr := &http.Transport{}
+			tr.RegisterProtocol("http", connPerRequestRT{})
+			c := moneyClient(t, srv.URL, &http.Client{Transport: tr, Timeout: 10 * time.Second}, mc.v2)
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			err := mc.call(ctx, c)
+			wantOnceUnknown(t, s.count(mc.path), err)
+		})
+	}
+}
+
+// failingRT fails every request.
+type failingRT struct{ err error }
+
+func (f failingRT) RoundTrip(*http.Request) (*http.Response, error) { return nil, f.err }
+
+// tlsNextProtoTransport is an *http.Transport that speaks HTTP/2 through
+// x/net's http2.ClientConn, plugged in by TLSNextProto: net/http leaves
+// httptrace to the alternate protocol, and ClientConn reports nothing.
+func tlsNextProtoTransport(pool *x509.CertPool) *http.Transport {
+	//lint:ignore SA1019 x/net's HTTP/2 is deprecated, but callers' transports are still built with it
+	t2 := &http2.Transport{}
+	return &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, NextProtos: []string{"h2"}, MinVersion: tls.VersionTLS12},
+		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{
+			"h2": func(_ string, c *tls.Conn) http.RoundTripper {
+				//lint:ignore SA1019 x/net's HTTP/2 is deprecated, but callers' transports are still built with it
+				cc, err := t2.NewClientConn(c)
+				if err != nil {
+					return failingRT{err}
+				}
+				return cc
+			},
+		},
+	}
+}
+
+// TestTLSNextProtoConnNeverResendsMoney: the three HTTP/2 refusals of
+// h2Server, through an *http.Transport whose HTTP/2 is x/net's ClientConn
+// plugged in by TLSNextProto. A money request the server read is not sent
+// again.
+func TestTLSNextProtoConnNeverResendsMoney(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []h2ResetMode{h2RefusedStream, h2ProtocolError, h2GoAway} {
+		for _, mc := range h2MoneyCalls {
+			t.Run(mode.String()+"/"+mc.name, func(t *testing.T) {
+				t.Parallel()
+				srv := newH2Server(t, mode)
+				tr := tlsNextProtoTransport(srv.pool)
+				defer tr.CloseIdleConnections()
+				c := moneyClient(t, srv.url, &http.Client{Transport: tr, Timeout: 10 * time.Second}, mc.v2)
+				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+				defer cancel()
+				err := mc.call(ctx, c)
+				wantOnceUnknown(t, srv.count(mc.path), err)
+			})
+		}
+	}
+}
+
+// TestXNetHTTP2NeverResendsMoney: the three HTTP/2 refusals of h2Server,
+// through an *http.Transport given x/net's HTTP/2 by
+// http2.ConfigureTransports. A money request the server read is not sent
+// again.
+func TestXNetHTTP2NeverResendsMoney(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []h2ResetMode{h2RefusedStream, h2ProtocolError, h2GoAway} {
+		for _, mc := range h2MoneyCalls {
+			t.Run(mode.String()+"/"+mc.name, func(t *testing.T) {
+				t.Parallel()
+				srv := newH2Server(t, mode)
+				tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.pool, MinVersion: tls.VersionTLS12}}
+				//lint:ignore SA1019 x/net's HTTP/2 is deprecated, but callers' transports are still built with it
+				if _, err := http2.ConfigureTransports(tr); err != nil {
+					t.Fatal(err)
+				}
+				defer tr.CloseIdleConnections()
+				c := moneyClient(t, srv.url, &http.Client{Transport: tr, Timeout: 10 * time.Second}, mc.v2)
+				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+				defer cancel()
+				err := mc.call(ctx, c)
+				wantOnceUnknown(t, srv.count(mc.path), err)
+			})
 		}
 	}
 }

@@ -307,3 +307,10 @@ func TestHarnessUsesAnIsolatedTransport(t *testing.T) {
 		t.Error("something registered on httpmock's global transport")
 	}
 }
+
+// encodeBody returns the request body encodeRequest writes for in.
+func encodeBody(in any) ([]byte, error) {
+	var buf bytes.Buffer
+	err := encodeRequest(&buf, in)
+	return buf.Bytes(), err
+}

@@ -182,7 +182,7 @@ func TestMode0011RequestCarriesNoAgreementIDKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := encodeRequest(req)
+	b, err := encodeBody(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -976,7 +976,7 @@ func TestRequestStringEscapes(t *testing.T) {
 	// Another spelling of the same string that some Go release writes.
 	alt := map[string]string{"bad \xff utf8 \xc3": "\"bad \uFFFD utf8 \uFFFD\""}
 	for _, tt := range tests {
-		body, err := encodeRequest(struct {
+		body, err := encodeBody(struct {
 			S string `json:"s"`
 		}{tt.in})
 		if err != nil {
@@ -984,7 +984,7 @@ func TestRequestStringEscapes(t *testing.T) {
 		}
 		got := string(body)
 		if a, ok := alt[tt.in]; got != `{"s":`+tt.want+`}` && (!ok || got != `{"s":`+a+`}`) {
-			t.Errorf("encodeRequest(%q) = %s, want {\"s\":%s}", tt.in, got, tt.want)
+			t.Errorf("encodeBody(%q) = %s, want {\"s\":%s}", tt.in, got, tt.want)
 			continue
 		}
 		// The body reads back as the input does through json.Marshal
@@ -996,7 +996,7 @@ func TestRequestStringEscapes(t *testing.T) {
 		}
 		_ = json.Unmarshal(stdJSON, &std)
 		if ours != std {
-			t.Errorf("encodeRequest(%q) decodes to %q, json.Marshal's to %q", tt.in, ours, std)
+			t.Errorf("encodeBody(%q) decodes to %q, json.Marshal's to %q", tt.in, ours, std)
 		}
 	}
 }
@@ -1036,7 +1036,7 @@ func TestRequestBodiesAreValidJSONWhateverTheInput(t *testing.T) {
 
 func mustEncode(t *testing.T, in any) []byte {
 	t.Helper()
-	b, err := encodeRequest(in)
+	b, err := encodeBody(in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -204,7 +204,7 @@ func TestRequestBodiesAreExactBytes(t *testing.T) {
 		{"refund status v2", refundStatusRequestV2{PaymentID: "P", TrxID: "T"}, `{"paymentId":"P","trxId":"T"}`},
 	}
 	for _, tt := range tests {
-		body, err := encodeRequest(tt.in)
+		body, err := encodeBody(tt.in)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}

@@ -6,6 +6,7 @@
 package bkash
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -259,11 +260,13 @@ func (r tokenRequest) refreshToken() Secret {
 // bKash's order, without HTML escaping (encodeRequest).
 func (r tokenRequest) MarshalJSON() ([]byte, error) {
 	appSecret, refreshToken := r.secrets()
-	return encodeRequest(struct {
+	var buf bytes.Buffer
+	err := encodeRequest(&buf, struct {
 		AppKey       string `json:"app_key"`
 		AppSecret    string `json:"app_secret"`
 		RefreshToken string `json:"refresh_token,omitempty"`
 	}{r.appKey, string(appSecret), string(refreshToken)})
+	return buf.Bytes(), err
 }
 
 // tokenResponse is the answer of grant and refresh. expires_in arrives as a

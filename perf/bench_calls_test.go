@@ -106,7 +106,7 @@ func BenchmarkCreate(b *testing.B) {
 				Mode:                  "0011",
 				PayerReference:        params.PayerReference,
 				CallbackURL:           params.CallbackURL,
-				Amount:                "1250.50",
+				Amount:                params.Amount.String(), // formatted per call, as any integration must
 				Currency:              "BDT",
 				Intent:                "sale",
 				MerchantInvoiceNumber: params.InvoiceNumber,

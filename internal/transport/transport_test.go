@@ -671,7 +671,10 @@ func TestLateRewindOfAFailedAttemptSendsNothing(t *testing.T) {
 			if trips == 1 {
 				late.Go(func() {
 					if during {
-						<-retrying
+						select {
+						case <-retrying:
+						case <-done: // no retry came: the checks below say so
+						}
 					} else {
 						<-done
 					}
@@ -706,5 +709,40 @@ func TestLateRewindOfAFailedAttemptSendsNothing(t *testing.T) {
 		if diff := cmp.Diff([]bool{false, true}, sent); diff != "" {
 			t.Errorf("during=%v: sent per attempt (-want +got):\n%s", during, diff)
 		}
+	}
+}
+
+// TestCancelWhileDialingIsNotSent: an attempt that never got a connection
+// (the caller gave up while it was dialing) is not sent, and nothing
+// reaches the server later through that attempt.
+func TestCancelWhileDialingIsNotSent(t *testing.T) {
+	t.Parallel()
+	var reached atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+	}))
+	defer srv.Close()
+	release := make(chan struct{})
+	dialing := make(chan struct{}, 1)
+	nt := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dialing <- struct{}{}
+		<-release // a slow dial, which outlives the attempt
+		return (&net.Dialer{}).DialContext(context.Background(), network, addr)
+	}}
+	defer nt.CloseIdleConnections()
+	tr := New(&http.Client{Transport: nt}, fast(3))
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-dialing
+		cancel()
+	}()
+	res := do(ctx, tr, Money, srv.URL+"/x", http.Header{}, []byte(`{"paymentID":"TR1"}`), nil)
+	close(release)
+	if !errors.Is(res.Err, context.Canceled) || res.Sent || res.Attempts != 1 {
+		t.Errorf("res = %+v; want context.Canceled, not sent, 1 attempt", res)
+	}
+	time.Sleep(50 * time.Millisecond) // the dial completes; its connection goes idle
+	if n := reached.Load(); n != 0 {
+		t.Errorf("the server got %d requests, want 0", n)
 	}
 }
