@@ -266,7 +266,10 @@ func (r tokenRequest) MarshalJSON() ([]byte, error) {
 		AppSecret    string `json:"app_secret"`
 		RefreshToken string `json:"refresh_token,omitempty"`
 	}{r.appKey, string(appSecret), string(refreshToken)})
-	return buf.Bytes(), err
+	if err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // tokenResponse is the answer of grant and refresh. expires_in arrives as a
