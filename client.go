@@ -463,7 +463,7 @@ func (c *Client) doVia(ctx context.Context, tr *transport.Transport, ep *endpoin
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
 	}
-	cl := &call{c: c, tr: tr, ep: ep, in: in, start: time.Now(), attempts: prior}
+	cl := &call{c: c, tr: tr, ep: ep, url: c.root + ep.path, in: in, start: time.Now(), attempts: prior}
 	if err := encodeRequest(&cl.body, in); err != nil {
 		return false, fmt.Errorf("bkash: %s: encoding request: %w", ep.op, err)
 	}
@@ -488,11 +488,6 @@ func stampSent(err error) error {
 		ue.SentAt = time.Now()
 	}
 	return err
-}
-
-// url returns the absolute URL of ep.
-func (c *Client) url(ep *endpoint) string {
-	return c.root + ep.path
 }
 
 // encodeRequest writes the JSON body of in to buf: "{}" for nil, in itself
@@ -559,6 +554,7 @@ type call struct {
 	c        *Client
 	tr       *transport.Transport
 	ep       *endpoint
+	url      string // ep's absolute URL
 	in       any
 	body     bytes.Buffer // the request body, encoded once
 	start    time.Time
@@ -650,7 +646,7 @@ func (cl *call) run(ctx context.Context, out any) error {
 			cl.tok = t
 		}
 		cl.base = cl.attempts
-		req, err := transport.NewRequest(ctx, ep.class, c.url(ep), cl.body.Bytes())
+		req, err := transport.NewRequest(ctx, ep.class, cl.url, cl.body.Bytes())
 		if err != nil {
 			return fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
 		}
@@ -675,7 +671,7 @@ func (cl *call) run(ctx context.Context, out any) error {
 			// firewall) and only spend the renewal budget.
 			var ae *APIError
 			errors.As(err, &ae)
-			return &ConfigError{Op: ep.op, URL: c.url(ep), Reason: ErrFreshTokenRejected, Answer: ae}
+			return &ConfigError{Op: ep.op, URL: cl.url, Reason: ErrFreshTokenRejected, Answer: ae}
 		}
 		if replay == 0 {
 			// The gateway refused the token, so bKash never processed the
@@ -770,7 +766,7 @@ func (cl *call) finish(res transport.Result, out any) (rejected bool, err error)
 		if msg, ok := gatewayRefusal(status, resp.Header, data); ok {
 			ge := &APIError{Op: ep.op, HTTPStatus: status, Message: msg, Attempts: cl.attempts}
 			if status == http.StatusForbidden && (msg == wrongRouteMessage || amznErrorType(resp.Header) == "MissingAuthenticationTokenException") {
-				return false, &ConfigError{Op: ep.op, URL: cl.c.url(ep), Reason: ErrWrongRoute, Answer: ge}
+				return false, &ConfigError{Op: ep.op, URL: cl.url, Reason: ErrWrongRoute, Answer: ge}
 			}
 			return tokenRejection(status, resp.Header, msg), ge
 		}
@@ -874,7 +870,7 @@ func (cl *call) flushAttempt(code ErrorCode) {
 
 // info names the call for a StartObserver and its events.
 func (cl *call) info() CallInfo {
-	ci := CallInfo{Op: cl.ep.op, Class: className(cl.ep.class), URL: cl.c.url(cl.ep)}
+	ci := CallInfo{Op: cl.ep.op, Class: className(cl.ep.class), URL: cl.url}
 	if r, ok := cl.in.(logRefer); ok {
 		ci.RefKind, ci.Ref = r.logRef()
 	}
