@@ -314,3 +314,12 @@ func encodeBody(in any) ([]byte, error) {
 	err := encodeRequest(&buf, in)
 	return buf.Bytes(), err
 }
+
+// clockedClient returns a client of m whose token manager (and its memory
+// store) reads the returned clock.
+func (m *coreMock) clockedClient() (*Client, *coreClock) {
+	clk := newCoreClock()
+	c := m.client()
+	setTokenClock(c, clk.Now)
+	return c, clk
+}

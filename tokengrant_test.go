@@ -19,9 +19,7 @@ func TestExpiredTokenIsRefreshedWithRefreshTokenNotRegranted(t *testing.T) {
 	t.Parallel()
 	m := newCoreMock(t)
 	m.on(epPaymentQuery, coreOK)
-	clk := newCoreClock()
-	c := m.client()
-	setTokenClock(c, clk.Now)
+	c, clk := m.clockedClient()
 
 	if _, err := coreQuery(context.Background(), c); err != nil {
 		t.Fatal(err)
@@ -72,9 +70,7 @@ func TestRefreshWithoutRefreshTokenKeepsTheOldOne(t *testing.T) {
 		return coreJSON(200, `{"statusCode":"0000","id_token":"eyJ-REFRESHED-`+string(rune('0'+n))+`","token_type":"Bearer","expires_in":"3600"}`), nil
 	})
 	m.on(epPaymentQuery, coreOK)
-	clk := newCoreClock()
-	c := m.client()
-	setTokenClock(c, clk.Now)
+	c, clk := m.clockedClient()
 
 	if _, err := coreQuery(context.Background(), c); err != nil {
 		t.Fatal(err)
@@ -107,9 +103,7 @@ func TestExpiredRefreshTokenMeansGrant(t *testing.T) {
 	t.Parallel()
 	m := newCoreMock(t)
 	m.on(epPaymentQuery, coreOK)
-	clk := newCoreClock()
-	c := m.client()
-	setTokenClock(c, clk.Now)
+	c, clk := m.clockedClient()
 	if _, err := coreQuery(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
@@ -129,9 +123,7 @@ func TestRefreshRefusedWithACodeFallsBackToGrant(t *testing.T) {
 		return coreJSON(200, `{"statusCode":"2079","statusMessage":"Invalid app Token"}`), nil
 	})
 	m.on(epPaymentQuery, coreOK)
-	clk := newCoreClock()
-	c := m.client()
-	setTokenClock(c, clk.Now)
+	c, clk := m.clockedClient()
 	if _, err := coreQuery(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
@@ -312,9 +304,7 @@ func TestRefreshRefusedForTheCredentialsIsNotFollowedByAGrant(t *testing.T) {
 		return coreJSON(200, `{"statusMessage":"Username does not exist","statusCode":"9999"}`), nil
 	})
 	m.on(epPaymentQuery, coreOK)
-	clk := newCoreClock()
-	c := m.client()
-	setTokenClock(c, clk.Now)
+	c, clk := m.clockedClient()
 	if _, err := coreQuery(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}

@@ -126,9 +126,7 @@ func TestSecondRejectionAfterReplayIsAnAPIErrorAndThirdRenewalIsRefused(t *testi
 		}
 		return coreJSON(401, `{"message":"Unauthorized"}`), nil
 	})
-	clk := newCoreClock()
-	c := m.client()
-	setTokenClock(c, clk.Now)
+	c, clk := m.clockedClient()
 	if _, err := coreQuery(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
