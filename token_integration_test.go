@@ -8,8 +8,16 @@ package bkash_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jarcoal/httpmock"
 
 	bkash "github.com/smartdairy/bkash-go"
 	"github.com/smartdairy/bkash-go/bkashtest"
@@ -88,5 +96,119 @@ func TestClientTokenIsACopy(t *testing.T) {
 	}
 	if srv.Grants() != 1 {
 		t.Fatalf("grants = %d, want 1", srv.Grants())
+	}
+}
+
+// grantFailures are the ways the fake fails every grant.
+var grantFailures = map[string]func(w http.ResponseWriter){
+	"503 gateway": func(w http.ResponseWriter) {
+		w.WriteHeader(503)
+		_, _ = io.WriteString(w, `{"message":"Service Unavailable"}`)
+	},
+	"502 html": func(w http.ResponseWriter) { w.WriteHeader(502); _, _ = io.WriteString(w, "<html>bad gateway</html>") },
+	"500 json": func(w http.ResponseWriter) { w.WriteHeader(500); _, _ = io.WriteString(w, `{"error":"boom"}`) },
+	"9999": func(w http.ResponseWriter) {
+		_, _ = io.WriteString(w, `{"statusCode":"9999","statusMessage":"System Error"}`)
+	},
+	"2001": func(w http.ResponseWriter) {
+		_, _ = io.WriteString(w, `{"statusCode":"2001","statusMessage":"Invalid App Key"}`)
+	},
+	"no id_token": func(w http.ResponseWriter) {
+		_, _ = io.WriteString(w, `{"statusCode":"0000","statusMessage":"Successful"}`)
+	},
+	"garbage":   func(w http.ResponseWriter) { _, _ = io.WriteString(w, `{"statusCode":"00`) },
+	"drop":      func(w http.ResponseWriter) { panic(http.ErrAbortHandler) },
+	"429 retry": func(w http.ResponseWriter) { w.Header().Set("Retry-After", "0"); w.WriteHeader(429) },
+	"401 gateway": func(w http.ResponseWriter) {
+		w.WriteHeader(401)
+		_, _ = io.WriteString(w, `{"message":"Unauthorized"}`)
+	},
+	"fast respond": func(w http.ResponseWriter) { w.Header().Set("Connection", "close"); w.WriteHeader(503) },
+}
+
+func TestReplicasSharingAMemoryStoreSendAtMostTwoGrants(t *testing.T) {
+	t.Parallel()
+	for name, fail := range grantFailures {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var grants atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.Contains(r.URL.Path, "/token/") {
+					grants.Add(1)
+					if name != "fast respond" {
+						_, _ = io.ReadAll(r.Body)
+					}
+					fail(w)
+					return
+				}
+				_, _ = io.ReadAll(r.Body)
+				_, _ = io.WriteString(w, `{"statusCode":"2002","statusMessage":"Invalid Payment ID"}`)
+			}))
+			defer srv.Close()
+			store := bkash.NewMemoryTokenStore()
+			creds := bkash.Credentials{Username: "u", Password: "p", AppKey: "k", AppSecret: "s"}
+			var clients []*bkash.Client
+			for i := 0; i < 6; i++ {
+				c, err := bkash.NewClient(bkash.Sandbox, creds, bkash.WithBaseURL(srv.URL), bkash.WithTokenStore(store),
+					bkash.WithRetryPolicy(fastRetries), bkash.WithHTTPClient(&http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				clients = append(clients, c)
+			}
+			var wg sync.WaitGroup
+			for round := 0; round < 4; round++ {
+				for _, c := range clients {
+					for g := 0; g < 4; g++ {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							_, _ = c.Payments.Query(context.Background(), "TR0011X")
+							_, _ = c.Token(context.Background())
+						}()
+					}
+				}
+				wg.Wait()
+			}
+			if n := grants.Load(); n > 2 {
+				t.Errorf("%d grant/refresh requests reached bKash, want at most 2", n)
+			}
+		})
+	}
+}
+
+// TestAnsweredGrantIsCountedEvenWithItsBodyUnread: a grant answered
+// without its body being read (a proxy's or a gateway's immediate 503/401,
+// a rate limiter in front of bKash) reached a server with the Username and
+// Password headers: it counts against the budget, which is not given back.
+func TestAnsweredGrantIsCountedEvenWithItsBodyUnread(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{http.StatusServiceUnavailable, http.StatusUnauthorized, http.StatusOK} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			t.Parallel()
+			mt := httpmock.NewMockTransport()
+			var grants atomic.Int32
+			mt.RegisterResponder(http.MethodPost, mockRoot+pathGrant, func(*http.Request) (*http.Response, error) {
+				grants.Add(1) // answers at once, without reading the body
+				if status == http.StatusOK {
+					return httpmock.NewStringResponse(status, `{"statusCode":"9999","statusMessage":"System Error"}`), nil
+				}
+				return httpmock.NewStringResponse(status, `{"message":"`+http.StatusText(status)+`"}`), nil
+			})
+			store := bkash.NewMemoryTokenStore()
+			for i := 0; i < 3; i++ {
+				c, err := bkash.NewClient(bkash.Sandbox, bkash.Credentials{Username: "u", Password: "p", AppKey: "k", AppSecret: "s"},
+					bkash.WithHTTPClient(&http.Client{Transport: mt}), bkash.WithRetryPolicy(fastRetries), bkash.WithTokenStore(store))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for j := 0; j < 5; j++ {
+					_, _ = c.Token(context.Background())
+				}
+			}
+			if n := grants.Load(); n > 2 {
+				t.Errorf("%d answered grant requests, want at most 2 an hour", n)
+			}
+		})
 	}
 }

@@ -259,12 +259,14 @@ func (r *Request) bodyRead(ended int) bool {
 }
 
 // endAttempt ends the attempt in progress, failed when it got no response,
-// and reports whether it may have been sent. Its body readers count no
-// more, and give no bytes if it failed.
+// and reports whether it may have been sent: its body was read, or a
+// response came (a server or a proxy may answer before it reads the body,
+// and the request reached it all the same). Its body readers count no more,
+// and give no bytes if it failed.
 func (r *Request) endAttempt(failed bool) (sent bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	sent = r.sent
+	sent = r.sent || !failed
 	r.sent = false
 	r.failed = append(r.failed, failed)
 	return sent

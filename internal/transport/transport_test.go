@@ -746,3 +746,20 @@ func TestCancelWhileDialingIsNotSent(t *testing.T) {
 		t.Errorf("the server got %d requests, want 0", n)
 	}
 }
+
+// TestAnAnsweredAttemptIsSent: a server or proxy may answer before it
+// reads the body; the answer shows the request reached it.
+func TestAnAnsweredAttemptIsSent(t *testing.T) {
+	t.Parallel()
+	rt := &scriptRT{steps: []step{{status: 503}, {status: 200}}}
+	tr := New(&http.Client{Transport: rt}, fast(2))
+	var sent []bool
+	res := do(context.Background(), tr, Read, "https://bkash.example/x", http.Header{}, []byte(`{}`), func(a Attempt) { sent = append(sent, a.Sent) })
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	res.Resp.Body.Close()
+	if diff := cmp.Diff([]bool{true, true}, sent); diff != "" || !res.Sent {
+		t.Errorf("Sent %v; sent per attempt (-want +got):\n%s", res.Sent, diff)
+	}
+}
