@@ -521,12 +521,17 @@ func encodeRequest(buf *bytes.Buffer, in any) error {
 const freshTokenWindow = time.Minute
 
 // freshlyGranted reports whether tok came from this client's own grant or
-// refresh within freshTokenWindow and no call has been answered past the
-// gateway with it yet. A token taken from the TokenStore is renewed as
-// usual when rejected: it may come from another environment, or be one a
-// later grant elsewhere replaced.
+// refresh within freshTokenWindow, is still the token the client hands out,
+// and no call has been answered past the gateway with it yet. A token taken
+// from the TokenStore is renewed as usual when rejected: it may come from
+// another environment, or be one a later grant elsewhere replaced; so is a
+// token the client has already replaced (another call's rejection renewed
+// it): the rejection says nothing about the configuration.
 func (c *Client) freshlyGranted(tok *Token) bool {
 	if !tok.granted || tok.issuedAt.IsZero() || c.tokens.clock().Sub(tok.issuedAt) >= freshTokenWindow {
+		return false
+	}
+	if cur := c.tokens.current(); cur == nil || cur.IDToken != tok.IDToken {
 		return false
 	}
 	ok := c.accepted.Load()

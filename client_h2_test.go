@@ -17,6 +17,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -25,12 +28,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	bkash "github.com/smartdairy/bkash-go"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	bkash "github.com/smartdairy/bkash-go"
 )
 
 // These tests put a real HTTP/2 server (TLS, ALPN h2) under the SDK that
@@ -531,5 +536,258 @@ func tlsNextProtoTransport(pool *x509.CertPool) *http.Transport {
 				return cc
 			},
 		},
+	}
+}
+
+// h2Fake is a bKash over HTTP/2 (TLS) that grants tok-1, tok-2, ... and
+// rejects the tokens in reject with the gateway's 401.
+type h2Fake struct {
+	srv    *httptest.Server
+	grants atomic.Int32
+	mu     sync.Mutex
+	reject map[string]bool
+	bodies map[string][]string // paymentID or invoice -> bodies received, in order
+	auths  map[string][]string
+	protos map[string]bool
+}
+
+func newH2Fake(t *testing.T) *h2Fake {
+	f := &h2Fake{reject: map[string]bool{}, bodies: map[string][]string{}, auths: map[string][]string{}, protos: map[string]bool{}}
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.srv.EnableHTTP2 = true
+	f.srv.StartTLS()
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *h2Fake) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	f.protos[r.Proto] = true
+	f.mu.Unlock()
+	if strings.HasSuffix(r.URL.Path, "/token/grant") || strings.HasSuffix(r.URL.Path, "/token/refresh") {
+		n := f.grants.Add(1)
+		fmt.Fprintf(w, `{"statusCode":"0000","statusMessage":"Successful","id_token":"tok-%d","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-%d"}`, n, n)
+		return
+	}
+	var in map[string]any
+	_ = json.Unmarshal(body, &in)
+	key, _ := in["paymentID"].(string)
+	if key == "" {
+		key, _ = in["merchantInvoiceNumber"].(string)
+	}
+	auth := r.Header.Get("Authorization")
+	f.mu.Lock()
+	f.bodies[key] = append(f.bodies[key], string(body))
+	f.auths[key] = append(f.auths[key], auth)
+	rejected := f.reject[auth]
+	f.mu.Unlock()
+	if rejected {
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"message":"Unauthorized"}`)
+		return
+	}
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/execute"):
+		fmt.Fprintf(w, `{"statusCode":"0000","statusMessage":"Successful","paymentID":%q,"trxID":"T-%s","transactionStatus":"Completed","amount":"10.00","currency":"BDT","intent":"sale"}`, key, key)
+	case strings.HasSuffix(r.URL.Path, "/create"):
+		fmt.Fprintf(w, `{"statusCode":"0000","statusMessage":"Successful","paymentID":"P-%s","bkashURL":"https://sandbox.payment.bkash.com/?paymentId=P","transactionStatus":"Initiated","amount":%q,"merchantInvoiceNumber":%q,"mode":"0011"}`, key, in["amount"], key)
+	default:
+		fmt.Fprintf(w, `{"statusCode":"0000","statusMessage":"Successful","paymentID":%q,"transactionStatus":"Initiated","amount":"10.00"}`, key)
+	}
+}
+
+func (f *h2Fake) client(t *testing.T, opts ...bkash.Option) *bkash.Client {
+	hc := f.srv.Client()
+	hc.Timeout = 10 * time.Second
+	c, err := bkash.NewClient(bkash.Sandbox, bkash.Credentials{Username: "h2-user", Password: "h2-password-9f3a", AppKey: "h2-app-key", AppSecret: "h2-app-secret-77c1"},
+		append([]bkash.Option{bkash.WithBaseURL(f.srv.URL), bkash.WithHTTPClient(hc), bkash.WithRetryPolicy(fastRetries)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// lastEvents keeps the last AttemptEvent of every call, by reference.
+type lastEvents struct {
+	mu  sync.Mutex
+	req map[string]string // op + ref -> logged request
+}
+
+func (l *lastEvents) ObserveAttempt(e bkash.AttemptEvent) {
+	if e.Outcome == 0 || e.Op == "token.grant" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.req[e.Op+"|"+e.Ref] = e.Request
+}
+func (l *lastEvents) ObserveTokenRenewal(bkash.TokenRenewalEvent) {}
+
+func TestHTTP2ConcurrentCallsReplayAndLogTheirOwnBodies(t *testing.T) {
+	t.Parallel()
+	f := newH2Fake(t)
+	obs := &lastEvents{req: map[string]string{}}
+	c := f.client(t, bkash.WithObserver(obs), bkash.WithBodyLogging())
+	ctx := context.Background()
+	if _, err := c.Payments.Query(ctx, "TR0011WARM"); err != nil { // tok-1 accepted
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.reject["tok-1"] = true
+	f.mu.Unlock()
+
+	const n = 64
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			id := "TR0011G" + strconv.Itoa(i)
+			p, err := c.Payments.Execute(ctx, id)
+			if err != nil {
+				errs <- fmt.Errorf("execute %s: %w", id, err)
+			} else if p.PaymentID != id || p.TrxID != "T-"+id {
+				errs <- fmt.Errorf("execute %s answered %s/%s", id, p.PaymentID, p.TrxID)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			inv := "INV-" + strconv.Itoa(i)
+			a := bkash.Taka(int64(100+i)) + bkash.Poisha(int64(i%100))
+			p, err := c.Payments.Create(ctx, &bkash.CreatePaymentParams{Amount: a, InvoiceNumber: inv, PayerReference: fakeWallet, CallbackURL: shopCallback + "?o=" + inv + "&x=1"})
+			if err != nil {
+				errs <- fmt.Errorf("create %s: %w", inv, err)
+			} else if p.Amount != a || p.PaymentID != "P-"+inv {
+				errs <- fmt.Errorf("create %s answered %s %v, want %v", inv, p.PaymentID, p.Amount, a)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	stale := map[string]bool{} // calls hit by TestRejectedSupersededTokenIsReplayed
+	for err := range errs {
+		var ce *bkash.ConfigError
+		if errors.As(err, &ce) && errors.Is(err, bkash.ErrFreshTokenRejected) {
+			stale[strings.TrimSuffix(strings.Fields(err.Error())[1], ":")] = true
+			continue
+		}
+		t.Error(err)
+	}
+	if len(stale) > 0 {
+		t.Logf("%d calls not replayed (ErrFreshTokenRejected): the defect of TestRejectedSupersededTokenIsReplayed", len(stale))
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.protos["HTTP/2.0"] || len(f.protos) != 1 {
+		t.Errorf("protocols seen %v, want HTTP/2.0 only", f.protos)
+	}
+	if g := f.grants.Load(); g != 2 {
+		t.Errorf("%d grants, want 2 (first token, one renewal after the rejection)", g)
+	}
+	replays := 0
+	defer func() {
+		if replays == 0 {
+			t.Error("no call was replayed")
+		}
+		t.Logf("%d calls replayed after the rejection", replays)
+	}()
+	for i := range n {
+		for _, key := range []string{"TR0011G" + strconv.Itoa(i), "INV-" + strconv.Itoa(i)} {
+			bodies, auths := f.bodies[key], f.auths[key]
+			// A call that started after the renewal carries tok-2 at once.
+			switch {
+			case len(bodies) == 1 && auths[0] == "tok-1" && stale[key]:
+				continue
+			case len(bodies) == 1 && auths[0] == "tok-2":
+				bodies = append(bodies, bodies[0])
+			case len(bodies) == 2:
+				replays++
+				if bodies[0] != bodies[1] {
+					t.Errorf("%s: replay body differs:\n%s\n%s", key, bodies[0], bodies[1])
+				}
+				if auths[0] != "tok-1" || auths[1] != "tok-2" {
+					t.Errorf("%s: tokens %v, want tok-1 then tok-2", key, auths)
+				}
+			default:
+				t.Errorf("%s: %d requests with %v, want tok-2, or tok-1 then the replay with tok-2", key, len(bodies), auths)
+				continue
+			}
+			if !strings.Contains(bodies[0], `"`+key+`"`) {
+				t.Errorf("%s: body of another call: %s", key, bodies[0])
+			}
+			if strings.HasPrefix(key, "INV-") {
+				var in struct{ Amount, CallbackURL string }
+				_ = json.Unmarshal([]byte(bodies[0]), &in)
+				i, _ := strconv.Atoi(strings.TrimPrefix(key, "INV-"))
+				if want := (bkash.Taka(int64(100+i)) + bkash.Poisha(int64(i%100))).String(); in.Amount != want {
+					t.Errorf("%s: amount %s, want %s", key, in.Amount, want)
+				}
+				if !strings.Contains(bodies[0], "&x=1") {
+					t.Errorf("%s: callback URL not sent as is: %s", key, bodies[0])
+				}
+				continue
+			}
+			// The logged body of an execute is its body as sent (nothing in it
+			// is redacted or masked).
+			obs.mu.Lock()
+			logged := obs.req["payment.execute|"+key]
+			obs.mu.Unlock()
+			if logged != bodies[1] {
+				t.Errorf("%s: logged body %q, sent %q", key, logged, bodies[1])
+			}
+		}
+	}
+}
+
+// TestRejectedSupersededTokenIsReplayed: call B, sent with tok-1 (accepted
+// earlier), is rejected after call A renewed to tok-2 and was answered with
+// it. B is replayed once with tok-2: a rejection of a token the client has
+// already replaced says nothing about its configuration, and must not be
+// reported as a *ConfigError (ErrFreshTokenRejected).
+func TestRejectedSupersededTokenIsReplayed(t *testing.T) {
+	t.Parallel()
+	f := newH2Fake(t)
+	hold := make(chan struct{})
+	arrived := make(chan struct{})
+	var once sync.Once
+	inner := f.srv.Config.Handler
+	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "tok-1" && strings.HasSuffix(r.URL.Path, "/execute") {
+			body, _ := io.ReadAll(r.Body)
+			if strings.Contains(string(body), "TR0011B") {
+				once.Do(func() { close(arrived) })
+				<-hold
+			}
+			r.Body = io.NopCloser(strings.NewReader(string(body)))
+		}
+		inner.ServeHTTP(w, r)
+	})
+	c := f.client(t)
+	ctx := context.Background()
+	if _, err := c.Payments.Query(ctx, "TR0011WARM"); err != nil { // tok-1 accepted
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.reject["tok-1"] = true
+	f.mu.Unlock()
+	bErr := make(chan error, 1)
+	go func() {
+		_, err := c.Payments.Execute(ctx, "TR0011B")
+		bErr <- err
+	}()
+	<-arrived
+	if _, err := c.Payments.Execute(ctx, "TR0011A"); err != nil { // rejected, renewed to tok-2, replayed, answered
+		t.Fatalf("A: %v", err)
+	}
+	close(hold)
+	if err := <-bErr; err != nil {
+		t.Errorf("B: %v; want B replayed once with tok-2 and answered", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if got := f.auths["TR0011B"]; len(got) != 2 || got[1] != "tok-2" {
+		t.Errorf("B was sent with %v, want tok-1 then tok-2", got)
 	}
 }
