@@ -561,6 +561,7 @@ type call struct {
 	ep       *endpoint
 	url      string // ep's absolute URL
 	in       any
+	out      any          // where the answer is decoded
 	body     bytes.Buffer // the request body, encoded once
 	start    time.Time
 	attempts int
@@ -598,8 +599,13 @@ func (cl *call) scrub(s string) string {
 		secrets = append(secrets, cl.tok.IDToken, cl.tok.RefreshToken)
 	}
 	if r, ok := cl.in.(tokenRequest); ok {
-		// A refresh carries the refresh_token in its body, not in cl.tok.
+		// A refresh carries the refresh_token in its body, not in cl.tok;
+		// the answer carries the tokens it issues, which it may echo in
+		// another member.
 		secrets = append(secrets, r.refreshToken())
+		if a, ok := cl.out.(*tokenResponse); ok {
+			secrets = append(secrets, Secret(a.IDToken), Secret(a.RefreshToken))
+		}
 	}
 	for _, v := range secrets {
 		if v != "" {
@@ -640,6 +646,7 @@ func (cl *call) scrubError(err error) {
 // class.
 func (cl *call) run(ctx context.Context, out any) error {
 	c, ep := cl.c, cl.ep
+	cl.out = out
 	for replay := 0; ; replay++ {
 		var tok *Token
 		if !ep.noAuth {
@@ -785,7 +792,9 @@ func (cl *call) finish(res transport.Result, out any) (rejected bool, err error)
 	}
 	var why error
 	if unreadable := cmp.Or(readErr, decodeErr); unreadable != nil {
-		why = fmt.Errorf("http %d: unreadable answer: %w", status, unreadable)
+		// The reason may quote what it could not read (an amount, a time),
+		// which may echo a secret: it is kept as scrubbed text only.
+		why = fmt.Errorf("http %d: unreadable answer: %s", status, cl.scrub(unreadable.Error()))
 	} else {
 		ge := cl.gatewayError(status, env)
 		if ep.class == classRead && status != http.StatusOK {

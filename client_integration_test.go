@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jarcoal/httpmock"
+
 	"github.com/smartdairy/bkash-go"
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
@@ -496,5 +497,298 @@ func TestSecretEchoedWithJSONEscapesIsScrubbedFromLoggedBodies(t *testing.T) {
 				t.Errorf("password %q leaked: %s", password, s)
 			}
 		}
+	}
+}
+
+// The secrets of newMockBkash's client and of its grant answer.
+var echoedSecrets = []string{"mock-password", "mock-app-secret", "mock-id-token", "mock-refresh-token"}
+
+// leaks returns the secrets found in s.
+func secretLeaks(s string, secrets ...string) []string {
+	var found []string
+	for _, v := range secrets {
+		if strings.Contains(s, v) {
+			found = append(found, v)
+		}
+	}
+	return found
+}
+
+// lockedBuffer is a goroutine-safe buffer for a slog handler.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *lockedBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *lockedBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// eventTextObserver records every AttemptEvent and TokenRenewalEvent, rendered
+// with %+v and with their bodies.
+type eventTextObserver struct {
+	mu   sync.Mutex
+	text strings.Builder
+	evs  []bkash.AttemptEvent
+}
+
+func (o *eventTextObserver) ObserveAttempt(e bkash.AttemptEvent) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.evs = append(o.evs, e)
+	fmt.Fprintf(&o.text, "%+v|%v|%#v|%s|%s\n", e, e.CallErr, e.Err, e.Request, e.Response)
+	if e.CallErr != nil {
+		o.text.WriteString(e.CallErr.Error())
+	}
+}
+
+func (o *eventTextObserver) ObserveTokenRenewal(e bkash.TokenRenewalEvent) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	fmt.Fprintf(&o.text, "%+v|%v\n", e, e.Err)
+}
+
+func (o *eventTextObserver) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.text.String()
+}
+
+func (o *eventTextObserver) events() []bkash.AttemptEvent {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]bkash.AttemptEvent(nil), o.evs...)
+}
+
+// everyVerbText renders v with every fmt verb the brief names, plus a few more.
+func everyVerbText(v any) string {
+	var b strings.Builder
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%T", "%t", "%g", "%08.3v", "%-20s", "%U", "%c", "%b", "%o", "%e"} {
+		fmt.Fprintf(&b, verb+"\n", v)
+	}
+	fmt.Fprintln(&b, v)
+	fmt.Fprint(&b, v)
+	return b.String()
+}
+
+func TestSecretTypesUnderEveryVerbJSONAndSlog(t *testing.T) {
+	t.Parallel()
+	creds := bkash.Credentials{Username: "u", Password: "mock-password", AppKey: "k", AppSecret: "mock-app-secret"}
+	m := newMockBkash(t)
+	tok, err := m.client.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type Wrap struct {
+		C  bkash.Credentials
+		P  *bkash.Credentials
+		S  bkash.Secret
+		T  *bkash.Token
+		TV bkash.Token
+		CL *bkash.Client
+		M  map[string]bkash.Secret
+		L  []bkash.Secret
+		A  any
+	}
+	w := Wrap{C: creds, P: &creds, S: creds.Password, T: tok, TV: *tok, CL: m.client,
+		M: map[string]bkash.Secret{"pw": creds.Password}, L: []bkash.Secret{creds.AppSecret}, A: tok}
+	values := []any{creds, &creds, creds.Password, &creds.Password, tok, *tok, m.client, w, &w,
+		[]any{creds, tok}, map[string]any{"c": creds, "t": tok}, []*bkash.Token{tok}, [1]bkash.Credentials{creds}}
+	for i, v := range values {
+		out := everyVerbText(v)
+		if l := secretLeaks(out, echoedSecrets...); len(l) > 0 {
+			t.Errorf("value %d (%T): fmt leaks %v:\n%s", i, v, l, out)
+		}
+		if j, err := json.Marshal(v); err == nil {
+			if l := secretLeaks(string(j), echoedSecrets...); len(l) > 0 {
+				t.Errorf("value %d (%T): json leaks %v: %s", i, v, l, j)
+			}
+		}
+		var buf bytes.Buffer
+		for _, h := range []slog.Handler{slog.NewJSONHandler(&buf, nil), slog.NewTextHandler(&buf, nil)} {
+			slog.New(h).Info("x", "v", v, slog.Any("any", v), slog.Group("g", "v", v))
+		}
+		if l := secretLeaks(buf.String(), echoedSecrets...); len(l) > 0 {
+			t.Errorf("value %d (%T): slog leaks %v: %s", i, v, l, buf.String())
+		}
+	}
+}
+
+
+// The grant and refresh request bodies, as the Debug log and the observer
+// see them with WithBodyLogging, carry no app secret, password or token.
+func TestGrantRequestBodyInLogsAndObserverIsRedacted(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	obs := &eventTextObserver{}
+	m := newMockBkash(t, bkash.WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		bkash.WithBodyLogging(), bkash.WithObserver(obs))
+	if _, err := m.client.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sawGrant := false
+	for _, e := range obs.events() {
+		if e.Op == "token.grant" && e.Outcome != 0 {
+			sawGrant = true
+			if !strings.Contains(e.Request, `"app_key"`) || !strings.Contains(e.Request, "[REDACTED]") {
+				t.Errorf("grant request as observed = %s; want app_key and app_secret [REDACTED]", e.Request)
+			}
+		}
+	}
+	if !sawGrant {
+		t.Error("observer saw no last event of token.grant")
+	}
+	all := logs.String() + obs.String()
+	if l := secretLeaks(all, echoedSecrets...); len(l) > 0 {
+		t.Errorf("logs/observer leak %v:\n%s", l, all)
+	}
+}
+
+// echoRT answers the grant with a token whose values the test chooses, and
+// every other request with fn.
+func echoingClient(t *testing.T, grant string, fn func(r *http.Request) *http.Response, opts ...bkash.Option) (*bkash.Client, *lockedBuffer, *eventTextObserver) {
+	t.Helper()
+	logs := &lockedBuffer{}
+	obs := &eventTextObserver{}
+	mt := httpmock.NewMockTransport()
+	mt.RegisterResponder(http.MethodPost, mockRoot+pathGrant, func(r *http.Request) (*http.Response, error) {
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(r.Body)
+		return httpmock.NewStringResponse(http.StatusOK, grant), nil
+	})
+	mt.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(r.Body)
+		return fn(r), nil
+	})
+	base := []bkash.Option{
+		bkash.WithHTTPClient(&http.Client{Transport: mt}), bkash.WithRetryPolicy(fastRetries),
+		bkash.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		bkash.WithBodyLogging(), bkash.WithObserver(obs),
+	}
+	c, err := bkash.NewClient(bkash.Sandbox, bkash.Credentials{
+		Username: "mock-user", Password: "mock-password", AppKey: "mock-app-key", AppSecret: "mock-app-secret",
+	}, append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, logs, obs
+}
+
+const okGrantAnswer = `{"statusCode":"0000","statusMessage":"Successful","id_token":"mock-id-token","token_type":"Bearer","expires_in":3600,"refresh_token":"mock-refresh-token"}`
+
+// A server or proxy echoes the password, the app secret and the tokens in
+// bKash's messages, JSON-escaped and \u-escaped, in an error answer of a
+// call: the error string, the log lines and the observer show none of them.
+func TestEchoedSecretsInMessagesAreScrubbed(t *testing.T) {
+	t.Parallel()
+	bodies := map[string]string{
+		"plain":          `{"statusCode":"2023","statusMessage":"pw mock-password secret mock-app-secret tok mock-id-token rt mock-refresh-token"}`,
+		"u-escaped":      `{"statusCode":"2023","statusMessage":"\u006dock-\u0070assword \u006dock-app-secret \u006dock-id-token \u006dock-refresh-token"}`,
+		"errorMessage":   `{"errorCode":"2119","errorMessage":"mock-password/mock-id-token"}`,
+		"gateway 403":    `{"message":"mock-id-token is not mock-app-secret"}`,
+		"foreign json":   `{"error":"x","message":"upstream said mock-password mock-id-token"}`,
+		"v2 externalMsg": `{"internalCode":"x","externalCode":"2071","errorMessageEn":"mock-password","errorMessageBn":"mock-id-token"}`,
+		"nested":         `{"statusCode":"9999","statusMessage":"x","detail":{"a":["mock-password",{"b":"mock-id-token"}]}}`,
+		"in a key":       `{"statusCode":"2023","statusMessage":"x","mock-password":"mock-id-token"}`,
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			status := http.StatusOK
+			if strings.HasPrefix(name, "gateway") {
+				status = http.StatusForbidden
+			}
+			c, logs, obs := echoingClient(t, okGrantAnswer, func(*http.Request) *http.Response {
+				resp := httpmock.NewStringResponse(status, body)
+				resp.Header.Set("X-Echo", "mock-password mock-id-token")
+				return resp
+			})
+			// A read first, so the token is accepted and a 403 is not a
+			// fresh token's ConfigError.
+			_, err := c.Payments.Execute(context.Background(), "TR0011X")
+			if err == nil {
+				t.Fatal("Execute succeeded")
+			}
+			all := err.Error() + fmt.Sprintf("%+v %#v", err, err) + logs.String() + obs.String()
+			var ae *bkash.APIError
+			if errors.As(err, &ae) {
+				all += ae.Message + ae.MessageBn
+			}
+			if l := secretLeaks(all, echoedSecrets...); len(l) > 0 {
+				t.Errorf("leaks %v:\n%s", l, all)
+			}
+		})
+	}
+}
+
+// TestEchoedSecretInAnUnreadableAnswerIsScrubbed: an amount (or a time) the
+// SDK cannot read is quoted in the reason of the error; an answer that puts
+// a token or the password there must not bring it into the error string,
+// the Debug log or the observer.
+func TestEchoedSecretInAnUnreadableAnswerIsScrubbed(t *testing.T) {
+	t.Parallel()
+	for _, field := range []string{"amount", "maxRefundableAmount"} {
+		t.Run(field, func(t *testing.T) {
+			t.Parallel()
+			c, logs, obs := echoingClient(t, okGrantAnswer, func(*http.Request) *http.Response {
+				return httpmock.NewStringResponse(http.StatusOK, `{"statusCode":"0000","statusMessage":"Successful","paymentID":"TR0011X","trxID":"T1","transactionStatus":"Completed","`+field+`":"mock-id-token mock-password"}`)
+			})
+			_, err := c.Payments.Execute(context.Background(), "TR0011X")
+			wantUnknown(t, "execute", err)
+			if err == nil {
+				return
+			}
+			if l := secretLeaks(err.Error(), echoedSecrets...); len(l) > 0 {
+				t.Errorf("error string leaks %v: %s", l, err)
+			}
+			if l := secretLeaks(logs.String()+obs.String(), echoedSecrets...); len(l) > 0 {
+				t.Errorf("log/observer leak %v", l)
+			}
+		})
+	}
+}
+
+// TestGrantAnswerEchoingItsTokensIsScrubbed: a grant answer that repeats
+// the id_token and refresh_token it issues in its statusMessage does not
+// bring them into the Debug log or the observer's bodies.
+func TestGrantAnswerEchoingItsTokensIsScrubbed(t *testing.T) {
+	t.Parallel()
+	grant := `{"statusCode":"0000","statusMessage":"issued mock-id-token, refresh with mock-refresh-token","id_token":"mock-id-token","token_type":"Bearer","expires_in":3600,"refresh_token":"mock-refresh-token"}`
+	c, logs, obs := echoingClient(t, grant, func(*http.Request) *http.Response {
+		return httpmock.NewStringResponse(http.StatusOK, "{}")
+	})
+	if _, err := c.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if l := secretLeaks(logs.String(), echoedSecrets...); len(l) > 0 {
+		t.Errorf("Debug log leaks %v:\n%s", l, logs.String())
+	}
+	if l := secretLeaks(obs.String(), echoedSecrets...); len(l) > 0 {
+		t.Errorf("observer leaks %v:\n%s", l, obs.String())
+	}
+}
+
+// TestGrantExpiresInEchoingATokenIsScrubbed: a token in an unusable
+// expires_in reaches neither the logged body nor the warning about it.
+func TestGrantExpiresInEchoingATokenIsScrubbed(t *testing.T) {
+	t.Parallel()
+	grant := `{"statusCode":"0000","statusMessage":"Successful","id_token":"mock-id-token","token_type":"Bearer","expires_in":"mock-id-token","refresh_token":"mock-refresh-token"}`
+	c, logs, obs := echoingClient(t, grant, func(*http.Request) *http.Response {
+		return httpmock.NewStringResponse(http.StatusOK, "{}")
+	})
+	if _, err := c.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if l := secretLeaks(logs.String()+obs.String(), echoedSecrets...); len(l) > 0 {
+		t.Errorf("log leaks %v:\n%s", l, logs.String())
 	}
 }

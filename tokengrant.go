@@ -205,7 +205,7 @@ func (m *tokenManager) newToken(ctx context.Context, r *tokenResponse, prev *Tok
 	if r.ExpiresIn != "" {
 		n, err := strconv.ParseInt(string(r.ExpiresIn), 10, 64)
 		if err != nil || n <= 0 || n > 7*24*3600 {
-			m.warn(ctx, "bkash token answer has an unusable expires_in; assuming 3600", errors.New("expires_in "+strconv.Quote(string(r.ExpiresIn))))
+			m.warn(ctx, "bkash token answer has an unusable expires_in; assuming 3600", errors.New("expires_in is not a number of seconds from 1 to 604800")) // not quoted: an answer may echo a token there
 		} else {
 			life = time.Duration(n) * time.Second
 		}
