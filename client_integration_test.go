@@ -622,7 +622,6 @@ func TestSecretTypesUnderEveryVerbJSONAndSlog(t *testing.T) {
 	}
 }
 
-
 // The grant and refresh request bodies, as the Debug log and the observer
 // see them with WithBodyLogging, carry no app secret, password or token.
 func TestGrantRequestBodyInLogsAndObserverIsRedacted(t *testing.T) {

@@ -426,3 +426,112 @@ func TestIntegrationMoneyCallsAreNeverResent(t *testing.T) {
 		})
 	}
 }
+
+const pathQuery = "/v1.2.0-beta/tokenized/checkout/payment/status"
+
+// The request bodies of create and refund, byte for byte: members in
+// bKash's order, the amount a JSON string with two decimals, no HTML
+// escaping of the callback URL's '&'.
+func TestAmountEncodingIsByteExact(t *testing.T) {
+	t.Parallel()
+	amounts := map[bkash.Amount]string{
+		bkash.Poisha(1): "0.01", bkash.Poisha(5): "0.05", bkash.Poisha(10): "0.10", bkash.Taka(1): "1.00",
+		bkash.Taka(1250) + 50: "1250.50", bkash.Taka(999999) + 99: "999999.99", bkash.MaxAmount: "1000000000000.00",
+	}
+	for a, text := range amounts {
+		t.Run(text, func(t *testing.T) {
+			t.Parallel()
+			m := newMockBkash(t)
+			m.reply(pathCreate, http.StatusOK, "payment/create_0011_ok.json")
+			_, err := m.client.Payments.Create(context.Background(), &bkash.CreatePaymentParams{
+				Amount: a, InvoiceNumber: "A-1001-1", PayerReference: "01770618575",
+				CallbackURL: "https://shop.example.com/cb?order=A-1001&x=<y>",
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := `{"mode":"0011","payerReference":"01770618575","callbackURL":"https://shop.example.com/cb?order=A-1001&x=<y>","amount":"` + text +
+				`","currency":"BDT","intent":"sale","merchantInvoiceNumber":"A-1001-1"}`
+			if got := string(m.sent(pathCreate)[0]); got != want {
+				t.Errorf("create body\n got %s\nwant %s", got, want)
+			}
+
+			for api, path := range map[bkash.RefundAPI]string{bkash.RefundV1: pathRefundV1, bkash.RefundV2: pathRefundV2} {
+				m := newMockBkash(t, bkash.WithRefundAPI(api))
+				fixture := "refund/v1_create_ok.json"
+				if api == bkash.RefundV2 {
+					fixture = "refund/v2_create_ok.json"
+				}
+				m.reply(path, http.StatusOK, fixture)
+				_, _ = m.client.Refunds.Create(context.Background(), &bkash.RefundParams{PaymentID: "TR0011X", TrxID: "T1", Amount: a, SKU: "s", Reason: "r"})
+				sent := m.sent(path)
+				if len(sent) != 1 {
+					t.Fatalf("%v: %d refund requests", api, len(sent))
+				}
+				want := `{"paymentID":"TR0011X","amount":"` + text + `","trxID":"T1","sku":"s","reason":"r"}`
+				if api == bkash.RefundV2 {
+					want = `{"paymentId":"TR0011X","trxId":"T1","refundAmount":"` + text + `","sku":"s","reason":"r"}`
+				}
+				if string(sent[0]) != want {
+					t.Errorf("%v refund body\n got %s\nwant %s", api, sent[0], want)
+				}
+			}
+		})
+	}
+}
+
+// Bad amounts never reach the wire.
+func TestBadAmountsAreValidationErrors(t *testing.T) {
+	t.Parallel()
+	for _, a := range []bkash.Amount{0, -1, bkash.Taka(-5), bkash.MaxAmount + 1, bkash.Taka(1 << 62), bkash.Amount(-1 << 63)} {
+		m := newMockBkash(t)
+		_, err := m.client.Payments.Create(context.Background(), saleParams(a, bkash.IntentSale))
+		var ve *bkash.ValidationError
+		if !errors.As(err, &ve) {
+			t.Errorf("create %d: %v, want *ValidationError", int64(a), err)
+		}
+		_, err = m.client.Refunds.Create(context.Background(), &bkash.RefundParams{PaymentID: "TR0011X", TrxID: "T1", Amount: a, SKU: "s", Reason: "r"})
+		if !errors.As(err, &ve) {
+			t.Errorf("refund %d: %v, want *ValidationError", int64(a), err)
+		}
+		if n := m.calls(); n != 0 {
+			t.Errorf("amount %d: %d requests sent", int64(a), n)
+		}
+	}
+}
+
+func amountAnswer(amount string) string {
+	return `{"statusCode":"0000","statusMessage":"Successful","paymentID":"TR0011X","trxID":"T1","transactionStatus":"Completed","amount":` + amount + `}`
+}
+
+// checkHostileAmounts sends each amount in an execute and a query answer
+// and fails unless both calls return an error (execute: an unknown outcome).
+func checkHostileAmounts(t *testing.T, amounts []string) {
+	for _, amount := range amounts {
+		t.Run(amount, func(t *testing.T) {
+			t.Parallel()
+			m := newMockBkash(t)
+			m.replies(pathQuery, http.StatusOK, amountAnswer(amount))
+			m.replies(pathExecute, http.StatusOK, amountAnswer(amount))
+			p, err := m.client.Payments.Query(context.Background(), "TR0011X")
+			if err == nil {
+				t.Errorf("query: amount %s decoded as %v (%d poisha), want an error", amount, p.Amount, int64(p.Amount))
+			}
+			p, err = m.client.Payments.Execute(context.Background(), "TR0011X")
+			if err == nil {
+				t.Errorf("execute: amount %s decoded as %v, want an *OutcomeUnknownError", amount, p.Amount)
+			} else {
+				wantUnknown(t, "execute", err)
+			}
+		})
+	}
+}
+
+func TestHostileAnswerAmountsAreErrors(t *testing.T) {
+	t.Parallel()
+	checkHostileAmounts(t, []string{
+		`"1e3"`, `1e3`, `1E3`, `1.0e2`, `"-5.00"`, `-5`, `-0`, `"+12"`, `"１２"`, `"١٢"`, `"12.345"`, `12.345`,
+		`" 12"`, `"12 "`, `"0x10"`, `"1_000"`, `"12."`, `".5"`, `"NaN"`, `"Infinity"`, `true`, `{}`, `[]`, `"12\u0000"`,
+		`"99999999999999999999"`, `99999999999999999999`, `"1,000.00"`, `"12.5.1"`, `"\u0031\u0032\u002e\u0035\u0035\u0035"`,
+	})
+}
