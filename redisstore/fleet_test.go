@@ -1,13 +1,19 @@
 package redisstore
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	bkash "github.com/smartdairy/bkash-go"
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
@@ -93,5 +99,66 @@ func TestFleetOfEightProcessesGrantsOneToken(t *testing.T) {
 	t.Logf("renewals logged by the workers: %v", kinds)
 	if kinds["kind=grant"] != 1 || kinds["kind=store"] != processes-1 {
 		t.Errorf("renewals logged = %v, want 1 grant and %d taken from the store", kinds, processes-1)
+	}
+}
+
+// TestFleetAgainstFailingGrantsSendsAtMostTwo: replicas, each with its own
+// Store and Redis connection, against a bKash that fails every grant (503,
+// 9999, a dropped connection): at most two grant requests reach it within
+// the hour.
+func TestFleetAgainstFailingGrantsSendsAtMostTwo(t *testing.T) {
+	t.Parallel()
+	rdb := testClient(t)
+	prefix := testPrefix(t, rdb)
+	for name, fail := range map[string]func(w http.ResponseWriter){
+		"503": func(w http.ResponseWriter) {
+			w.WriteHeader(503)
+			_, _ = io.WriteString(w, `{"message":"Service Unavailable"}`)
+		},
+		"9999": func(w http.ResponseWriter) {
+			_, _ = io.WriteString(w, `{"statusCode":"9999","statusMessage":"System Error"}`)
+		},
+		"drop": func(w http.ResponseWriter) { panic(http.ErrAbortHandler) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var grants atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.ReadAll(r.Body)
+				if strings.Contains(r.URL.Path, "/token/") {
+					grants.Add(1)
+					fail(w)
+					return
+				}
+				_, _ = io.WriteString(w, `{"statusCode":"2002","statusMessage":"Invalid Payment ID"}`)
+			}))
+			defer srv.Close()
+			creds := bkash.Credentials{Username: "u-" + name, Password: "p", AppKey: "k", AppSecret: "s"}
+			var wg sync.WaitGroup
+			for i := 0; i < 5; i++ {
+				store, err := New(testClient(t), WithKeyPrefix(prefix))
+				if err != nil {
+					t.Fatal(err)
+				}
+				c, err := bkash.NewClient(bkash.Sandbox, creds, bkash.WithBaseURL(srv.URL), bkash.WithTokenStore(store),
+					bkash.WithRetryPolicy(bkash.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}),
+					bkash.WithHTTPClient(&http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for g := 0; g < 6; g++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for k := 0; k < 3; k++ {
+							_, _ = c.Payments.Query(context.Background(), "TR0011X")
+						}
+					}()
+				}
+			}
+			wg.Wait()
+			if n := grants.Load(); n > 2 {
+				t.Errorf("%d grant/refresh requests reached bKash, want at most 2", n)
+			}
+		})
 	}
 }
