@@ -121,6 +121,9 @@ func (a *app) reportError(path []*command, err error) int {
 		fmt.Fprintf(a.stderr, "%s: invalid input: %s\n", name, b.Message)
 	default:
 		fmt.Fprintf(a.stderr, "%s: %s\n", name, b.Message)
+		if b.Hint != "" {
+			fmt.Fprintln(a.stderr, b.Hint)
+		}
 	}
 	return b.ExitCode
 }
@@ -189,9 +192,14 @@ func classify(err error) errorBody {
 			msg = f + " " + ve.Reason
 		}
 		return errorBody{Kind: "invalid_input", Message: msg, ExitCode: exitUsage}
+	case errors.Is(err, bkash.ErrTokenBudgetExceeded):
+		return errorBody{Kind: "other", Message: err.Error(), Hint: budgetHint, ExitCode: exitOther}
 	}
 	return errorBody{Kind: "other", Message: err.Error(), ExitCode: exitOther}
 }
+
+// budgetHint explains a refusal of the renewal budget (budgetfile.go).
+const budgetHint = "bKash blocks an app that sends more than two grant or refresh requests an hour, failed ones included, so the runs of bkash on this machine share one count of them per credentials and server (in the token cache directory). Wait for the time above; a cached token is used meanwhile."
 
 // codeHints say what an operator usually does next after a bKash code.
 var codeHints = map[bkash.ErrorCode]string{

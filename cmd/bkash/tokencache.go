@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/smartdairy/bkash-go"
+	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
 // Every run of the command is a new process, and bKash blocks an app that
@@ -40,12 +41,31 @@ func (a *app) tokenCacheDir() string {
 }
 
 // tokenCacheOptions returns the options that make a client use the token
-// cache. With fresh, the cache is not read (a new token is granted) but the
-// new token is saved for the commands that follow.
+// cache and the renewal count shared by every run (budgetfile.go). With
+// fresh, the cache is not read (a new token is granted) but the new token is
+// saved for the commands that follow. With --no-token-cache the token is
+// neither read nor saved, and the count is still kept. Runs with the fake's
+// published credentials (bkashtest.DefaultCredentials, which bKash never
+// issued) keep no count, so that restarting `bkash fake` or trying it
+// again is never refused.
 func (a *app) tokenCacheOptions(creds bkash.Credentials, fresh bool) ([]bkash.Option, error) {
 	dir := a.tokenCacheDir()
-	if a.g.noTokenCache || dir == "" {
+	if dir == "" {
 		return nil, nil
+	}
+	base := a.g.baseURL
+	if base == "" {
+		base = a.environment().BaseURL()
+	}
+	var budget *fileBudget
+	if creds != bkashtest.DefaultCredentials {
+		budget = &fileBudget{dir: dir, base: base, now: time.Now}
+	}
+	if a.g.noTokenCache {
+		if budget == nil {
+			return nil, nil
+		}
+		return []bkash.Option{bkash.WithTokenStore(budgetStore{noTokenStore{}, budget})}, nil
 	}
 	key := sha256.Sum256([]byte("bkash-cli token cache\x00" + string(creds.AppSecret) + "\x00" + string(creds.Password)))
 	block, err := aes.NewCipher(key[:])
@@ -56,11 +76,10 @@ func (a *app) tokenCacheOptions(creds bkash.Credentials, fresh bool) ([]bkash.Op
 	if err != nil {
 		return nil, err
 	}
-	base := a.g.baseURL
-	if base == "" {
-		base = a.environment().BaseURL()
+	var store bkash.TokenStore = &fileTokenStore{dir: dir, base: base, fresh: fresh}
+	if budget != nil {
+		store = budgetStore{store, budget}
 	}
-	store := &fileTokenStore{dir: dir, base: base, fresh: fresh}
 	return []bkash.Option{bkash.WithTokenStore(store), bkash.WithTokenEncryption(aead)}, nil
 }
 

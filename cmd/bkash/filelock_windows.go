@@ -1,0 +1,32 @@
+//go:build windows
+
+package main
+
+import (
+	"errors"
+	"os"
+	"syscall"
+	"unsafe"
+)
+
+var procLockFileEx = syscall.NewLazyDLL("kernel32.dll").NewProc("LockFileEx")
+
+const (
+	lockfileFailImmediately = 0x1
+	lockfileExclusiveLock   = 0x2
+	errorLockViolation      = syscall.Errno(33) // ERROR_LOCK_VIOLATION
+)
+
+// tryLock takes an exclusive LockFileEx lock on the first byte of f without
+// waiting. Windows drops it when the file is closed or the process exits.
+func tryLock(f *os.File) (bool, error) {
+	var ol syscall.Overlapped
+	r, _, err := procLockFileEx.Call(f.Fd(), lockfileExclusiveLock|lockfileFailImmediately, 0, 1, 0, uintptr(unsafe.Pointer(&ol)))
+	if r != 0 {
+		return true, nil
+	}
+	if errors.Is(err, errorLockViolation) {
+		return false, nil
+	}
+	return false, err
+}
