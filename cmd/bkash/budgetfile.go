@@ -40,13 +40,14 @@ func (noTokenStore) Load(context.Context, string) ([]byte, error)              {
 func (noTokenStore) Save(context.Context, string, []byte, time.Duration) error { return nil }
 
 // fileBudget keeps the grant and refresh requests of each token store key
-// and server in a file of dir, changed only under an exclusive lock on a
-// file beside it (lockFile), so that runs of the command that start
-// together cannot both take the last request.
+// in a file of dir, changed only under an exclusive lock on a file beside
+// it (lockFile), so that runs of the command that start together cannot
+// both take the last request. The key names the app (app key and username)
+// and the environment, not the URL: bKash counts an app's requests however
+// they reach it (--base-url spelt another way, a proxy).
 type fileBudget struct {
-	dir  string
-	base string // the API root: servers keep separate counts
-	now  func() time.Time
+	dir string
+	now func() time.Time
 }
 
 // budgetRecord is one request in the count.
@@ -64,7 +65,7 @@ type budgetFile struct {
 const lockWait = 10 * time.Second
 
 func (b *fileBudget) path(key string) string {
-	sum := sha256.Sum256([]byte(b.base + "\x00" + key))
+	sum := sha256.Sum256([]byte(key))
 	return filepath.Join(b.dir, "budget-"+hex.EncodeToString(sum[:12])+".json")
 }
 

@@ -43,8 +43,8 @@ func TestFileBudgetCountsAcrossValues(t *testing.T) {
 	dir := t.TempDir()
 	clock := &budgetClock{t: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)}
 	// Two values on one directory stand for two runs of the command.
-	a := &fileBudget{dir: dir, base: "https://bkash.example", now: clock.now}
-	b := &fileBudget{dir: dir, base: "https://bkash.example", now: clock.now}
+	a := &fileBudget{dir: dir, now: clock.now}
+	b := &fileBudget{dir: dir, now: clock.now}
 
 	take := func(fb *fileBudget, key string) (string, time.Time) {
 		t.Helper()
@@ -65,13 +65,9 @@ func TestFileBudgetCountsAcrossValues(t *testing.T) {
 		t.Errorf("third request in the hour: id %q, retryAt %v; want refused until 11:00 (the first leaves the window)", id, retryAt)
 	}
 
-	// Another key, or another server, has a count of its own.
+	// Another key (another app or environment) has a count of its own.
 	if id, _ := take(a, "other"); id == "" {
 		t.Error("another key was refused")
-	}
-	c := &fileBudget{dir: dir, base: "https://other.example", now: clock.now}
-	if id, _ := take(c, "k"); id == "" {
-		t.Error("another server was refused")
 	}
 
 	// A request given back (it never left) frees its place; an unknown id
@@ -105,7 +101,7 @@ func TestFileBudgetFutureRecordsCountAsNow(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	clock := &budgetClock{t: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)}
-	fb := &fileBudget{dir: dir, base: "https://bkash.example", now: clock.now}
+	fb := &fileBudget{dir: dir, now: clock.now}
 	for range 2 {
 		if id, _, err := fb.TakeRenewal(ctx, "k", 2, time.Hour); err != nil || id == "" {
 			t.Fatalf("id %q, err %v", id, err)
@@ -126,7 +122,7 @@ func TestFileBudgetFutureRecordsCountAsNow(t *testing.T) {
 func TestFileBudgetUnreadableCountIsAnError(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	fb := &fileBudget{dir: dir, base: "https://bkash.example", now: time.Now}
+	fb := &fileBudget{dir: dir, now: time.Now}
 	if err := os.WriteFile(fb.path("k"), []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +149,7 @@ func TestFileBudgetGoroutinesTakeAtMostTheLimit(t *testing.T) {
 	)
 	for range 32 {
 		wg.Go(func() {
-			fb := &fileBudget{dir: dir, base: "https://bkash.example", now: time.Now}
+			fb := &fileBudget{dir: dir, now: time.Now}
 			id, _, err := fb.TakeRenewal(context.Background(), "k", 2, time.Hour)
 			if err != nil {
 				t.Error(err)
@@ -223,6 +219,26 @@ func TestFailedGrantsCountAcrossRuns(t *testing.T) {
 	// The right password is the same app: its count is spent too.
 	if r := f.run("token", "check"); r.code != exitOther || !strings.Contains(r.stderr, "token renewal budget exceeded") {
 		t.Errorf("right password after two failed grants: exit %d, stderr %q; want the budget's refusal", r.code, r.stderr)
+	}
+}
+
+// TestBaseURLSpellingsShareTheCount: the same server reached through two
+// spellings of its URL is one count, as bKash sees one app.
+func TestBaseURLSpellingsShareTheCount(t *testing.T) {
+	t.Parallel()
+	creds := bkash.Credentials{Username: "shop-user", Password: "shop-password", AppKey: "shop-app-key", AppSecret: "shop-app-secret"}
+	srv := bkashtest.NewServer(bkashtest.WithCredentials(creds))
+	t.Cleanup(srv.Close)
+	env := credsEnv(t, creds)
+	other := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/"
+	for i, base := range []string{srv.URL, other, srv.URL, other} {
+		r := runWithSpy(newSpy(), env, "--base-url", base, "token", "check")
+		if wantOK := i < 2; (r.code == exitOK) != wantOK {
+			t.Errorf("run %d on %s: exit %d, stderr %q", i+1, base, r.code, r.stderr)
+		}
+	}
+	if n := srv.Grants(); n != 2 {
+		t.Errorf("the server got %d grant requests, want 2", n)
 	}
 }
 

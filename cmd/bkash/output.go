@@ -199,7 +199,7 @@ func classify(err error) errorBody {
 }
 
 // budgetHint explains a refusal of the renewal budget (budgetfile.go).
-const budgetHint = "bKash blocks an app that sends more than two grant or refresh requests an hour, failed ones included, so the runs of bkash on this machine share one count of them per credentials and server (in the token cache directory). Wait for the time above; a cached token is used meanwhile."
+const budgetHint = "bKash blocks an app that sends more than two grant or refresh requests an hour, failed ones included, so the runs of bkash on this machine share one count of them per app (in the token cache directory). Wait for the time above; a cached token is used meanwhile."
 
 // codeHints say what an operator usually does next after a bKash code.
 var codeHints = map[bkash.ErrorCode]string{

@@ -59,7 +59,7 @@ func (a *app) tokenCacheOptions(creds bkash.Credentials, fresh bool) ([]bkash.Op
 	}
 	var budget *fileBudget
 	if creds != bkashtest.DefaultCredentials {
-		budget = &fileBudget{dir: dir, base: base, now: time.Now}
+		budget = &fileBudget{dir: dir, now: time.Now}
 	}
 	if a.g.noTokenCache {
 		if budget == nil {
