@@ -7,11 +7,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/smartdairy/bkash-go"
@@ -19,11 +20,15 @@ import (
 
 // bKash blocks an app that sends more than two grant or refresh requests an
 // hour, failed ones included. The SDK counts them in its process; every run
-// of the command is a new process, so the command keeps the count in the
-// cache directory, where every run on the machine shares it: three `token
-// check` runs, or a script retrying with a wrong password, send two
-// requests and are then refused before anything is sent. The count holds
-// only times and random ids, so it is kept with --no-token-cache too.
+// of the command is a new process, so the command keeps the count in a file
+// that every run of the user's on the machine shares: three `token check`
+// runs, or a script retrying with a wrong password, send two requests and
+// are then refused before anything is sent.
+//
+// The count fails closed: when it cannot be kept (no directory for it, a
+// file in the way, a lock held by a stuck process), a run refuses to send a
+// grant or refresh and says why, instead of sending unbounded ones. It
+// holds only times and random ids, so it is kept with --no-token-cache too.
 
 // budgetStore is the client's TokenStore: the token where it is cached (a
 // cache file, or nowhere with --no-token-cache) and the renewal count in
@@ -39,15 +44,18 @@ type noTokenStore struct{}
 func (noTokenStore) Load(context.Context, string) ([]byte, error)              { return nil, nil }
 func (noTokenStore) Save(context.Context, string, []byte, time.Duration) error { return nil }
 
-// fileBudget keeps the grant and refresh requests of each token store key
-// in a file of dir, changed only under an exclusive lock on a file beside
-// it (lockFile), so that runs of the command that start together cannot
-// both take the last request. The key names the app (app key and username)
-// and the environment, not the URL: bKash counts an app's requests however
-// they reach it (--base-url spelt another way, a proxy).
+// fileBudget keeps one app's grant and refresh requests in a file, changed
+// only under an exclusive lock on a file beside it (lockFile), so that runs
+// that start together cannot both take the last request. The file is named
+// after the app key alone: bKash blocks the app, whichever username,
+// environment flag or URL (another spelling, a proxy) a run used.
 type fileBudget struct {
-	dir string
-	now func() time.Time
+	dir    string // "" when the user has no directory for it: every request is refused
+	appKey string
+	now    func() time.Time
+
+	mu     sync.Mutex
+	failed error // why the last request was refused without counting, if it was
 }
 
 // budgetRecord is one request in the count.
@@ -61,17 +69,46 @@ type budgetFile struct {
 }
 
 // lockWait bounds the wait for another run's lock. A run holds it for the
-// time of a read and a write, so a longer wait means a stuck file system.
+// time of a read and a write, so a longer wait means a stuck process or
+// file system.
 const lockWait = 10 * time.Second
 
-func (b *fileBudget) path(key string) string {
-	sum := sha256.Sum256([]byte(key))
+// budgetDir is where the count is kept: ~/.cache/bkash, whatever
+// XDG_CACHE_HOME says, so that runs from a shell and from cron (which may
+// set it differently) share one count; %LOCALAPPDATA%\bkash on Windows
+// without HOME; $XDG_CACHE_HOME/bkash only when there is no home. "" when
+// none is known.
+func (a *app) budgetDir() string {
+	if home := a.getenv("HOME"); home != "" && filepath.IsAbs(home) {
+		return filepath.Join(home, ".cache", "bkash")
+	}
+	if d := a.getenv("LOCALAPPDATA"); d != "" && runtime.GOOS == "windows" {
+		return filepath.Join(d, "bkash")
+	}
+	if x := a.getenv("XDG_CACHE_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "bkash")
+	}
+	return ""
+}
+
+func (b *fileBudget) path() string {
+	sum := sha256.Sum256([]byte("bkash-cli renewal count\x00" + b.appKey))
 	return filepath.Join(b.dir, "budget-"+hex.EncodeToString(sum[:12])+".json")
 }
 
-// TakeRenewal implements bkash.TokenBudgetStore.
-func (b *fileBudget) TakeRenewal(ctx context.Context, key string, limit int, window time.Duration) (id string, retryAt time.Time, err error) {
-	err = b.update(ctx, key, func(reqs []budgetRecord, now time.Time) []budgetRecord {
+// refusal is why the last request was refused without being counted, or
+// nil when every refusal came from the count itself.
+func (b *fileBudget) refusal() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.failed
+}
+
+// TakeRenewal implements bkash.TokenBudgetStore. The SDK's key is not
+// used: the count is the app's (see fileBudget). When the count cannot be
+// kept, the request is refused (retryAt now) and refusal says why.
+func (b *fileBudget) TakeRenewal(ctx context.Context, _ string, limit int, window time.Duration) (id string, retryAt time.Time, err error) {
+	err = b.update(ctx, limit, func(reqs []budgetRecord, now time.Time) []budgetRecord {
 		reqs = slices.DeleteFunc(reqs, func(r budgetRecord) bool { return now.Sub(r.At) >= window })
 		if len(reqs) >= limit {
 			retryAt = reqs[0].At.Add(window)
@@ -83,45 +120,65 @@ func (b *fileBudget) TakeRenewal(ctx context.Context, key string, limit int, win
 		return append(reqs, budgetRecord{ID: id, At: now})
 	})
 	if err != nil {
-		return "", time.Time{}, err
+		b.mu.Lock()
+		b.failed = err
+		b.mu.Unlock()
+		return "", b.now(), nil
 	}
 	return id, retryAt, nil
 }
 
-// ReturnRenewal implements bkash.TokenBudgetStore.
-func (b *fileBudget) ReturnRenewal(ctx context.Context, key, id string) error {
-	return b.update(ctx, key, func(reqs []budgetRecord, _ time.Time) []budgetRecord {
+// ReturnRenewal implements bkash.TokenBudgetStore. When it fails, the
+// request stays counted, which errs on the safe side.
+func (b *fileBudget) ReturnRenewal(ctx context.Context, _, id string) error {
+	return b.update(ctx, 0, func(reqs []budgetRecord, _ time.Time) []budgetRecord {
 		return slices.DeleteFunc(reqs, func(r budgetRecord) bool { return r.ID == id })
 	})
 }
 
-// update applies change to the count of key under the lock and writes the
-// result, through a temporary file and a rename, so that a run killed
-// half-way leaves the old count whole. change gets the requests oldest
-// first; a request dated in the future (the clock was set back) is taken
-// as made now, so that it still counts and leaves the window in time.
-func (b *fileBudget) update(ctx context.Context, key string, change func([]budgetRecord, time.Time) []budgetRecord) error {
+// errNoBudgetDir is the refusal of a run that has nowhere to keep the count.
+var errNoBudgetDir = errors.New("there is no directory to keep it in: set HOME")
+
+// update applies change to the count under the lock and writes the
+// result through a synced temporary file and a rename, so that a run killed
+// half-way, or a power cut, leaves the old count whole. change gets the
+// requests oldest first; a request dated in the future (the clock was set
+// back) is taken as made now, so that it still counts and leaves the window
+// in time. A count that cannot be read (damaged by hand or by a disk) is
+// taken as limit requests made when the file was last written, the worst
+// it can have held, and is rewritten whole.
+func (b *fileBudget) update(ctx context.Context, limit int, change func([]budgetRecord, time.Time) []budgetRecord) error {
+	if b.dir == "" {
+		return errNoBudgetDir
+	}
 	if err := os.MkdirAll(b.dir, 0o700); err != nil {
 		return err
 	}
-	path := b.path(key)
+	path := b.path()
 	unlock, err := lockFile(ctx, path+".lock", lockWait)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 
+	now := b.now().Round(0)
 	var f budgetFile
 	switch data, err := os.ReadFile(path); {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return err
 	default:
-		if err := json.Unmarshal(data, &f); err != nil {
-			return fmt.Errorf("renewal count %s: %w", path, err)
+		if json.Unmarshal(data, &f) != nil || slices.ContainsFunc(f.Requests, func(r budgetRecord) bool { return r.ID == "" }) {
+			at := now
+			if st, err := os.Stat(path); err == nil && st.ModTime().Before(now) {
+				at = st.ModTime()
+			}
+			f.Requests = nil
+			for i := range limit {
+				f.Requests = append(f.Requests, budgetRecord{ID: "unreadable-" + string(rune('a'+i)), At: at})
+			}
 		}
 	}
-	now := b.now().Round(0)
 	for i := range f.Requests {
 		if f.Requests[i].At.After(now) {
 			f.Requests[i].At = now
@@ -140,6 +197,10 @@ func (b *fileBudget) update(ctx context.Context, key string, change func([]budge
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
 	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -43,12 +43,15 @@ func TestFileBudgetCountsAcrossValues(t *testing.T) {
 	dir := t.TempDir()
 	clock := &budgetClock{t: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)}
 	// Two values on one directory stand for two runs of the command.
-	a := &fileBudget{dir: dir, now: clock.now}
-	b := &fileBudget{dir: dir, now: clock.now}
+	a := &fileBudget{dir: dir, appKey: "app", now: clock.now}
+	b := &fileBudget{dir: dir, appKey: "app", now: clock.now}
 
 	take := func(fb *fileBudget, key string) (string, time.Time) {
 		t.Helper()
 		id, retryAt, err := fb.TakeRenewal(ctx, key, 2, time.Hour)
+		if fb.refusal() != nil {
+			t.Fatal(fb.refusal())
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,9 +68,13 @@ func TestFileBudgetCountsAcrossValues(t *testing.T) {
 		t.Errorf("third request in the hour: id %q, retryAt %v; want refused until 11:00 (the first leaves the window)", id, retryAt)
 	}
 
-	// Another key (another app or environment) has a count of its own.
-	if id, _ := take(a, "other"); id == "" {
-		t.Error("another key was refused")
+	// Another app has a count of its own; the SDK's key (which also names
+	// the username and environment) does not split an app's count.
+	if id, _ := take(&fileBudget{dir: dir, appKey: "other app", now: clock.now}, "k"); id == "" {
+		t.Error("another app was refused")
+	}
+	if id, _ := take(a, "another SDK key"); id != "" {
+		t.Error("another username or environment of the same app got a count of its own")
 	}
 
 	// A request given back (it never left) frees its place; an unknown id
@@ -101,7 +108,7 @@ func TestFileBudgetFutureRecordsCountAsNow(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	clock := &budgetClock{t: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)}
-	fb := &fileBudget{dir: dir, now: clock.now}
+	fb := &fileBudget{dir: dir, appKey: "app", now: clock.now}
 	for range 2 {
 		if id, _, err := fb.TakeRenewal(ctx, "k", 2, time.Hour); err != nil || id == "" {
 			t.Fatalf("id %q, err %v", id, err)
@@ -119,23 +126,67 @@ func TestFileBudgetFutureRecordsCountAsNow(t *testing.T) {
 	}
 }
 
-func TestFileBudgetUnreadableCountIsAnError(t *testing.T) {
+func TestFileBudgetUnreadableCountIsTakenAsFull(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	fb := &fileBudget{dir: dir, now: time.Now}
-	if err := os.WriteFile(fb.path("k"), []byte("{not json"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// The SDK then counts the run's own requests (at most two), and the
-	// file is left for a person to look at.
-	if id, _, err := fb.TakeRenewal(context.Background(), "k", 2, time.Hour); err == nil || id != "" {
-		t.Errorf("id %q, err %v; want an error", id, err)
-	}
-	if b, _ := os.ReadFile(fb.path("k")); string(b) != "{not json" {
-		t.Errorf("the unreadable count was overwritten: %q", b)
+	ctx := context.Background()
+	for _, content := range []string{"", "{not json", `[]`, `{"requests":[{"at":"2026-12-06T09:59:00Z"}]}`, `{"requests":[{"id":"x","at":"yesterday"}]}`} {
+		dir := t.TempDir()
+		clock := &budgetClock{t: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)}
+		fb := &fileBudget{dir: dir, appKey: "app", now: clock.now}
+		// A damaged count (a power cut, a hand edit) written at 09:30 is
+		// taken as two requests made then, the worst it can have held.
+		if err := os.WriteFile(fb.path(), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		written := time.Date(2026, 12, 6, 9, 30, 0, 0, time.UTC)
+		if err := os.Chtimes(fb.path(), written, written); err != nil {
+			t.Fatal(err)
+		}
+		id, retryAt, _ := fb.TakeRenewal(ctx, "k", 2, time.Hour)
+		if id != "" || !retryAt.Equal(written.Add(time.Hour)) || fb.refusal() != nil {
+			t.Errorf("count %q: id %q, retryAt %v, refusal %v; want refused until 10:30 by the count", content, id, retryAt, fb.refusal())
+		}
+		// It was rewritten whole, and frees its requests an hour after.
+		clock.add(30 * time.Minute)
+		if id, _, _ := fb.TakeRenewal(ctx, "k", 2, time.Hour); id == "" || fb.refusal() != nil {
+			t.Errorf("count %q: refused at 10:30 (%v)", content, fb.refusal())
+		}
 	}
 }
 
+// TestFileBudgetFailsClosed: when the count cannot be kept, a request is
+// refused, not sent uncounted, and refusal says why.
+func TestFileBudgetFailsClosed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	blocked := func(t *testing.T, fb *fileBudget, want string) {
+		t.Helper()
+		id, _, err := fb.TakeRenewal(ctx, "k", 2, time.Hour)
+		if err != nil || id != "" {
+			t.Fatalf("id %q, err %v; want a refusal", id, err)
+		}
+		if why := fb.refusal(); why == nil || !strings.Contains(why.Error(), want) {
+			t.Errorf("refusal %v, want one saying %q", why, want)
+		}
+	}
+	t.Run("no directory", func(t *testing.T) {
+		blocked(t, &fileBudget{appKey: "app", now: time.Now}, "set HOME")
+	})
+	t.Run("count is a directory", func(t *testing.T) {
+		fb := &fileBudget{dir: t.TempDir(), appKey: "app", now: time.Now}
+		if err := os.Mkdir(fb.path(), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		blocked(t, fb, "is a directory")
+	})
+	t.Run("directory is a file", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "bkash")
+		if err := os.WriteFile(file, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		blocked(t, &fileBudget{dir: file, appKey: "app", now: time.Now}, "not a directory")
+	})
+}
 // TestFileBudgetGoroutinesTakeAtMostTheLimit races 32 values of one
 // directory: the lock makes check and record one step, so exactly two
 // requests are taken.
@@ -149,10 +200,10 @@ func TestFileBudgetGoroutinesTakeAtMostTheLimit(t *testing.T) {
 	)
 	for range 32 {
 		wg.Go(func() {
-			fb := &fileBudget{dir: dir, now: time.Now}
+			fb := &fileBudget{dir: dir, appKey: "app", now: time.Now}
 			id, _, err := fb.TakeRenewal(context.Background(), "k", 2, time.Hour)
-			if err != nil {
-				t.Error(err)
+			if err != nil || fb.refusal() != nil {
+				t.Error(err, fb.refusal())
 			}
 			if id != "" {
 				mu.Lock()

@@ -31,6 +31,10 @@ type app struct {
 	// transport, when set, carries every request to bKash (tests observe
 	// the traffic with it); nil means http.DefaultTransport.
 	transport http.RoundTripper
+
+	// budget is the renewal count of the client built last (budgetfile.go);
+	// nil when none is kept.
+	budget *fileBudget
 }
 
 func (a *app) roundTripper() http.RoundTripper {

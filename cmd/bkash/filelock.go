@@ -33,7 +33,7 @@ func lockFile(ctx context.Context, path string, wait time.Duration) (unlock func
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return nil, context.Cause(ctx)
+			return nil, fmt.Errorf("waiting for the lock %s: %w", path, context.Cause(ctx))
 		case <-time.After(delay):
 		}
 	}

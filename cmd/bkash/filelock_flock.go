@@ -8,6 +8,9 @@ import (
 	"syscall"
 )
 
+// lockSupported: this system has a file lock the command uses.
+const lockSupported = true
+
 // tryLock takes an exclusive flock(2) on f without waiting. The kernel
 // drops it when the process exits, however it exits.
 func tryLock(f *os.File) (bool, error) {

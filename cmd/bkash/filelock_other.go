@@ -7,8 +7,12 @@ import (
 	"os"
 )
 
-// tryLock fails: this system has no file lock the command knows, so the
-// renewal count across runs is not kept (the SDK counts each run's own).
+// lockSupported: this system has no file lock the command knows, so the
+// renewal count across runs is not kept (the SDK counts each run's own,
+// at most two); docs/cli.md says so.
+const lockSupported = false
+
+// tryLock fails: see lockSupported.
 func tryLock(*os.File) (bool, error) {
 	return false, errors.New("file locks are not supported on this system")
 }

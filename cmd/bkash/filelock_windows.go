@@ -17,6 +17,9 @@ const (
 	errorLockViolation      = syscall.Errno(33) // ERROR_LOCK_VIOLATION
 )
 
+// lockSupported: this system has a file lock the command uses.
+const lockSupported = true
+
 // tryLock takes an exclusive LockFileEx lock on the first byte of f without
 // waiting. Windows drops it when the file is closed or the process exits.
 func tryLock(f *os.File) (bool, error) {

@@ -98,6 +98,11 @@ type errorBody struct {
 // its exit code.
 func (a *app) reportError(path []*command, err error) int {
 	b := classify(err)
+	if errors.Is(err, bkash.ErrTokenBudgetExceeded) && a.budget != nil {
+		if why := a.budget.refusal(); why != nil {
+			b.Message, b.Hint = budgetFailure(a.budget, why), budgetFailHint
+		}
+	}
 	if a.g.json {
 		_ = writeJSON(a.stdout, jsonError{b})
 	}
@@ -199,7 +204,19 @@ func classify(err error) errorBody {
 }
 
 // budgetHint explains a refusal of the renewal budget (budgetfile.go).
-const budgetHint = "bKash blocks an app that sends more than two grant or refresh requests an hour, failed ones included, so the runs of bkash on this machine share one count of them per app (in the token cache directory). Wait for the time above; a cached token is used meanwhile."
+const budgetHint = "bKash blocks an app that sends more than two grant or refresh requests an hour, failed ones included, so the runs of bkash on this machine share one count of them per app (in ~/.cache/bkash). Until the time above, only commands that can use a token cached by an earlier run work."
+
+// budgetFailHint follows budgetFailure.
+const budgetFailHint = "bkash sends no grant or refresh request while it cannot count them: bKash blocks an app that sends more than two an hour. Fix what the message names and run again."
+
+// budgetFailure is the message of a run refused because the renewal count
+// could not be kept.
+func budgetFailure(b *fileBudget, why error) string {
+	if errors.Is(why, errNoBudgetDir) {
+		return "sent no grant or refresh request: bkash keeps the count of them in ~/.cache/bkash, and HOME is not set"
+	}
+	return fmt.Sprintf("sent no grant or refresh request: their count in %s cannot be kept: %v", b.path(), why)
+}
 
 // codeHints say what an operator usually does next after a bKash code.
 var codeHints = map[bkash.ErrorCode]string{

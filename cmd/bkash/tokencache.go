@@ -47,25 +47,19 @@ func (a *app) tokenCacheDir() string {
 // neither read nor saved, and the count is still kept. Runs with the fake's
 // published credentials (bkashtest.DefaultCredentials, which bKash never
 // issued) keep no count, so that restarting `bkash fake` or trying it
-// again is never refused.
+// again is never refused; so do runs on a system without a file lock the
+// command can use (lockSupported).
 func (a *app) tokenCacheOptions(creds bkash.Credentials, fresh bool) ([]bkash.Option, error) {
+	a.budget = nil
+	if creds != bkashtest.DefaultCredentials && lockSupported {
+		a.budget = &fileBudget{dir: a.budgetDir(), appKey: creds.AppKey, now: time.Now}
+	}
 	dir := a.tokenCacheDir()
-	if dir == "" {
-		return nil, nil
-	}
-	base := a.g.baseURL
-	if base == "" {
-		base = a.environment().BaseURL()
-	}
-	var budget *fileBudget
-	if creds != bkashtest.DefaultCredentials {
-		budget = &fileBudget{dir: dir, now: time.Now}
-	}
-	if a.g.noTokenCache {
-		if budget == nil {
+	if a.g.noTokenCache || dir == "" {
+		if a.budget == nil {
 			return nil, nil
 		}
-		return []bkash.Option{bkash.WithTokenStore(budgetStore{noTokenStore{}, budget})}, nil
+		return []bkash.Option{bkash.WithTokenStore(budgetStore{noTokenStore{}, a.budget})}, nil
 	}
 	key := sha256.Sum256([]byte("bkash-cli token cache\x00" + string(creds.AppSecret) + "\x00" + string(creds.Password)))
 	block, err := aes.NewCipher(key[:])
@@ -76,9 +70,13 @@ func (a *app) tokenCacheOptions(creds bkash.Credentials, fresh bool) ([]bkash.Op
 	if err != nil {
 		return nil, err
 	}
+	base := a.g.baseURL
+	if base == "" {
+		base = a.environment().BaseURL()
+	}
 	var store bkash.TokenStore = &fileTokenStore{dir: dir, base: base, fresh: fresh}
-	if budget != nil {
-		store = budgetStore{store, budget}
+	if a.budget != nil {
+		store = budgetStore{store, a.budget}
 	}
 	return []bkash.Option{bkash.WithTokenStore(store), bkash.WithTokenEncryption(aead)}, nil
 }
