@@ -73,19 +73,23 @@ type budgetFile struct {
 // file system.
 const lockWait = 10 * time.Second
 
-// budgetDir is where the count is kept: ~/.cache/bkash, whatever
-// XDG_CACHE_HOME says, so that runs from a shell and from cron (which may
-// set it differently) share one count; %LOCALAPPDATA%\bkash on Windows
-// without HOME; $XDG_CACHE_HOME/bkash only when there is no home. "" when
+// budgetDir is where the count is kept, the same for every run of the
+// user's however it was started: %LOCALAPPDATA%\bkash on Windows (Git Bash
+// and Cygwin set HOME, cmd.exe and Task Scheduler do not); elsewhere
+// ~/.cache/bkash whatever XDG_CACHE_HOME says (a shell may set it, cron
+// does not), and $XDG_CACHE_HOME/bkash only when there is no home. "" when
 // none is known.
-func (a *app) budgetDir() string {
-	if home := a.getenv("HOME"); home != "" && filepath.IsAbs(home) {
-		return filepath.Join(home, ".cache", "bkash")
-	}
-	if d := a.getenv("LOCALAPPDATA"); d != "" && runtime.GOOS == "windows" {
+func (a *app) budgetDir() string { return budgetDir(runtime.GOOS, a.getenv) }
+
+func budgetDir(goos string, getenv func(string) string) string {
+	abs := func(p string) bool { return filepath.IsAbs(p) || (goos == "windows" && len(p) > 2 && p[1] == ':') }
+	if d := getenv("LOCALAPPDATA"); d != "" && goos == "windows" && abs(d) {
 		return filepath.Join(d, "bkash")
 	}
-	if x := a.getenv("XDG_CACHE_HOME"); x != "" && filepath.IsAbs(x) {
+	if home := getenv("HOME"); home != "" && abs(home) {
+		return filepath.Join(home, ".cache", "bkash")
+	}
+	if x := getenv("XDG_CACHE_HOME"); x != "" && abs(x) {
 		return filepath.Join(x, "bkash")
 	}
 	return ""
@@ -119,25 +123,26 @@ func (b *fileBudget) TakeRenewal(ctx context.Context, _ string, limit int, windo
 		id = hex.EncodeToString(raw[:])
 		return append(reqs, budgetRecord{ID: id, At: now})
 	})
+	b.mu.Lock()
+	b.failed = err
+	b.mu.Unlock()
 	if err != nil {
-		b.mu.Lock()
-		b.failed = err
-		b.mu.Unlock()
 		return "", b.now(), nil
 	}
 	return id, retryAt, nil
 }
 
-// ReturnRenewal implements bkash.TokenBudgetStore. When it fails, the
-// request stays counted, which errs on the safe side.
+// ReturnRenewal implements bkash.TokenBudgetStore. When it fails (a count
+// that cannot be read included: it is not rewritten then), the request
+// stays counted, which errs on the safe side.
 func (b *fileBudget) ReturnRenewal(ctx context.Context, _, id string) error {
-	return b.update(ctx, 0, func(reqs []budgetRecord, _ time.Time) []budgetRecord {
+	return b.update(ctx, -1, func(reqs []budgetRecord, _ time.Time) []budgetRecord {
 		return slices.DeleteFunc(reqs, func(r budgetRecord) bool { return r.ID == id })
 	})
 }
 
 // errNoBudgetDir is the refusal of a run that has nowhere to keep the count.
-var errNoBudgetDir = errors.New("there is no directory to keep it in: set HOME")
+var errNoBudgetDir = errors.New("there is no directory to keep it in: HOME is not set or not an absolute path")
 
 // update applies change to the count under the lock and writes the
 // result through a synced temporary file and a rename, so that a run killed
@@ -146,7 +151,8 @@ var errNoBudgetDir = errors.New("there is no directory to keep it in: set HOME")
 // back) is taken as made now, so that it still counts and leaves the window
 // in time. A count that cannot be read (damaged by hand or by a disk) is
 // taken as limit requests made when the file was last written, the worst
-// it can have held, and is rewritten whole.
+// it can have held, and is rewritten whole; with limit -1 (a request given
+// back) it is an error instead.
 func (b *fileBudget) update(ctx context.Context, limit int, change func([]budgetRecord, time.Time) []budgetRecord) error {
 	if b.dir == "" {
 		return errNoBudgetDir
@@ -169,6 +175,9 @@ func (b *fileBudget) update(ctx context.Context, limit int, change func([]budget
 		return err
 	default:
 		if json.Unmarshal(data, &f) != nil || slices.ContainsFunc(f.Requests, func(r budgetRecord) bool { return r.ID == "" }) {
+			if limit < 0 {
+				return errors.New("the count cannot be read")
+			}
 			at := now
 			if st, err := os.Stat(path); err == nil && st.ModTime().Before(now) {
 				at = st.ModTime()
@@ -207,5 +216,14 @@ func (b *fileBudget) update(ctx context.Context, limit int, change func([]budget
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	// Make the rename itself durable where the system allows it (not on
+	// Windows, where the rename is written through already).
+	if d, err := os.Open(b.dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
 }

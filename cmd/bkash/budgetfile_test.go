@@ -170,7 +170,7 @@ func TestFileBudgetFailsClosed(t *testing.T) {
 		}
 	}
 	t.Run("no directory", func(t *testing.T) {
-		blocked(t, &fileBudget{appKey: "app", now: time.Now}, "set HOME")
+		blocked(t, &fileBudget{appKey: "app", now: time.Now}, "HOME is not set")
 	})
 	t.Run("count is a directory", func(t *testing.T) {
 		fb := &fileBudget{dir: t.TempDir(), appKey: "app", now: time.Now}
@@ -187,6 +187,7 @@ func TestFileBudgetFailsClosed(t *testing.T) {
 		blocked(t, &fileBudget{dir: file, appKey: "app", now: time.Now}, "not a directory")
 	})
 }
+
 // TestFileBudgetGoroutinesTakeAtMostTheLimit races 32 values of one
 // directory: the lock makes check and record one step, so exactly two
 // requests are taken.
@@ -408,5 +409,40 @@ func TestLockDiesWithItsHolder(t *testing.T) {
 	unlock()
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("took %v to take a dead holder's lock", d)
+	}
+}
+
+// TestBudgetDirIsOnePerUser: one user's runs find the count in one place
+// however they were started: on Windows with or without HOME (Git Bash
+// sets it, Task Scheduler does not), elsewhere with or without
+// XDG_CACHE_HOME (a shell may set it, cron does not).
+func TestBudgetDirIsOnePerUser(t *testing.T) {
+	t.Parallel()
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	local := `C:\Users\shop\AppData\Local`
+	tests := []struct {
+		goos   string
+		getenv func(string) string
+		want   string
+	}{
+		{"windows", env("HOME", "C:/Users/shop", "LOCALAPPDATA", local), filepath.Join(local, "bkash")},
+		{"windows", env("LOCALAPPDATA", local), filepath.Join(local, "bkash")},
+		{"windows", env("HOME", "C:/Users/shop"), filepath.Join("C:/Users/shop", ".cache", "bkash")},
+		{"linux", env("HOME", "/home/shop", "XDG_CACHE_HOME", "/home/shop/xdg"), "/home/shop/.cache/bkash"},
+		{"linux", env("HOME", "/home/shop"), "/home/shop/.cache/bkash"},
+		{"linux", env("XDG_CACHE_HOME", "/var/cache/shop"), "/var/cache/shop/bkash"},
+		{"linux", env("HOME", "relative", "LOCALAPPDATA", "/x"), ""},
+		{"darwin", env(), ""},
+	}
+	for i, tt := range tests {
+		if got := budgetDir(tt.goos, tt.getenv); got != tt.want {
+			t.Errorf("%d (%s): budgetDir = %q, want %q", i, tt.goos, got, tt.want)
+		}
 	}
 }

@@ -21,7 +21,7 @@ func lockFile(ctx context.Context, path string, wait time.Duration) (unlock func
 	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
 		ok, err := tryLock(f)
 		if ok {
-			return func() { f.Close() }, nil
+			return func() { unlockFile(f); f.Close() }, nil
 		}
 		if err == nil && !time.Now().Before(deadline) {
 			err = fmt.Errorf("%s is locked by another process for more than %s", path, wait)

@@ -9,7 +9,11 @@ import (
 	"unsafe"
 )
 
-var procLockFileEx = syscall.NewLazyDLL("kernel32.dll").NewProc("LockFileEx")
+var (
+	kernel32         = syscall.NewLazyDLL("kernel32.dll")
+	procLockFileEx   = kernel32.NewProc("LockFileEx")
+	procUnlockFileEx = kernel32.NewProc("UnlockFileEx")
+)
 
 const (
 	lockfileFailImmediately = 0x1
@@ -21,7 +25,8 @@ const (
 const lockSupported = true
 
 // tryLock takes an exclusive LockFileEx lock on the first byte of f without
-// waiting. Windows drops it when the file is closed or the process exits.
+// waiting. unlockFile releases it; Windows also drops it when the file is
+// closed or the process exits, but possibly late.
 func tryLock(f *os.File) (bool, error) {
 	var ol syscall.Overlapped
 	r, _, err := procLockFileEx.Call(f.Fd(), lockfileExclusiveLock|lockfileFailImmediately, 0, 1, 0, uintptr(unsafe.Pointer(&ol)))
@@ -32,4 +37,10 @@ func tryLock(f *os.File) (bool, error) {
 		return false, nil
 	}
 	return false, err
+}
+
+// unlockFile releases tryLock's lock.
+func unlockFile(f *os.File) {
+	var ol syscall.Overlapped
+	_, _, _ = procUnlockFileEx.Call(f.Fd(), 0, 1, 0, uintptr(unsafe.Pointer(&ol)))
 }
