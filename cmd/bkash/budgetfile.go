@@ -145,8 +145,7 @@ func (b *fileBudget) ReturnRenewal(ctx context.Context, _, id string) error {
 var errNoBudgetDir = errors.New("there is no directory to keep it in: HOME is not set or not an absolute path")
 
 // update applies change to the count under the lock and writes the
-// result through a synced temporary file and a rename, so that a run killed
-// half-way, or a power cut, leaves the old count whole. change gets the
+// result (writeFileAtomic). change gets the
 // requests oldest first; a request dated in the future (the clock was set
 // back) is taken as made now, so that it still counts and leaves the window
 // in time. A count that cannot be read (damaged by hand or by a disk) is
@@ -200,7 +199,15 @@ func (b *fileBudget) update(ctx context.Context, limit int, change func([]budget
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(b.dir, ".budget-*")
+	return writeFileAtomic(b.dir, ".budget-*", data, path)
+}
+
+// writeFileAtomic writes data to path through a temporary file in dir
+// (mode 0600), synced, then renamed over path, so that a reader never sees
+// half a file and a run killed half-way, or a power cut, leaves the old one
+// whole.
+func writeFileAtomic(dir, pattern string, data []byte, path string) error {
+	tmp, err := os.CreateTemp(dir, pattern)
 	if err != nil {
 		return err
 	}
@@ -221,7 +228,7 @@ func (b *fileBudget) update(ctx context.Context, limit int, change func([]budget
 	}
 	// Make the rename itself durable where the system allows it (not on
 	// Windows, where the rename is written through already).
-	if d, err := os.Open(b.dir); err == nil {
+	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()
 		d.Close()
 	}

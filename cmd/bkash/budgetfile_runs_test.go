@@ -17,7 +17,6 @@ package main
 // an hour per app key, failed ones included.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -101,28 +100,6 @@ func runChild(t *testing.T, env map[string]string, args ...string) childResult {
 		t.Error(err)
 	}
 	return childResult{result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}, time.Since(start)}
-}
-
-// holdLock starts a process that holds the file lock at path until the test
-// ends (a run stopped with Ctrl-Z, a hung NFS client, another tool).
-func holdLock(t *testing.T, path string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "BKASH_TEST_HOLD_LOCK="+path)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "locked\n" {
-		t.Fatalf("lock holder said %q, %v", line, err)
-	}
 }
 
 // TestCountPathIsTheOneUsed checks the helper the other tests rely on:
@@ -910,15 +887,7 @@ func TestExecuteRefusedByTheCount(t *testing.T) {
 	t.Parallel()
 	srv := attackServer(t)
 	env := credsEnv(t, attackCreds)
-	r := inProcess(env, srv.URL, "payment", "create", "--amount", "10", "--invoice", "INV-1",
-		"--payer-ref", "01770618575", "--callback", "https://shop.example/cb", "--json")
-	if r.code != exitOK {
-		t.Fatal(r.stderr)
-	}
-	id, _ := decodeJSON(t, r.stdout)["payment_id"].(string)
-	if err := srv.Approve(id, "01770618575"); err != nil {
-		t.Fatal(err)
-	}
+	id := approvedPayment(t, env, srv)
 	inProcess(env, srv.URL, "--no-token-cache", "token", "check") // the second of the hour
 	for _, args := range [][]string{
 		{"--no-token-cache", "payment", "execute", id},
@@ -956,18 +925,10 @@ func TestExecuteWithRejectedTokenThenRefused(t *testing.T) {
 	t.Parallel()
 	srv := attackServer(t)
 	env := credsEnv(t, attackCreds)
-	r := inProcess(env, srv.URL, "payment", "create", "--amount", "10", "--invoice", "INV-1",
-		"--payer-ref", "01770618575", "--callback", "https://shop.example/cb", "--json")
-	if r.code != exitOK {
-		t.Fatal(r.stderr)
-	}
-	id, _ := decodeJSON(t, r.stdout)["payment_id"].(string)
-	if err := srv.Approve(id, "01770618575"); err != nil {
-		t.Fatal(err)
-	}
+	id := approvedPayment(t, env, srv)
 	inProcess(env, srv.URL, "--no-token-cache", "token", "check") // the second of the hour
 	srv.ExpireTokens()
-	r = inProcess(env, srv.URL, "payment", "execute", id)
+	r := inProcess(env, srv.URL, "payment", "execute", id)
 	t.Logf("exit %d stderr %q", r.code, r.stderr)
 	if r.code == exitUnknown || r.code == exitOK {
 		t.Errorf("execute with a rejected token and a full count: exit %d; stderr %q", r.code, r.stderr)
@@ -1159,4 +1120,20 @@ func TestStaleRefusalIsNotReused(t *testing.T) {
 	if why := fb.refusal(); why != nil {
 		t.Errorf("refusal() still says %q after the count was repaired and the refusal came from the count", why)
 	}
+}
+
+// approvedPayment creates a payment through the command (its one grant of
+// the hour) and approves it on srv, ready to execute.
+func approvedPayment(t *testing.T, env map[string]string, srv *bkashtest.Server) string {
+	t.Helper()
+	r := inProcess(env, srv.URL, "payment", "create", "--amount", "10", "--invoice", "INV-1",
+		"--payer-ref", "01770618575", "--callback", "https://shop.example/cb", "--json")
+	if r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	id, _ := decodeJSON(t, r.stdout)["payment_id"].(string)
+	if err := srv.Approve(id, "01770618575"); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

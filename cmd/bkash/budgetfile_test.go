@@ -370,19 +370,7 @@ func TestFakeCredentialsKeepNoCount(t *testing.T) {
 func TestLockDiesWithItsHolder(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "budget-x.json.lock")
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "BKASH_TEST_HOLD_LOCK="+path)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "locked\n" {
-		t.Fatalf("holder said %q, %v", line, err)
-	}
+	cmd := holdLock(t, path)
 
 	start := time.Now()
 	if _, err := lockFile(context.Background(), path, 200*time.Millisecond); err == nil || !strings.Contains(err.Error(), "locked by another process") {
@@ -445,4 +433,27 @@ func TestBudgetDirIsOnePerUser(t *testing.T) {
 			t.Errorf("%d (%s): budgetDir = %q, want %q", i, tt.goos, got, tt.want)
 		}
 	}
+}
+
+// holdLock starts a process that holds the file lock at path until the test
+// ends (a run stopped with Ctrl-Z, a hung NFS client, another tool).
+func holdLock(t *testing.T, path string) *exec.Cmd {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "BKASH_TEST_HOLD_LOCK="+path)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "locked\n" {
+		t.Fatalf("lock holder said %q, %v", line, err)
+	}
+	return cmd
 }

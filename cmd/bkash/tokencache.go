@@ -121,8 +121,8 @@ func (s *fileTokenStore) Load(_ context.Context, key string) ([]byte, error) {
 	return c.Blob, nil
 }
 
-// Save implements bkash.TokenStore: write a temporary file and rename it,
-// so that a concurrent run never reads half a file.
+// Save implements bkash.TokenStore (writeFileAtomic: a concurrent run
+// never reads half a file).
 func (s *fileTokenStore) Save(_ context.Context, key string, blob []byte, ttl time.Duration) error {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return err
@@ -131,18 +131,5 @@ func (s *fileTokenStore) Save(_ context.Context, key string, blob []byte, ttl ti
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(s.dir, ".token-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
-	// CreateTemp makes the file 0600.
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), s.path(key))
+	return writeFileAtomic(s.dir, ".token-*", b, s.path(key))
 }
