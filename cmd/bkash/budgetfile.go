@@ -54,8 +54,9 @@ type fileBudget struct {
 	appKey string
 	now    func() time.Time
 
-	mu     sync.Mutex
-	failed error // why the last request was refused without counting, if it was
+	mu      sync.Mutex
+	failed  error  // why the last request was refused without counting, if it was
+	waiting string // the lock file a request is waiting for, if one is
 }
 
 // budgetRecord is one request in the count.
@@ -106,6 +107,19 @@ func (b *fileBudget) refusal() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.failed
+}
+
+func (b *fileBudget) setWaiting(lock string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.waiting = lock
+}
+
+// waitingFor is the lock file a request is waiting for, or "".
+func (b *fileBudget) waitingFor() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.waiting
 }
 
 // TakeRenewal implements bkash.TokenBudgetStore. The SDK's key is not
@@ -160,7 +174,9 @@ func (b *fileBudget) update(ctx context.Context, limit int, change func([]budget
 		return err
 	}
 	path := b.path()
+	b.setWaiting(path + ".lock")
 	unlock, err := lockFile(ctx, path+".lock", lockWait)
+	b.setWaiting("")
 	if err != nil {
 		return err
 	}

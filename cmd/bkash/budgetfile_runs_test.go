@@ -204,8 +204,11 @@ func TestNoHomeSendsNoGrant(t *testing.T) {
 		r := inProcess(env, srv.URL, "token", "check")
 		said.WriteString(r.stderr)
 	}
-	if n := tokenRequests(srv); n > 2 {
-		t.Errorf("four token checks without HOME sent %d grant requests, want at most 2; stderr %q", n, said.String())
+	if n := tokenRequests(srv); n != 0 {
+		t.Errorf("four token checks without HOME sent %d grant requests, want none; stderr %q", n, said.String())
+	}
+	if !strings.Contains(said.String(), "HOME is not set") {
+		t.Errorf("the runs did not say why: %q", said.String())
 	}
 }
 
@@ -233,12 +236,15 @@ func TestStuckLockHolderSendsNoGrant(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := tokenRequests(srv); n > 2 {
-		var b strings.Builder
-		for _, r := range out {
-			fmt.Fprintf(&b, "\n  exit %d after %v, stderr %q", r.code, r.took.Round(100*time.Millisecond), r.stderr)
+	var b strings.Builder
+	for _, r := range out {
+		fmt.Fprintf(&b, "\n  exit %d after %v, stderr %q", r.code, r.took.Round(100*time.Millisecond), r.stderr)
+		if r.code != exitOther || !strings.Contains(r.stderr, "is locked by another process") {
+			t.Errorf("a run while the lock is held elsewhere: exit %d, stderr %q; want 4, naming the lock", r.code, r.stderr)
 		}
-		t.Errorf("three token checks while the count's lock is held elsewhere sent %d grant requests, want at most 2:%s", n, b.String())
+	}
+	if n := tokenRequests(srv); n != 0 {
+		t.Errorf("three token checks while the count's lock is held elsewhere sent %d grant requests, want none:%s", n, b.String())
 	}
 }
 
@@ -256,8 +262,8 @@ func TestLockWaitHonorsTimeoutAndInterrupt(t *testing.T) {
 	if r.took > 5*time.Second || r.code == exitOK {
 		t.Errorf("--timeout 1s with the lock held: exit %d after %v; want a failure within a few seconds", r.code, r.took)
 	}
-	if r.code == exitUnknown || strings.Contains(r.stderr, "may have reached") {
-		t.Errorf("waiting for a local file lock is reported as an unknown outcome: exit %d, stderr %q", r.code, r.stderr)
+	if r.code == exitUnknown || strings.Contains(r.stderr, "may have reached") || !strings.Contains(r.stderr, "waiting for the lock "+attackCountPath(env["HOME"], bkash.Sandbox, attackCreds)+".lock") {
+		t.Errorf("waiting for a local file lock: exit %d, stderr %q; want it named, not an unknown outcome", r.code, r.stderr)
 	}
 
 	cmd := childCmd(env, "--base-url", srv.URL, "token", "check")

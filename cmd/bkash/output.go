@@ -106,6 +106,13 @@ func (a *app) reportError(path []*command, err error) int {
 		}
 		b.Hint = strings.TrimPrefix(b.Hint+"\n"+hint, "\n")
 	}
+	if a.budget != nil && errors.Is(err, context.DeadlineExceeded) {
+		if lock := a.budget.waitingFor(); lock != "" {
+			// The run ran out of time waiting for another run's lock on the
+			// count, not for bKash.
+			b.Message += " (waiting for the lock " + lock + ", held by another process, before sending a grant or refresh)"
+		}
+	}
 	if a.g.json {
 		_ = writeJSON(a.stdout, jsonError{b})
 	}
