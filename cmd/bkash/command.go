@@ -31,6 +31,10 @@ type app struct {
 	// transport, when set, carries every request to bKash (tests observe
 	// the traffic with it); nil means http.DefaultTransport.
 	transport http.RoundTripper
+
+	// budget is the renewal count of the client built last (budgetfile.go);
+	// nil when none is kept.
+	budget *fileBudget
 }
 
 func (a *app) roundTripper() http.RoundTripper {
@@ -64,7 +68,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.baseURL, "base-url", g.baseURL, "send requests to `url` instead of bKash's host (a proxy, or a fake bKash)")
 	fs.BoolVar(&g.json, "json", g.json, "print machine-readable JSON on stdout")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "time limit for each call to bKash")
-	fs.BoolVar(&g.noTokenCache, "no-token-cache", g.noTokenCache, "neither read nor write the token cache (~/.cache/bkash)")
+	fs.BoolVar(&g.noTokenCache, "no-token-cache", g.noTokenCache, "neither read nor write the cached token (~/.cache/bkash); the count of grants bKash allows is still kept")
 	fs.BoolVar(&g.allowHTTP, "allow-http", g.allowHTTP, "allow a plain-http --base-url on a host other than loopback (a fake bKash in a container; never bKash's own hosts)")
 }
 

@@ -98,6 +98,21 @@ type errorBody struct {
 // its exit code.
 func (a *app) reportError(path []*command, err error) int {
 	b := classify(err)
+	if refusal, hint, ok := a.budgetRefusal(err); ok {
+		if b.Kind == "other" {
+			b.Message = refusal // the refusal alone: nothing was sent
+		} else {
+			b.Message += "; not retried: " + refusal // after bKash's answer to an earlier attempt
+		}
+		b.Hint = strings.TrimPrefix(b.Hint+"\n"+hint, "\n")
+	}
+	if a.budget != nil && errors.Is(err, context.DeadlineExceeded) {
+		if lock := a.budget.waitingFor(); lock != "" {
+			// The run ran out of time waiting for another run's lock on the
+			// count, not for bKash.
+			b.Message += " (waiting for the lock " + lock + ", held by another process, before sending a grant or refresh)"
+		}
+	}
 	if a.g.json {
 		_ = writeJSON(a.stdout, jsonError{b})
 	}
@@ -121,6 +136,9 @@ func (a *app) reportError(path []*command, err error) int {
 		fmt.Fprintf(a.stderr, "%s: invalid input: %s\n", name, b.Message)
 	default:
 		fmt.Fprintf(a.stderr, "%s: %s\n", name, b.Message)
+		if b.Hint != "" {
+			fmt.Fprintln(a.stderr, b.Hint)
+		}
 	}
 	return b.ExitCode
 }
@@ -191,6 +209,56 @@ func classify(err error) errorBody {
 		return errorBody{Kind: "invalid_input", Message: msg, ExitCode: exitUsage}
 	}
 	return errorBody{Kind: "other", Message: err.Error(), ExitCode: exitOther}
+}
+
+// budgetHint explains a refusal of the renewal budget (budgetfile.go).
+const budgetHint = "bKash blocks an app that sends more than two grant or refresh requests an hour, failed ones included, so a user's runs of bkash on this machine share one count of them per app. Until the time above, only commands that can use a token cached by an earlier run work."
+
+// budgetFailHint explains a refusal because the count could not be kept.
+const budgetFailHint = "bkash sends no grant or refresh request while it cannot count them: bKash blocks an app that sends more than two an hour. Fix what the message names and run again."
+
+// budgetRefusal finds the renewal count's refusal of a grant or refresh
+// request in err and says it for a person, with its hint: when the count
+// could not be kept, why (not the SDK's words, which blame requests that
+// were never made). err may be the refusal alone, or an earlier attempt's
+// failure with the refusal of its retry joined to it.
+func (a *app) budgetRefusal(err error) (msg, hint string, ok bool) {
+	refusal := findRefusal(err)
+	if refusal == nil {
+		return "", "", false
+	}
+	if a.budget != nil {
+		if why := a.budget.refusal(); why != nil {
+			if errors.Is(why, errNoBudgetDir) {
+				return "there is nowhere to keep the count of grant and refresh requests (HOME is not set or not an absolute path), so none is sent", budgetFailHint, true
+			}
+			return fmt.Sprintf("the count of grant and refresh requests in %s cannot be kept (%v), so none is sent", a.budget.path(), why), budgetFailHint, true
+		}
+	}
+	return strings.TrimPrefix(refusal.Error(), "bkash: "), budgetHint, true
+}
+
+// findRefusal returns the part of err that is the renewal budget's refusal,
+// without the bKash answers it may be joined to, or nil.
+func findRefusal(err error) error {
+	if !errors.Is(err, bkash.ErrTokenBudgetExceeded) {
+		return nil
+	}
+	var ae *bkash.APIError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if r := findRefusal(e); r != nil {
+				return r
+			}
+		}
+	case interface{ Unwrap() error }:
+		return findRefusal(u.Unwrap())
+	}
+	return nil
 }
 
 // codeHints say what an operator usually does next after a bKash code.

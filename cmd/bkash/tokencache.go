@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/smartdairy/bkash-go"
+	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
 // Every run of the command is a new process, and bKash blocks an app that
@@ -40,12 +41,25 @@ func (a *app) tokenCacheDir() string {
 }
 
 // tokenCacheOptions returns the options that make a client use the token
-// cache. With fresh, the cache is not read (a new token is granted) but the
-// new token is saved for the commands that follow.
+// cache and the renewal count shared by every run (budgetfile.go). With
+// fresh, the cache is not read (a new token is granted) but the new token is
+// saved for the commands that follow. With --no-token-cache the token is
+// neither read nor saved, and the count is still kept. Runs with the fake's
+// published credentials (bkashtest.DefaultCredentials, which bKash never
+// issued) keep no count, so that restarting `bkash fake` or trying it
+// again is never refused; so do runs on a system without a file lock the
+// command can use (lockSupported).
 func (a *app) tokenCacheOptions(creds bkash.Credentials, fresh bool) ([]bkash.Option, error) {
+	a.budget = nil
+	if creds != bkashtest.DefaultCredentials && lockSupported {
+		a.budget = &fileBudget{dir: a.budgetDir(), appKey: creds.AppKey, now: time.Now}
+	}
 	dir := a.tokenCacheDir()
 	if a.g.noTokenCache || dir == "" {
-		return nil, nil
+		if a.budget == nil {
+			return nil, nil
+		}
+		return []bkash.Option{bkash.WithTokenStore(budgetStore{noTokenStore{}, a.budget})}, nil
 	}
 	key := sha256.Sum256([]byte("bkash-cli token cache\x00" + string(creds.AppSecret) + "\x00" + string(creds.Password)))
 	block, err := aes.NewCipher(key[:])
@@ -60,7 +74,10 @@ func (a *app) tokenCacheOptions(creds bkash.Credentials, fresh bool) ([]bkash.Op
 	if base == "" {
 		base = a.environment().BaseURL()
 	}
-	store := &fileTokenStore{dir: dir, base: base, fresh: fresh}
+	var store bkash.TokenStore = &fileTokenStore{dir: dir, base: base, fresh: fresh}
+	if a.budget != nil {
+		store = budgetStore{store, a.budget}
+	}
 	return []bkash.Option{bkash.WithTokenStore(store), bkash.WithTokenEncryption(aead)}, nil
 }
 
@@ -104,8 +121,8 @@ func (s *fileTokenStore) Load(_ context.Context, key string) ([]byte, error) {
 	return c.Blob, nil
 }
 
-// Save implements bkash.TokenStore: write a temporary file and rename it,
-// so that a concurrent run never reads half a file.
+// Save implements bkash.TokenStore (writeFileAtomic: a concurrent run
+// never reads half a file).
 func (s *fileTokenStore) Save(_ context.Context, key string, blob []byte, ttl time.Duration) error {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return err
@@ -114,18 +131,5 @@ func (s *fileTokenStore) Save(_ context.Context, key string, blob []byte, ttl ti
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(s.dir, ".token-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
-	// CreateTemp makes the file 0600.
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), s.path(key))
+	return writeFileAtomic(s.dir, ".token-*", b, s.path(key))
 }
