@@ -292,9 +292,13 @@ func (e *amountError) Error() string {
 	return fmt.Sprintf("bkash: invalid amount %q: %s", e.text, e.why)
 }
 
-// Secret is a string that never prints: fmt's verbs, slog, JSON and text
-// marshalling all render it as [REDACTED]. Convert it with string(s) where
-// the raw value is really needed.
+// Secret is a string that never prints: fmt's verbs, slog, JSON, text and
+// binary marshalling (encoding/gob, and stores that take an
+// encoding.BinaryMarshaler) all render it as [REDACTED]. Convert it with
+// string(s) where the raw value is really needed. (One exception is fmt's
+// %p, which is not a verb for strings: fmt then prints the value without
+// asking it, as "%!p(bkash.Secret=...)". No code should format a Secret
+// with %p.)
 type Secret string
 
 const redacted = "[REDACTED]"
@@ -316,6 +320,11 @@ func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`
 
 // MarshalText encodes the secret as [REDACTED].
 func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// MarshalBinary encodes the secret as [REDACTED]: encoding/gob (which does
+// not use MarshalText) and stores that take an encoding.BinaryMarshaler
+// never see the value.
+func (Secret) MarshalBinary() ([]byte, error) { return []byte(redacted), nil }
 
 // Credentials are the four values bKash issues to a merchant. Password and
 // AppSecret are Secrets; the whole struct also redacts itself when printed.

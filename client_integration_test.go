@@ -3,6 +3,7 @@ package bkash_test
 import (
 	"bytes"
 	"context"
+	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -601,6 +602,10 @@ func TestSecretTypesUnderEveryVerbJSONAndSlog(t *testing.T) {
 	w := Wrap{C: creds, P: &creds, S: creds.Password, T: tok, TV: *tok, CL: m.client,
 		M: map[string]bkash.Secret{"pw": creds.Password}, L: []bkash.Secret{creds.AppSecret}, A: tok}
 	values := []any{creds, &creds, creds.Password, &creds.Password, tok, *tok, m.client, w, &w,
+		struct {
+			C bkash.Credentials
+			T bkash.Token
+		}{creds, *tok},
 		[]any{creds, tok}, map[string]any{"c": creds, "t": tok}, []*bkash.Token{tok}, [1]bkash.Credentials{creds}}
 	for i, v := range values {
 		out := everyVerbText(v)
@@ -611,6 +616,13 @@ func TestSecretTypesUnderEveryVerbJSONAndSlog(t *testing.T) {
 			if l := secretLeaks(string(j), echoedSecrets...); len(l) > 0 {
 				t.Errorf("value %d (%T): json leaks %v: %s", i, v, l, j)
 			}
+		}
+		// Some values cannot be gob-encoded (a *Client, an any); whatever
+		// the encoder wrote must not leak either.
+		var gb bytes.Buffer
+		_ = gob.NewEncoder(&gb).Encode(v)
+		if l := secretLeaks(gb.String(), echoedSecrets...); len(l) > 0 {
+			t.Errorf("value %d (%T): gob leaks %v", i, v, l)
 		}
 		var buf bytes.Buffer
 		for _, h := range []slog.Handler{slog.NewJSONHandler(&buf, nil), slog.NewTextHandler(&buf, nil)} {
