@@ -28,11 +28,19 @@ import (
 // It implements bkash.TokenStore, bkash.TokenLockExtender (a renewal lock
 // with a short lease the holder extends) and bkash.TokenBudgetStore. Times
 // are the database's clock, so replicas whose clocks disagree still agree
-// on when a lock or a request expires. The token is kept sealed: use it
-// with TokenOptions, which adds the SDK's encryption with a key derived
-// from the credentials.
+// on when a lock or a request expires. On PostgreSQL its transactions are
+// READ COMMITTED whatever the database's default, which the count and the
+// lock rely on. The token is kept sealed: use it with TokenOptions, which
+// adds the SDK's encryption with a key derived from the credentials.
+//
+// The count fails closed: when the database cannot count a request (it is
+// down, a table is missing, a lock times out), TakeRenewal refuses it for a
+// minute instead of returning the error, on which the SDK would fall back
+// to a count of each process's own, two per process.
 type TokenStore struct {
 	s *Store
+	// OnError, when set, is told of a database error behind a refusal.
+	OnError func(error)
 
 	mu     sync.Mutex
 	owners map[string]string // store key -> the owner id of a lock this value holds
@@ -49,11 +57,53 @@ func (s *Store) TokenStore() *TokenStore {
 	return &TokenStore{s: s, owners: map[string]string{}}
 }
 
+// failClosedFor is how long a request is refused when the database could
+// not count it.
+const failClosedFor = time.Minute
+
+// tx runs fn in a transaction: READ COMMITTED on PostgreSQL, where a
+// stricter default isolation would let each waiter for the renewal count's
+// advisory lock count the rows of a snapshot taken before the previous
+// holder committed; IMMEDIATE on SQLite (OpenStore), which holds the write
+// lock throughout.
+func (t *TokenStore) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	var opts *sql.TxOptions
+	if t.s.d.name == "postgres" {
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	tx, err := t.s.db.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// exec runs one statement in its own transaction (tx) and returns the
+// number of rows it changed.
+func (t *TokenStore) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	var n int64
+	err := t.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, t.sql(q), args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
 // TokenOptions are the client options that share the token through the
 // shop's database: the store, and the SDK's encryption of the token with a
 // key derived from the app secret and password, so that the database (a
 // backup, a read replica, a DBA) never holds a usable token.
-func (s *Store) TokenOptions(creds bkash.Credentials) ([]bkash.Option, error) {
+// onError, when not nil, is told of the database errors behind the
+// refusals of the count (TokenStore.OnError).
+func (s *Store) TokenOptions(creds bkash.Credentials, onError func(error)) ([]bkash.Option, error) {
 	key := sha256.Sum256([]byte("bkash-go demo shop token\x00" + string(creds.AppSecret) + "\x00" + string(creds.Password)))
 	block, err := aes.NewCipher(key[:])
 	if err != nil {
@@ -63,7 +113,9 @@ func (s *Store) TokenOptions(creds bkash.Credentials) ([]bkash.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []bkash.Option{bkash.WithTokenStore(s.TokenStore()), bkash.WithTokenEncryption(aead)}, nil
+	ts := s.TokenStore()
+	ts.OnError = onError
+	return []bkash.Option{bkash.WithTokenStore(ts), bkash.WithTokenEncryption(aead)}, nil
 }
 
 // nowMillis is the database's clock in Unix milliseconds, as SQL.
@@ -98,8 +150,8 @@ func (t *TokenStore) Load(ctx context.Context, key string) ([]byte, error) {
 
 // Save implements bkash.TokenStore.
 func (t *TokenStore) Save(ctx context.Context, key string, blob []byte, ttl time.Duration) error {
-	_, err := t.s.db.ExecContext(ctx, t.sql(`INSERT INTO bkash_tokens (store_key, blob, expires_at) VALUES (?, ?, {{now}} + ?)
-ON CONFLICT (store_key) DO UPDATE SET blob = excluded.blob, expires_at = excluded.expires_at`),
+	_, err := t.exec(ctx, `INSERT INTO bkash_tokens (store_key, blob, expires_at) VALUES (?, ?, {{now}} + ?)
+ON CONFLICT (store_key) DO UPDATE SET blob = excluded.blob, expires_at = excluded.expires_at`,
 		key, base64.StdEncoding.EncodeToString(blob), ttl.Milliseconds())
 	if err != nil {
 		return fmt.Errorf("token store: %w", err)
@@ -111,15 +163,13 @@ ON CONFLICT (store_key) DO UPDATE SET blob = excluded.blob, expires_at = exclude
 // holder's lease has not expired.
 func (t *TokenStore) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
 	owner := randomID()
-	res, err := t.s.db.ExecContext(ctx, t.sql(`INSERT INTO bkash_token_locks (store_key, owner, expires_at) VALUES (?, ?, {{now}} + ?)
+	n, err := t.exec(ctx, `INSERT INTO bkash_token_locks (store_key, owner, expires_at) VALUES (?, ?, {{now}} + ?)
 ON CONFLICT (store_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-WHERE bkash_token_locks.expires_at <= {{now}}`), key, owner, ttl.Milliseconds())
+WHERE bkash_token_locks.expires_at <= {{now}}`, key, owner, ttl.Milliseconds())
 	if err != nil {
 		return nil, fmt.Errorf("token store: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return nil, fmt.Errorf("token store: %w", err)
-	} else if n == 0 {
+	if n == 0 {
 		return nil, bkash.ErrLockNotAcquired
 	}
 	t.mu.Lock()
@@ -131,7 +181,7 @@ WHERE bkash_token_locks.expires_at <= {{now}}`), key, owner, ttl.Milliseconds())
 			delete(t.owners, key)
 		}
 		t.mu.Unlock()
-		if _, err := t.s.db.ExecContext(ctx, t.sql(`DELETE FROM bkash_token_locks WHERE store_key = ? AND owner = ?`), key, owner); err != nil {
+		if _, err := t.exec(ctx, `DELETE FROM bkash_token_locks WHERE store_key = ? AND owner = ?`, key, owner); err != nil {
 			return fmt.Errorf("token store: %w", err)
 		}
 		return nil
@@ -146,14 +196,12 @@ func (t *TokenStore) ExtendLock(ctx context.Context, key string, ttl time.Durati
 	if !ok {
 		return bkash.ErrLockNotAcquired
 	}
-	res, err := t.s.db.ExecContext(ctx, t.sql(`UPDATE bkash_token_locks SET expires_at = {{now}} + ?
-WHERE store_key = ? AND owner = ? AND expires_at > {{now}}`), ttl.Milliseconds(), key, owner)
+	n, err := t.exec(ctx, `UPDATE bkash_token_locks SET expires_at = {{now}} + ?
+WHERE store_key = ? AND owner = ? AND expires_at > {{now}}`, ttl.Milliseconds(), key, owner)
 	if err != nil {
 		return fmt.Errorf("token store: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("token store: %w", err)
-	} else if n == 0 {
+	if n == 0 {
 		t.mu.Lock()
 		if t.owners[key] == owner {
 			delete(t.owners, key)
@@ -172,9 +220,9 @@ const renewalLockSpace = 0x626b6173 // "bkas"
 // TakeRenewal implements bkash.TokenBudgetStore: in one transaction,
 // serialized per key (an advisory lock on PostgreSQL, the write lock on
 // SQLite), it drops the requests older than window and records one more
-// unless limit remain.
+// unless limit remain. It fails closed (see TokenStore).
 func (t *TokenStore) TakeRenewal(ctx context.Context, key string, limit int, window time.Duration) (id string, retryAt time.Time, err error) {
-	err = t.s.tx(ctx, func(tx *sql.Tx) error {
+	err = t.tx(ctx, func(tx *sql.Tx) error {
 		if t.s.d.name == "postgres" {
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, renewalLockSpace, key); err != nil {
 				return err
@@ -204,14 +252,17 @@ func (t *TokenStore) TakeRenewal(ctx context.Context, key string, limit int, win
 		return err
 	})
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("token store: %w", err)
+		if t.OnError != nil {
+			t.OnError(fmt.Errorf("token store: a grant or refresh request was refused, since the database could not count it: %w", err))
+		}
+		return "", time.Now().Add(failClosedFor), nil
 	}
 	return id, retryAt, nil
 }
 
 // ReturnRenewal implements bkash.TokenBudgetStore.
 func (t *TokenStore) ReturnRenewal(ctx context.Context, key, id string) error {
-	if _, err := t.s.db.ExecContext(ctx, t.sql(`DELETE FROM bkash_token_renewals WHERE store_key = ? AND id = ?`), key, id); err != nil {
+	if _, err := t.exec(ctx, `DELETE FROM bkash_token_renewals WHERE store_key = ? AND id = ?`, key, id); err != nil {
 		return fmt.Errorf("token store: %w", err)
 	}
 	return nil

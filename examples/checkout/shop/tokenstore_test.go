@@ -193,25 +193,6 @@ func TestTokenStoreRenewalsAreAtomic(t *testing.T) {
 	})
 }
 
-// replicaClients returns n clients of fake, each through a Store of its own
-// on dsn (n shop processes on one database).
-func replicaClients(t *testing.T, dsn string, fake *bkashtest.Server, n int) []*bkash.Client {
-	t.Helper()
-	clients := make([]*bkash.Client, n)
-	for i := range clients {
-		opts, err := open(t, dsn).TokenOptions(shopCreds)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := bkash.NewClient(bkash.Sandbox, shopCreds, append(opts, bkash.WithBaseURL(fake.URL))...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		clients[i] = c
-	}
-	return clients
-}
-
 // TestReplicasShareOneToken: four shop processes on one database, sixteen
 // goroutines each, all needing a token at once: one grant. The row holds
 // the token sealed, never in clear.
@@ -219,7 +200,7 @@ func TestReplicasShareOneToken(t *testing.T) {
 	databases(t, func(t *testing.T, dsn string) {
 		fake := bkashtest.NewServer(bkashtest.WithCredentials(shopCreds))
 		t.Cleanup(fake.Close)
-		clients := replicaClients(t, dsn, fake, 4)
+		clients, _ := fleet(t, dsn, fake, 4)
 		var (
 			wg  sync.WaitGroup
 			mu  sync.Mutex
@@ -276,7 +257,7 @@ func TestReplicasAgainstFailingGrantsSendAtMostTwo(t *testing.T) {
 		fake := bkashtest.NewServer(bkashtest.WithCredentials(shopCreds))
 		t.Cleanup(fake.Close)
 		fake.Inject("token.grant", bkashtest.Fault{HTTPStatus: 503, Times: 1000})
-		clients := replicaClients(t, dsn, fake, 4)
+		clients, _ := fleet(t, dsn, fake, 4)
 		var wg sync.WaitGroup
 		var refused atomic.Int32
 		for _, c := range clients {
@@ -303,6 +284,33 @@ func TestReplicasAgainstFailingGrantsSendAtMostTwo(t *testing.T) {
 		}
 		if refused.Load() == 0 {
 			t.Error("no call was refused by the shared budget")
+		}
+	})
+}
+
+// TestTokenStoreFailsClosed: a request the database cannot count is
+// refused for a minute, and OnError is told why; the SDK would otherwise
+// fall back to a count of each process's own.
+func TestTokenStoreFailsClosed(t *testing.T) {
+	databases(t, func(t *testing.T, dsn string) {
+		s, err := OpenStore(context.Background(), dsn, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := s.TokenStore()
+		var told []error
+		ts.OnError = func(err error) { told = append(told, err) }
+		_ = s.Close()
+		start := time.Now()
+		id, retryAt, err := ts.TakeRenewal(context.Background(), "k", 2, time.Hour)
+		if err != nil || id != "" {
+			t.Fatalf("TakeRenewal on a closed database = %q, %v; want a refusal", id, err)
+		}
+		if d := retryAt.Sub(start); d < 59*time.Second || d > 61*time.Second {
+			t.Errorf("refused for %v, want a minute", d)
+		}
+		if len(told) != 1 || !strings.Contains(told[0].Error(), "could not count it") {
+			t.Errorf("OnError was told %v", told)
 		}
 	})
 }

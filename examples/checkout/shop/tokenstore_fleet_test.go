@@ -1,6 +1,6 @@
 package shop
 
-// Adversarial tests of the shop's database token store (tokenstore.go):
+// Tests of the shop's database token store (tokenstore.go):
 // several shop processes (a Store and a bkash.Client each) on one database
 // against a fake bKash, with failing grants, expired and rejected tokens, a
 // lock holder cut off from the database, a database that errors on some
@@ -9,8 +9,8 @@ package shop
 // for the whole fleet, and no token or credential in a row, a log line or
 // an error string.
 //
-// Tests named ...Defect... fail on commit d80e7d9 and show a defect; the
-// others confirm behaviour that held.
+// They began as an attack on the first version, which failed open when the
+// database erred and counted wrong under a stricter default isolation.
 
 import (
 	"bytes"
@@ -50,16 +50,16 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// attackFleet returns n shop processes on dsn, each a Store of its own and
+// fleet returns n shop processes on dsn, each a Store of its own and
 // a client of fake wired as main.go wires the sandbox backend (TokenOptions,
 // the audit observer, body logging), plus extra options.
-func attackFleet(t *testing.T, dsn string, fake *bkashtest.Server, n int, extra ...bkash.Option) ([]*bkash.Client, []*Store) {
+func fleet(t *testing.T, dsn string, fake *bkashtest.Server, n int, extra ...bkash.Option) ([]*bkash.Client, []*Store) {
 	t.Helper()
 	clients := make([]*bkash.Client, n)
 	stores := make([]*Store, n)
 	for i := range clients {
 		s := open(t, dsn)
-		opts, err := s.TokenOptions(shopCreds)
+		opts, err := s.TokenOptions(shopCreds, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,9 +107,7 @@ func hammer(clients []*bkash.Client, g, rounds int, timeout time.Duration) []err
 	return errs
 }
 
-// --- Defects --------------------------------------------------------------
-
-// TestAttackDefectFleetFailsOpenWhenTheBudgetTableErrors: a database that
+// TestFleetFailsClosedWhenTheBudgetTableErrors: a database that
 // errors on the renewal count's statements (here the table is renamed, as a
 // botched migration, a revoked grant, a full disk or a lock timeout would
 // make them fail) while the rest of the database works. TakeRenewal returns
@@ -117,19 +115,13 @@ func hammer(clients []*bkash.Client, g, rounds int, timeout time.Duration) []err
 // two, and the renewal lock (still working) only serializes the processes:
 // four processes against a failing bKash send eight grant requests in the
 // hour instead of at most two.
-//
-// DEFECT. Suggested fix: the shop cannot do without its database anyway, so
-// the store should fail closed: when the count cannot be read or written,
-// TakeRenewal refuses (returns id "" and a retryAt a minute or so ahead,
-// after logging the error) instead of handing the decision to the SDK's
-// per-process fallback; or the SDK grows an option to refuse instead of
-// falling back when a TokenBudgetStore fails.
-func TestAttackDefectFleetFailsOpenWhenTheBudgetTableErrors(t *testing.T) {
+// That was the first version; now the store refuses a request it cannot count, for a minute.
+func TestFleetFailsClosedWhenTheBudgetTableErrors(t *testing.T) {
 	databases(t, func(t *testing.T, dsn string) {
 		fake := bkashtest.NewServer(bkashtest.WithCredentials(shopCreds))
 		t.Cleanup(fake.Close)
 		fake.Inject("token.grant", bkashtest.Fault{HTTPStatus: 503, Times: 1000})
-		clients, _ := attackFleet(t, dsn, fake, 4)
+		clients, _ := fleet(t, dsn, fake, 4)
 		if _, err := open(t, dsn).DB().Exec(`ALTER TABLE bkash_token_renewals RENAME TO bkash_token_renewals_broken`); err != nil {
 			t.Fatal(err)
 		}
@@ -140,18 +132,17 @@ func TestAttackDefectFleetFailsOpenWhenTheBudgetTableErrors(t *testing.T) {
 	})
 }
 
-// TestAttackDefectFleetFailsOpenWhenTheDatabaseIsDown: the database is
+// TestFleetFailsClosedWhenTheDatabaseIsDown: the database is
 // unreachable from every process (here their pools are closed). Lock fails,
 // so the SDK renews without it; TakeRenewal fails, so each process counts
 // only its own requests: four processes send eight grant requests.
-//
-// DEFECT (same cause and fix as the previous test: fail closed).
-func TestAttackDefectFleetFailsOpenWhenTheDatabaseIsDown(t *testing.T) {
+// That was the first version; now the store refuses a request it cannot count.
+func TestFleetFailsClosedWhenTheDatabaseIsDown(t *testing.T) {
 	databases(t, func(t *testing.T, dsn string) {
 		fake := bkashtest.NewServer(bkashtest.WithCredentials(shopCreds))
 		t.Cleanup(fake.Close)
 		fake.Inject("token.grant", bkashtest.Fault{HTTPStatus: 503, Times: 1000})
-		clients, stores := attackFleet(t, dsn, fake, 4)
+		clients, stores := fleet(t, dsn, fake, 4)
 		for _, s := range stores {
 			_ = s.Close()
 		}
@@ -162,7 +153,7 @@ func TestAttackDefectFleetFailsOpenWhenTheDatabaseIsDown(t *testing.T) {
 	})
 }
 
-// TestAttackDefectLockHolderCutOffFromTheDatabaseRetriesPastTheBudget: the
+// TestLockHolderCutOffFromTheDatabaseSendsNoUncountedRetry: the
 // lock holder's grant hangs (bKash answers 503 after 12 s) and the holder
 // loses its database meanwhile (a network partition; here its pool is
 // closed). Its extensions fail with an error that is not
@@ -171,10 +162,8 @@ func TestAttackDefectFleetFailsOpenWhenTheDatabaseIsDown(t *testing.T) {
 // request of the hour. When the holder's request ends, its retry is taken
 // from its own per-process budget (the store is unreachable) and sent: three
 // requests in the hour.
-//
-// DEFECT. Suggested fix: as above, TakeRenewal fails closed; the holder
-// then cannot send a request that the shared count has not recorded.
-func TestAttackDefectLockHolderCutOffFromTheDatabaseRetriesPastTheBudget(t *testing.T) {
+// That was the first version; now the holder's retry is refused, since its database cannot count it.
+func TestLockHolderCutOffFromTheDatabaseSendsNoUncountedRetry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes a lock lease (10 s)")
 	}
@@ -183,7 +172,7 @@ func TestAttackDefectLockHolderCutOffFromTheDatabaseRetriesPastTheBudget(t *test
 		t.Cleanup(fake.Close)
 		fake.Inject("token.grant", bkashtest.Fault{HTTPStatus: 503, Delay: 12 * time.Second})
 		fake.Inject("token.grant", bkashtest.Fault{HTTPStatus: 503, Times: 1000})
-		clients, stores := attackFleet(t, dsn, fake, 2)
+		clients, stores := fleet(t, dsn, fake, 2)
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -225,7 +214,7 @@ func setDefaultIsolation(t *testing.T, dsn, level string) {
 	}
 }
 
-// TestAttackDefectRenewalCountIsNotAtomicUnderRepeatableRead: an operator
+// TestRenewalCountIsAtomicUnderAnyDefaultIsolation: an operator
 // sets default_transaction_isolation = 'repeatable read' on the shop's
 // PostgreSQL database (a common "safer" default). TakeRenewal's transaction
 // takes its snapshot at its first statement, the pg_advisory_xact_lock
@@ -236,13 +225,8 @@ func setDefaultIsolation(t *testing.T, dsn, level string) {
 // Under 'serializable' the same race makes some of them fail with a
 // serialization error, which the SDK answers by falling back to the
 // per-process budget (see the tests above): the subtest shows it too.
-//
-// DEFECT. Suggested fix: begin TakeRenewal's transaction with an explicit
-// isolation level, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, so
-// that every statement after the advisory lock sees the previous holder's
-// commit; or take the advisory lock (pg_advisory_lock) on a dedicated
-// connection before BEGIN.
-func TestAttackDefectRenewalCountIsNotAtomicUnderRepeatableRead(t *testing.T) {
+// That was the first version; now the store's transactions are READ COMMITTED whatever the default.
+func TestRenewalCountIsAtomicUnderAnyDefaultIsolation(t *testing.T) {
 	for _, level := range []string{"repeatable read", "serializable"} {
 		t.Run(strings.ReplaceAll(level, " ", "_"), func(t *testing.T) {
 			t.Parallel()
@@ -277,7 +261,7 @@ func TestAttackDefectRenewalCountIsNotAtomicUnderRepeatableRead(t *testing.T) {
 	}
 }
 
-// TestAttackDefectFleetUnderRepeatableReadSendsMoreThanTwo: the fleet-level
+// TestFleetUnderRepeatableReadSendsAtMostTwo: the fleet-level
 // effect of the two tests around it. Sixteen processes on a PostgreSQL
 // database whose default isolation is REPEATABLE READ, against a bKash that
 // answers every grant 503, all need a token while the lock row is being
@@ -288,16 +272,14 @@ func TestAttackDefectRenewalCountIsNotAtomicUnderRepeatableRead(t *testing.T) {
 // lock"; their TakeRenewal transactions all count the rows of snapshots
 // taken before they waited for the advisory lock, so each records a
 // request: sixteen and more grant requests instead of two.
-//
-// DEFECT (fix: explicit READ COMMITTED in TakeRenewal and Lock, and
-// SQLSTATE 40001 in Lock read as ErrLockNotAcquired).
-func TestAttackDefectFleetUnderRepeatableReadSendsMoreThanTwo(t *testing.T) {
+// That was the first version; now the store's transactions are READ COMMITTED whatever the default.
+func TestFleetUnderRepeatableReadSendsAtMostTwo(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	setDefaultIsolation(t, dsn, "repeatable read")
 	fake := bkashtest.NewServer(bkashtest.WithCredentials(shopCreds))
 	t.Cleanup(fake.Close)
 	fake.Inject("token.grant", bkashtest.Fault{HTTPStatus: 503, Times: 1000})
-	clients, stores := attackFleet(t, dsn, fake, 16)
+	clients, stores := fleet(t, dsn, fake, 16)
 	ctx := context.Background()
 	key := storeKeyOf(t)
 	if _, err := stores[0].TokenStore().Lock(ctx, key, time.Minute); err != nil { // a holder that died
@@ -332,7 +314,7 @@ func storeKeyOf(t *testing.T) string {
 	scratch := t.TempDir() + "/key.db"
 	fake := bkashtest.NewServer(bkashtest.WithCredentials(shopCreds))
 	defer fake.Close()
-	clients, stores := attackFleet(t, scratch, fake, 1)
+	clients, stores := fleet(t, scratch, fake, 1)
 	if _, err := clients[0].Token(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -343,17 +325,13 @@ func storeKeyOf(t *testing.T) string {
 	return key
 }
 
-// TestAttackDefectLockErrorsUnderRepeatableRead: with the same operator
+// TestLockUnderRepeatableReadIsTakenOrRefused: with the same operator
 // setting, processes racing for an expired lock (the INSERT ... ON
 // CONFLICT DO UPDATE of Lock) fail with "could not serialize access due to
 // concurrent update" instead of ErrLockNotAcquired; the SDK then renews
 // "without the lock".
-//
-// DEFECT (minor on its own; with the budget broken the same way it is a
-// fleet-wide stampede). Suggested fix: treat SQLSTATE 40001 in Lock as
-// ErrLockNotAcquired (another holder won), or run Lock in a transaction
-// with an explicit READ COMMITTED isolation level.
-func TestAttackDefectLockErrorsUnderRepeatableRead(t *testing.T) {
+// That was the first version; now Lock runs READ COMMITTED.
+func TestLockUnderRepeatableReadIsTakenOrRefused(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	setDefaultIsolation(t, dsn, "repeatable read")
 	ctx := context.Background()
@@ -402,14 +380,12 @@ func TestAttackDefectLockErrorsUnderRepeatableRead(t *testing.T) {
 	}
 }
 
-// --- Attacks that held ------------------------------------------------------
-
-// TestAttackLockHasOneHolderUnderContention (held): 24 processes race for
+// TestLockHasOneHolderUnderContention: 24 processes race for
 // a free lock, for a lock just released, and for a lock whose holder's
 // lease ran out: each time exactly one holds it; ExtendLock works for it
 // only, and an expired holder can neither extend (resurrect) nor release
 // the new holder's lock.
-func TestAttackLockHasOneHolderUnderContention(t *testing.T) {
+func TestLockHasOneHolderUnderContention(t *testing.T) {
 	databases(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		stores := make([]*TokenStore, 24)
@@ -484,16 +460,16 @@ func TestAttackLockHasOneHolderUnderContention(t *testing.T) {
 	})
 }
 
-// TestAttackReplicasRefreshOnceAfterExpiry (held): four processes, sixteen
+// TestReplicasRefreshOnceAfterExpiry: four processes, sixteen
 // goroutines each, all calling bKash when the fake expires every id_token:
 // each process meets a 401, yet the fleet sends one refresh in all; when
 // the tokens expire again, the third request of the hour is refused, not
 // sent.
-func TestAttackReplicasRefreshOnceAfterExpiry(t *testing.T) {
+func TestReplicasRefreshOnceAfterExpiry(t *testing.T) {
 	databases(t, func(t *testing.T, dsn string) {
 		fake := bkashtest.NewServer(bkashtest.WithCredentials(shopCreds))
 		t.Cleanup(fake.Close)
-		clients, _ := attackFleet(t, dsn, fake, 4)
+		clients, _ := fleet(t, dsn, fake, 4)
 		if errs := hammer(clients, 4, 1, 10*time.Second); len(errs) > 0 {
 			t.Fatal(errs[0])
 		}
@@ -523,11 +499,11 @@ func TestAttackReplicasRefreshOnceAfterExpiry(t *testing.T) {
 	})
 }
 
-// TestAttackReplicasAgainstRefusedOrDroppedGrantsSendAtMostTwo (held while
+// TestReplicasAgainstRefusedOrDroppedGrantsSendAtMostTwo(while
 // the database works): grants refused by the gateway (401, 403), answered
 // with a bKash code, dropped (connection closed) or timed out: four
 // processes on one database send at most two grant requests.
-func TestAttackReplicasAgainstRefusedOrDroppedGrantsSendAtMostTwo(t *testing.T) {
+func TestReplicasAgainstRefusedOrDroppedGrantsSendAtMostTwo(t *testing.T) {
 	faults := map[string]bkashtest.Fault{
 		"401":     {HTTPStatus: 401, Times: 1000},
 		"403":     {HTTPStatus: 403, Times: 1000},
@@ -542,7 +518,7 @@ func TestAttackReplicasAgainstRefusedOrDroppedGrantsSendAtMostTwo(t *testing.T) 
 				fake := bkashtest.NewServer(bkashtest.WithCredentials(shopCreds))
 				t.Cleanup(fake.Close)
 				fake.Inject("token.grant", f)
-				clients, _ := attackFleet(t, dsn, fake, 4, bkash.WithHTTPClient(&http.Client{Timeout: time.Second}))
+				clients, _ := fleet(t, dsn, fake, 4, bkash.WithHTTPClient(&http.Client{Timeout: time.Second}))
 				hammer(clients, 4, 2, 5*time.Second)
 				if n := renewals(fake); n > 2 {
 					t.Errorf("4 processes sent %d grant/refresh requests, want at most 2", n)
@@ -552,16 +528,16 @@ func TestAttackReplicasAgainstRefusedOrDroppedGrantsSendAtMostTwo(t *testing.T) 
 	}
 }
 
-// TestAttackCallerGivingUpDoesNotLeakTheLock (held): the callers of the
+// TestCallerGivingUpDoesNotLeakTheLock: the callers of the
 // lock holder give up (their contexts end) while its grant is slow: the
 // renewal goes on, on its own context, and the lock is released when it
 // ends, so that another process is not blocked.
-func TestAttackCallerGivingUpDoesNotLeakTheLock(t *testing.T) {
+func TestCallerGivingUpDoesNotLeakTheLock(t *testing.T) {
 	databases(t, func(t *testing.T, dsn string) {
 		fake := bkashtest.NewServer(bkashtest.WithCredentials(shopCreds))
 		t.Cleanup(fake.Close)
 		fake.Inject("token.grant", bkashtest.Fault{Delay: time.Second})
-		clients, _ := attackFleet(t, dsn, fake, 2)
+		clients, _ := fleet(t, dsn, fake, 2)
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		_, err := clients[0].Token(ctx)
 		cancel()
@@ -585,18 +561,18 @@ func TestAttackCallerGivingUpDoesNotLeakTheLock(t *testing.T) {
 	})
 }
 
-// TestAttackNoSecretInTheDatabaseLogsOrErrors (held): after a grant, a
+// TestNoSecretInTheDatabaseLogsOrErrors: after a grant, a
 // refresh (the tokens expired), a grant refused with a body that echoes
 // the app secret, and a budget refusal, no id_token, refresh_token,
 // password or app secret is in any row of any table (the token row decoded
 // from base64 as well), in the SDK's log lines, or in an error string.
-func TestAttackNoSecretInTheDatabaseLogsOrErrors(t *testing.T) {
+func TestNoSecretInTheDatabaseLogsOrErrors(t *testing.T) {
 	databases(t, func(t *testing.T, dsn string) {
 		fake := bkashtest.NewServer(bkashtest.WithCredentials(shopCreds))
 		t.Cleanup(fake.Close)
 		var logs syncBuffer
 		logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		clients, _ := attackFleet(t, dsn, fake, 2, bkash.WithLogger(logger))
+		clients, _ := fleet(t, dsn, fake, 2, bkash.WithLogger(logger))
 		ctx := context.Background()
 		secrets := []string{string(shopCreds.Password), string(shopCreds.AppSecret)}
 		var errs []error
@@ -715,14 +691,14 @@ func dumpDatabase(t *testing.T, s *Store) map[string]string {
 	return out
 }
 
-// TestAttackTokenRowIsSealed (held): the token row is the SDK's sealed
+// TestTokenRowIsSealed: the token row is the SDK's sealed
 // blob, and a Store opened with other credentials' key cannot use it (it
 // grants its own, under its own key).
-func TestAttackTokenRowIsSealed(t *testing.T) {
+func TestTokenRowIsSealed(t *testing.T) {
 	databases(t, func(t *testing.T, dsn string) {
 		fake := bkashtest.NewServer(bkashtest.WithCredentials(shopCreds))
 		t.Cleanup(fake.Close)
-		clients, _ := attackFleet(t, dsn, fake, 1)
+		clients, _ := fleet(t, dsn, fake, 1)
 		if _, err := clients[0].Token(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -740,11 +716,11 @@ func TestAttackTokenRowIsSealed(t *testing.T) {
 	})
 }
 
-// TestAttackDatabaseClockExpression (held): {{now}} is the database's clock
+// TestDatabaseClockExpression: {{now}} is the database's clock
 // in Unix milliseconds on both dialects (same host: within a second of
 // time.Now), never decreasing across statements, and ignores the Store's
 // injected clock (the tests' Stores run on 2026-01-02).
-func TestAttackDatabaseClockExpression(t *testing.T) {
+func TestDatabaseClockExpression(t *testing.T) {
 	databases(t, func(t *testing.T, dsn string) {
 		ts := open(t, dsn).TokenStore()
 		var prev int64
@@ -764,10 +740,10 @@ func TestAttackDatabaseClockExpression(t *testing.T) {
 	})
 }
 
-// TestAttackRenewalCountEdges (held): ReturnRenewal of an unknown id, of
+// TestRenewalCountEdges: ReturnRenewal of an unknown id, of
 // another key's id, or twice, is harmless; retryAt is when the oldest
 // request leaves the window; the two keys' counts are separate.
-func TestAttackRenewalCountEdges(t *testing.T) {
+func TestRenewalCountEdges(t *testing.T) {
 	databases(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		a, b := open(t, dsn).TokenStore(), open(t, dsn).TokenStore()
@@ -802,11 +778,11 @@ func TestAttackRenewalCountEdges(t *testing.T) {
 	})
 }
 
-// TestAttackSQLiteProcessesUnderWriteLoadShareTheBudget (held): on SQLite,
+// TestSQLiteProcessesUnderWriteLoadShareTheBudget: on SQLite,
 // eight processes race for the budget while another process keeps the
 // database's write lock busy with order writes: the IMMEDIATE transactions
 // wait (busy_timeout) and exactly two requests are taken, with no error.
-func TestAttackSQLiteProcessesUnderWriteLoadShareTheBudget(t *testing.T) {
+func TestSQLiteProcessesUnderWriteLoadShareTheBudget(t *testing.T) {
 	dsn := t.TempDir() + "/shop.db"
 	writer := open(t, dsn)
 	stop := make(chan struct{})
