@@ -34,7 +34,10 @@
 // after a restart. With DATABASE_URL set
 // (postgres://...), they are kept in that PostgreSQL database instead, which
 // several shop processes may share: an order is charged once whichever
-// process takes its callbacks.
+// process takes its callbacks. With credentials, the processes on one
+// database also share the bKash token through it (sealed with a key
+// derived from the credentials) and count their grant and refresh requests
+// together, so that a fleet sends at most bKash's two an hour.
 //
 // # Telemetry
 //
@@ -264,10 +267,26 @@ func newApp(publicURL string, opt options) (*app, error) {
 			fakeOpts := append([]bkashtest.Option{bkashtest.WithStateFile(filepath.Join(opt.dataDir, fakeStateFile))}, opt.fakeOpts...)
 			b, err = shop.NewFakeBackendWith(publicURL, fakeOpts, bopts...)
 		}
-	case "remote":
-		b, err = shop.NewRemoteBackend(opt.baseURL, *opt.sandbox, opt.topicARN, bopts...)
 	default:
-		b, err = shop.NewSandboxBackend(*opt.sandbox, opt.topicARN, bopts...)
+		// The processes of the shop on one database share the token and
+		// the count of grant and refresh requests through it (bKash blocks
+		// an app that sends more than two an hour). The fake of a "fake"
+		// backend lives in its process, so its token is not shared.
+		var tokenOpts []bkash.Option
+		onError := func(err error) {
+			if opt.logger != nil {
+				opt.logger.Error("bkash token store", "err", err)
+			}
+		}
+		if tokenOpts, err = store.TokenOptions(*opt.sandbox, onError); err != nil {
+			break
+		}
+		bopts = append(bopts, tokenOpts...)
+		if opt.baseURL != "" {
+			b, err = shop.NewRemoteBackend(opt.baseURL, *opt.sandbox, opt.topicARN, bopts...)
+		} else {
+			b, err = shop.NewSandboxBackend(*opt.sandbox, opt.topicARN, bopts...)
+		}
 	}
 	if err != nil {
 		_ = store.Close()

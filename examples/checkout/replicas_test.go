@@ -326,6 +326,11 @@ func TestTwoShopProcessesChargeEachOrderOnce(t *testing.T) {
 	b := startShopProcess(t, fake, dsn, t.TempDir())
 	res := raceOrders(t, fake, []string{a.url, b.url}, 100, 6)
 	checkRace(t, "two processes on PostgreSQL", res)
+	// They share one token through the database: bKash allows two grant or
+	// refresh requests an hour for the whole fleet.
+	if n := fake.Grants(); n != 1 {
+		t.Errorf("two shop processes on one database sent %d grants, want 1", n)
+	}
 }
 
 // TestConcurrentAttemptsOfAnOrderChargeOnceOnSQLite is the same race on one

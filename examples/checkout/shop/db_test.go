@@ -66,7 +66,7 @@ func TestMigrationsAreAppliedOnceAtStart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff([]string{"0001_orders", "0002_audit_logs", "0003_wallet_callback_key"}, got); diff != "" {
+		if diff := cmp.Diff([]string{"0001_orders", "0002_audit_logs", "0003_wallet_callback_key", "0004_bkash_token"}, got); diff != "" {
 			t.Errorf("schema_migrations (-want +got):\n%s", diff)
 		}
 	})
