@@ -8,6 +8,7 @@ package bkash
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -39,20 +40,30 @@ type budgetSlot struct {
 }
 
 // budgetError is the budget's refusal of a request. It matches
-// ErrTokenBudgetExceeded and says when the next request is allowed.
+// ErrTokenBudgetExceeded and says when the next request is allowed, or,
+// when the store refused because it cannot count the request, why.
 type budgetError struct {
 	limit int
 	where string    // whose requests used the budget up
 	free  time.Time // when the next request is allowed
 	now   time.Time // when it was refused
+	store error     // the store's own refusal (it matches ErrTokenBudgetExceeded); nil for a spent budget
 }
 
 func (e *budgetError) Error() string {
+	if e.store != nil {
+		return e.store.Error() + "; nothing was sent"
+	}
 	return fmt.Sprintf("%v: %d grant/refresh requests %s in the last hour already; the next is allowed at %s (in %s); nothing was sent",
 		ErrTokenBudgetExceeded, e.limit, e.where, e.free.UTC().Format(time.RFC3339), e.free.Sub(e.now).Round(time.Second))
 }
 
-func (e *budgetError) Unwrap() error { return ErrTokenBudgetExceeded }
+func (e *budgetError) Unwrap() error {
+	if e.store != nil {
+		return e.store
+	}
+	return ErrTokenBudgetExceeded
+}
 
 // spend takes one request from the budget at now, first from this
 // process's count, then from the store's. When either has none left it
@@ -74,6 +85,11 @@ func (b *tokenBudget) spend(ctx context.Context, now time.Time) (budgetSlot, *bu
 	}
 	id, retryAt, err := b.store.TakeRenewal(ctx, b.key, b.limit, budgetWindow)
 	switch {
+	case errors.Is(err, ErrTokenBudgetExceeded):
+		// The store cannot count the request and refuses it rather than
+		// let this process count alone (see TokenBudgetStore).
+		b.forget(now)
+		return budgetSlot{}, &budgetError{limit: b.limit, free: now, now: now, store: err}
 	case err != nil:
 		b.warn(ctx, "bkash token budget store failed; counting this process's requests only", err)
 	case id == "":

@@ -6,6 +6,7 @@ package bkash
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -151,6 +152,34 @@ func TestBudgetStoreFailureFallsBackToTheProcessBudget(t *testing.T) {
 	}
 	if got := log.lines("budget store failed"); len(got) != 2 {
 		t.Errorf("budget store failures logged %d times, want 2:\n%s", len(got), log)
+	}
+}
+
+// budgetRefusingStore is a store that cannot count a request and refuses
+// it (fails closed) rather than let the process count alone.
+type budgetRefusingStore struct{ *MemoryTokenStore }
+
+func (budgetRefusingStore) TakeRenewal(context.Context, string, int, time.Duration) (string, time.Time, error) {
+	return "", time.Time{}, fmt.Errorf("%w: the count in /var/x cannot be kept: %w", ErrTokenBudgetExceeded, io.ErrUnexpectedEOF)
+}
+
+func TestBudgetStoreThatRefusesSendsNothing(t *testing.T) {
+	t.Parallel()
+	m := newCoreMock(t)
+	log := &coreLog{}
+	c := m.client(WithTokenStore(budgetRefusingStore{NewMemoryTokenStore()}), WithLogger(log.logger()))
+	_, err := coreQuery(context.Background(), c)
+	if !errors.Is(err, ErrTokenBudgetExceeded) || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("err = %v, want the store's refusal, with its cause", err)
+	}
+	if msg := fmt.Sprint(err); !strings.Contains(msg, "the count in /var/x cannot be kept") || !strings.Contains(msg, "nothing was sent") || strings.Contains(msg, "in the last hour already") {
+		t.Errorf("err = %q, want the store's reason, not a spent budget's", msg)
+	}
+	if got := m.sent(epGrant); got != 0 {
+		t.Errorf("grant requests = %d, want none", got)
+	}
+	if got := log.lines("budget store failed"); len(got) != 0 {
+		t.Errorf("a refusal was logged as a store failure (a fallback):\n%s", log)
 	}
 }
 

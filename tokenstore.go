@@ -86,8 +86,16 @@ type TokenLockExtender interface {
 // deletes the record id; returning an unknown id is not an error.
 //
 // key is the token's store key; implementations keep the records under a
-// name of their own derived from it. When the store fails, the SDK logs it
-// and falls back to the budget it keeps in the process.
+// name of their own derived from it. When TakeRenewal fails, the SDK logs it
+// and falls back to the budget it keeps in the process. A store that would
+// rather fail closed (it cannot count the request, and each process
+// counting alone could exceed bKash's limit) returns an error that matches
+// ErrTokenBudgetExceeded and says why, such as
+//
+//	fmt.Errorf("%w: the count is unreachable: %w", bkash.ErrTokenBudgetExceeded, err)
+//
+// The SDK then sends nothing and returns that error, with "nothing was sent"
+// appended, to the call that needed the token.
 type TokenBudgetStore interface {
 	TakeRenewal(ctx context.Context, key string, limit int, window time.Duration) (id string, retryAt time.Time, err error)
 	ReturnRenewal(ctx context.Context, key, id string) error

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -26,8 +27,10 @@ import (
 // are then refused before anything is sent.
 //
 // The count fails closed: when it cannot be kept (no directory for it, a
-// file in the way, a lock held by a stuck process), a run refuses to send a
-// grant or refresh and says why, instead of sending unbounded ones. It
+// file in the way, a lock held by a stuck process), TakeRenewal refuses the
+// request with an error that says why and matches
+// bkash.ErrTokenBudgetExceeded, so that the SDK sends nothing rather than
+// count the run's requests alone. It
 // holds only times and random ids, so it is kept with --no-token-cache too.
 
 // budgetStore is the client's TokenStore: the token where it is cached (a
@@ -55,7 +58,6 @@ type fileBudget struct {
 	now    func() time.Time
 
 	mu      sync.Mutex
-	failed  error  // why the last request was refused without counting, if it was
 	waiting string // the lock file a request is waiting for, if one is
 }
 
@@ -101,14 +103,6 @@ func (b *fileBudget) path() string {
 	return filepath.Join(b.dir, "budget-"+hex.EncodeToString(sum[:12])+".json")
 }
 
-// refusal is why the last request was refused without being counted, or
-// nil when every refusal came from the count itself.
-func (b *fileBudget) refusal() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.failed
-}
-
 func (b *fileBudget) setWaiting(lock string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -124,7 +118,8 @@ func (b *fileBudget) waitingFor() string {
 
 // TakeRenewal implements bkash.TokenBudgetStore. The SDK's key is not
 // used: the count is the app's (see fileBudget). When the count cannot be
-// kept, the request is refused (retryAt now) and refusal says why.
+// kept, the request is refused with an error matching both
+// bkash.ErrTokenBudgetExceeded and errCountNotKept.
 func (b *fileBudget) TakeRenewal(ctx context.Context, _ string, limit int, window time.Duration) (id string, retryAt time.Time, err error) {
 	err = b.update(ctx, limit, func(reqs []budgetRecord, now time.Time) []budgetRecord {
 		reqs = slices.DeleteFunc(reqs, func(r budgetRecord) bool { return now.Sub(r.At) >= window })
@@ -137,11 +132,11 @@ func (b *fileBudget) TakeRenewal(ctx context.Context, _ string, limit int, windo
 		id = hex.EncodeToString(raw[:])
 		return append(reqs, budgetRecord{ID: id, At: now})
 	})
-	b.mu.Lock()
-	b.failed = err
-	b.mu.Unlock()
-	if err != nil {
-		return "", b.now(), nil
+	switch {
+	case errors.Is(err, errNoBudgetDir):
+		return "", time.Time{}, fmt.Errorf("%w: %w: %w", bkash.ErrTokenBudgetExceeded, errCountNotKept, err)
+	case err != nil:
+		return "", time.Time{}, fmt.Errorf("%w: %w in %s: %w", bkash.ErrTokenBudgetExceeded, errCountNotKept, b.path(), err)
 	}
 	return id, retryAt, nil
 }
@@ -155,8 +150,12 @@ func (b *fileBudget) ReturnRenewal(ctx context.Context, _, id string) error {
 	})
 }
 
-// errNoBudgetDir is the refusal of a run that has nowhere to keep the count.
-var errNoBudgetDir = errors.New("there is no directory to keep it in: HOME is not set or not an absolute path")
+var (
+	// errCountNotKept marks a refusal because the count could not be kept.
+	errCountNotKept = errors.New("the count of grant and refresh requests cannot be kept")
+	// errNoBudgetDir is why a run that has nowhere to keep the count keeps none.
+	errNoBudgetDir = errors.New("there is no directory to keep it in: HOME is not set or not an absolute path")
+)
 
 // update applies change to the count under the lock and writes the
 // result (writeFileAtomic). change gets the

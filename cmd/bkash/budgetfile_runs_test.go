@@ -1099,35 +1099,6 @@ func TestOldMtimeFreesAnUnreadableCount(t *testing.T) {
 	}
 }
 
-// TestStaleRefusalIsNotReused: after the count is repaired, a refusal by
-// the count itself is not explained with the earlier failure.
-func TestStaleRefusalIsNotReused(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	fb := &fileBudget{dir: t.TempDir(), appKey: "app", now: time.Now}
-	if err := os.Mkdir(fb.path(), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if id, _, _ := fb.TakeRenewal(ctx, "k", 2, time.Hour); id != "" || fb.refusal() == nil {
-		t.Fatal("a count that is a directory was not refused")
-	}
-	if err := os.Remove(fb.path()); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		if id, _, _ := fb.TakeRenewal(ctx, "k", 2, time.Hour); id == "" {
-			t.Fatal("refused after the repair")
-		}
-	}
-	id, _, _ := fb.TakeRenewal(ctx, "k", 2, time.Hour)
-	if id != "" {
-		t.Fatal("third request allowed")
-	}
-	if why := fb.refusal(); why != nil {
-		t.Errorf("refusal() still says %q after the count was repaired and the refusal came from the count", why)
-	}
-}
-
 // approvedPayment creates a payment through the command (its one grant of
 // the hour) and approves it on srv, ready to execute.
 func approvedPayment(t *testing.T, env map[string]string, srv *bkashtest.Server) string {

@@ -98,11 +98,10 @@ type errorBody struct {
 // its exit code.
 func (a *app) reportError(path []*command, err error) int {
 	b := classify(err)
-	if refusal, hint, ok := a.budgetRefusal(err); ok {
-		if b.Kind == "other" {
-			b.Message = refusal // the refusal alone: nothing was sent
-		} else {
-			b.Message += "; not retried: " + refusal // after bKash's answer to an earlier attempt
+	if refusal, hint, ok := budgetRefusal(err); ok {
+		if b.Kind != "other" {
+			// After bKash's answer to an earlier attempt, which is the message.
+			b.Message += "; not retried: " + refusal
 		}
 		b.Hint = strings.TrimPrefix(b.Hint+"\n"+hint, "\n")
 	}
@@ -217,25 +216,20 @@ const budgetHint = "bKash blocks an app that sends more than two grant or refres
 // budgetFailHint explains a refusal because the count could not be kept.
 const budgetFailHint = "bkash sends no grant or refresh request while it cannot count them: bKash blocks an app that sends more than two an hour. Fix what the message names and run again."
 
-// budgetRefusal finds the renewal count's refusal of a grant or refresh
-// request in err and says it for a person, with its hint: when the count
-// could not be kept, why (not the SDK's words, which blame requests that
-// were never made). err may be the refusal alone, or an earlier attempt's
-// failure with the refusal of its retry joined to it.
-func (a *app) budgetRefusal(err error) (msg, hint string, ok bool) {
+// budgetRefusal finds the renewal budget's refusal of a grant or refresh
+// request in err, which may be the refusal alone or an earlier attempt's
+// failure with the refusal of its retry joined to it, and returns its text
+// and hint.
+func budgetRefusal(err error) (msg, hint string, ok bool) {
 	refusal := findRefusal(err)
 	if refusal == nil {
 		return "", "", false
 	}
-	if a.budget != nil {
-		if why := a.budget.refusal(); why != nil {
-			if errors.Is(why, errNoBudgetDir) {
-				return "there is nowhere to keep the count of grant and refresh requests (HOME is not set or not an absolute path), so none is sent", budgetFailHint, true
-			}
-			return fmt.Sprintf("the count of grant and refresh requests in %s cannot be kept (%v), so none is sent", a.budget.path(), why), budgetFailHint, true
-		}
+	hint = budgetHint
+	if errors.Is(refusal, errCountNotKept) {
+		hint = budgetFailHint
 	}
-	return strings.TrimPrefix(refusal.Error(), "bkash: "), budgetHint, true
+	return strings.TrimPrefix(refusal.Error(), "bkash: "), hint, true
 }
 
 // findRefusal returns the part of err that is the renewal budget's refusal,

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/smartdairy/bkash-go"
@@ -141,12 +140,7 @@ func (o *validateOptions) run(a *app, _ []string) error {
 	v.rep.Steps = buildSteps(v.rep.Exchanges)
 	v.rep.Passed = flowErr == nil
 	if flowErr != nil {
-		failure := flowErr.Error()
-		if refusal, _, ok := a.budgetRefusal(flowErr); ok {
-			// The count's words for its refusal, not the SDK's (see budgetRefusal).
-			failure = strings.Replace(failure, findRefusal(flowErr).Error(), refusal, 1)
-		}
-		v.rep.Failure = scrub(failure, v.rec.knownSecrets())
+		v.rep.Failure = scrub(flowErr.Error(), v.rec.knownSecrets())
 	}
 	jsonPath, werr := v.rep.write(o.out, v.rec.knownSecrets())
 	if werr != nil {
