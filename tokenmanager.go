@@ -260,6 +260,7 @@ func (m *tokenManager) swap(t *Token) {
 	m.cur = t
 	m.latest = t
 	m.hold = time.Time{}
+	m.refusal = nil // a working token: an earlier refusal no longer explains a later one
 }
 
 // keepCurrent returns the current token if it is valid for at least life

@@ -95,7 +95,8 @@ type TokenLockExtender interface {
 //	fmt.Errorf("%w: the count is unreachable: %w", bkash.ErrTokenBudgetExceeded, err)
 //
 // The SDK then sends nothing and returns that error, with "nothing was sent"
-// appended, to the call that needed the token.
+// appended, to the call that needed the token; its text also reaches the
+// log and the observer, so it must carry no secret.
 type TokenBudgetStore interface {
 	TakeRenewal(ctx context.Context, key string, limit int, window time.Duration) (id string, retryAt time.Time, err error)
 	ReturnRenewal(ctx context.Context, key, id string) error

@@ -154,7 +154,7 @@ func New(opts ...Option) (*Telemetry, error) {
 		metric.WithUnit("s"), metric.WithExplicitBucketBoundaries(durationBuckets...),
 		metric.WithDescription("Duration of grant and refresh calls, by kind and result."))
 	t.budgetRefusals, errs[5] = m.Int64Counter("bkash.token.budget_refusals", metric.WithUnit("{renewal}"),
-		metric.WithDescription("Grants and refreshes the client refused to send because bKash's hourly budget was spent."))
+		metric.WithDescription("Grants and refreshes the client refused to send: bKash's hourly budget was spent, or the TokenBudgetStore could not count them."))
 	t.verifications, errs[6] = m.Int64Counter("bkash.webhook.verifications", metric.WithUnit("{message}"),
 		metric.WithDescription("Webhook messages verified, by result (ok or the reason for rejection)."))
 	t.settlements, errs[7] = m.Int64Counter("bkash.reconciler.settlements", metric.WithUnit("{payment}"),

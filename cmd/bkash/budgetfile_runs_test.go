@@ -36,16 +36,16 @@ import (
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
-var attackCreds = bkash.Credentials{
+var countCreds = bkash.Credentials{
 	Username:  "attack-user",
 	Password:  "attack-password-S3CRET",
 	AppKey:    "attack-app-key",
 	AppSecret: "attack-app-secret-S3CRET",
 }
 
-func attackServer(t *testing.T, opts ...bkashtest.Option) *bkashtest.Server {
+func countServer(t *testing.T, opts ...bkashtest.Option) *bkashtest.Server {
 	t.Helper()
-	srv := bkashtest.NewServer(append([]bkashtest.Option{bkashtest.WithCredentials(attackCreds)}, opts...)...)
+	srv := bkashtest.NewServer(append([]bkashtest.Option{bkashtest.WithCredentials(countCreds)}, opts...)...)
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -56,15 +56,25 @@ func tokenRequests(srv *bkashtest.Server) int {
 	return srv.Received("token.grant") + srv.Received("token.refresh")
 }
 
-// attackCountPath is the count file of creds under home: one per app key
+// countPath is the count file of creds under home: one per app key
 // (fileBudget).
-func attackCountPath(home string, _ bkash.Environment, creds bkash.Credentials) string {
+func countPath(home string, creds bkash.Credentials) string {
 	return (&fileBudget{dir: filepath.Join(home, ".cache", "bkash"), appKey: creds.AppKey}).path()
 }
 
 // inProcess runs the command in this process against base.
 func inProcess(env map[string]string, base string, args ...string) result {
 	return runWithSpy(newSpy(), env, append([]string{"--base-url", base}, args...)...)
+}
+
+// tokenChecks runs n token checks against base in this process and
+// returns what they printed on stderr.
+func tokenChecks(env map[string]string, base string, n int) string {
+	var said strings.Builder
+	for range n {
+		said.WriteString(inProcess(env, base, "token", "check").stderr)
+	}
+	return said.String()
 }
 
 // childCmd is the command as a process of its own (TestMain).
@@ -103,15 +113,15 @@ func runChild(t *testing.T, env map[string]string, args ...string) childResult {
 }
 
 // TestCountPathIsTheOneUsed checks the helper the other tests rely on:
-// a token check writes the count where attackCountPath says.
+// a token check writes the count where countPath says.
 func TestCountPathIsTheOneUsed(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
 	if r := inProcess(env, srv.URL, "token", "check"); r.code != exitOK {
 		t.Fatalf("token check: exit %d, stderr %q", r.code, r.stderr)
 	}
-	if _, err := os.Stat(attackCountPath(env["HOME"], bkash.Sandbox, attackCreds)); err != nil {
+	if _, err := os.Stat(countPath(env["HOME"], countCreds)); err != nil {
 		t.Fatalf("the count is not where the tests look: %v", err)
 	}
 }
@@ -172,19 +182,15 @@ func TestBrokenCountFilesFailClosed(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := attackServer(t)
-			env := credsEnv(t, attackCreds)
-			tc.setup(t, env["HOME"], attackCountPath(env["HOME"], bkash.Sandbox, attackCreds))
-			var said strings.Builder
-			for range 4 {
-				r := inProcess(env, srv.URL, "token", "check")
-				said.WriteString(r.stderr)
-			}
+			srv := countServer(t)
+			env := credsEnv(t, countCreds)
+			tc.setup(t, env["HOME"], countPath(env["HOME"], countCreds))
+			said := tokenChecks(env, srv.URL, 4)
 			if n := tokenRequests(srv); n > 2 {
 				t.Errorf("four token checks sent %d grant requests in the hour, want at most 2 (the broken count is ignored)", n)
 			}
-			if !strings.Contains(said.String(), "count") {
-				t.Errorf("the user was told nothing about the broken count; stderr of the runs: %q", said.String())
+			if !strings.Contains(said, "count") {
+				t.Errorf("the user was told nothing about the broken count; stderr of the runs: %q", said)
 			}
 		})
 	}
@@ -196,19 +202,15 @@ func TestBrokenCountFilesFailClosed(t *testing.T) {
 // no count and sent one per run.)
 func TestNoHomeSendsNoGrant(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
 	delete(env, "HOME")
-	var said strings.Builder
-	for range 4 {
-		r := inProcess(env, srv.URL, "token", "check")
-		said.WriteString(r.stderr)
-	}
+	said := tokenChecks(env, srv.URL, 4)
 	if n := tokenRequests(srv); n != 0 {
-		t.Errorf("four token checks without HOME sent %d grant requests, want none; stderr %q", n, said.String())
+		t.Errorf("four token checks without HOME sent %d grant requests, want none; stderr %q", n, said)
 	}
-	if !strings.Contains(said.String(), "HOME is not set") {
-		t.Errorf("the runs did not say why: %q", said.String())
+	if !strings.Contains(said, "HOME is not set") {
+		t.Errorf("the runs did not say why: %q", said)
 	}
 }
 
@@ -219,9 +221,9 @@ func TestNoHomeSendsNoGrant(t *testing.T) {
 // grant anyway: three runs, three grants, nothing printed.)
 func TestStuckLockHolderSendsNoGrant(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
-	holdLock(t, attackCountPath(env["HOME"], bkash.Sandbox, attackCreds)+".lock")
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
+	holdLock(t, countPath(env["HOME"], countCreds)+".lock")
 	var (
 		wg  sync.WaitGroup
 		mu  sync.Mutex
@@ -253,16 +255,16 @@ func TestStuckLockHolderSendsNoGrant(t *testing.T) {
 // says it waited for a lock rather than that bKash's answer was lost.
 func TestLockWaitHonorsTimeoutAndInterrupt(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
-	holdLock(t, attackCountPath(env["HOME"], bkash.Sandbox, attackCreds)+".lock")
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
+	holdLock(t, countPath(env["HOME"], countCreds)+".lock")
 
 	r := runChild(t, env, "--base-url", srv.URL, "--timeout", "1s", "token", "check")
 	t.Logf("--timeout 1s with the lock held: exit %d after %v, stderr %q", r.code, r.took.Round(10*time.Millisecond), r.stderr)
 	if r.took > 5*time.Second || r.code == exitOK {
 		t.Errorf("--timeout 1s with the lock held: exit %d after %v; want a failure within a few seconds", r.code, r.took)
 	}
-	if r.code == exitUnknown || strings.Contains(r.stderr, "may have reached") || !strings.Contains(r.stderr, "waiting for the lock "+attackCountPath(env["HOME"], bkash.Sandbox, attackCreds)+".lock") {
+	if r.code == exitUnknown || strings.Contains(r.stderr, "may have reached") || !strings.Contains(r.stderr, "waiting for the lock "+countPath(env["HOME"], countCreds)+".lock") {
 		t.Errorf("waiting for a local file lock: exit %d, stderr %q; want it named, not an unknown outcome", r.code, r.stderr)
 	}
 
@@ -297,8 +299,8 @@ func TestLockWaitHonorsTimeoutAndInterrupt(t *testing.T) {
 // it per app key and username, the SDK's token key: two grants each.)
 func TestUsernamesShareTheAppsCount(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
 	for _, user := range []string{"attack-user", "attack_user", "Attack-User"} {
 		e := maps.Clone(env)
 		e["BKASH_USERNAME"] = user
@@ -317,8 +319,8 @@ func TestUsernamesShareTheAppsCount(t *testing.T) {
 // version kept one per environment label.)
 func TestEnvironmentFlagsShareTheAppsCount(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
 	for _, flag := range []string{"--sandbox", "--production", "--sandbox", "--production"} {
 		r := inProcess(env, srv.URL, flag, "token", "check")
 		if r.code == exitUsage {
@@ -336,8 +338,8 @@ func TestEnvironmentFlagsShareTheAppsCount(t *testing.T) {
 // is sent.
 func TestRefreshAndGrantShareTheCount(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
 	r := inProcess(env, srv.URL, "token", "check")
 	if r.code != exitOK {
 		t.Fatalf("token check: %d %s", r.code, r.stderr)
@@ -374,9 +376,9 @@ func TestRefreshAndGrantShareTheCount(t *testing.T) {
 // and still counts them; later runs are refused.
 func TestKilledRunsLeaveAWholeCount(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
+	srv := countServer(t)
 	srv.Inject("token.grant", bkashtest.Fault{Times: 100, Delay: 3 * time.Second})
-	env := credsEnv(t, attackCreds)
+	env := credsEnv(t, countCreds)
 	var cmds []*exec.Cmd
 	for range 8 {
 		cmd := childCmd(env, "--base-url", srv.URL, "token", "check")
@@ -394,7 +396,7 @@ func TestKilledRunsLeaveAWholeCount(t *testing.T) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	}
-	count := attackCountPath(env["HOME"], bkash.Sandbox, attackCreds)
+	count := countPath(env["HOME"], countCreds)
 	data, err := os.ReadFile(count)
 	if err != nil {
 		t.Fatal(err)
@@ -404,9 +406,7 @@ func TestKilledRunsLeaveAWholeCount(t *testing.T) {
 		t.Errorf("count after the kills: %q (%v), want two records", data, err)
 	}
 	srv.ClearFaults()
-	for range 3 {
-		inProcess(env, srv.URL, "token", "check")
-	}
+	tokenChecks(env, srv.URL, 3)
 	if n := tokenRequests(srv); n > 2 {
 		t.Errorf("%d grant requests after killed runs, want at most 2", n)
 	}
@@ -472,8 +472,8 @@ func TestHostileCountRecords(t *testing.T) {
 // budget and lock files, nor in what the runs print.
 func TestNothingSecretInTheCount(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
 	sp := newSpy()
 	var printed strings.Builder
 	run := func(env map[string]string, args ...string) {
@@ -486,7 +486,7 @@ func TestNothingSecretInTheCount(t *testing.T) {
 	run(bad, "token", "check")
 	run(bad, "token", "check", "--json")
 	run(env, "token", "check", "--no-token-cache")
-	secrets := append(sp.list(), string(attackCreds.Password), string(attackCreds.AppSecret), "wrong-password-S3CRET", attackCreds.AppKey, attackCreds.Username)
+	secrets := append(sp.list(), string(countCreds.Password), string(countCreds.AppSecret), "wrong-password-S3CRET", countCreds.AppKey, countCreds.Username)
 	dir := filepath.Join(env["HOME"], ".cache", "bkash")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -515,8 +515,8 @@ func TestNothingSecretInTheCount(t *testing.T) {
 // is false for a run that reads none.
 func TestNoTokenCacheRefusalHint(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
 	var last result
 	for range 3 {
 		last = inProcess(env, srv.URL, "--no-token-cache", "payment", "query", "TR0000000000")
@@ -567,8 +567,8 @@ func TestFakeExemptionIsExact(t *testing.T) {
 // the count file is whole afterwards.
 func TestConcurrentMixedRuns(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
 	if r := inProcess(env, srv.URL, "token", "check"); r.code != exitOK {
 		t.Fatal(r.stderr)
 	}
@@ -589,7 +589,7 @@ func TestConcurrentMixedRuns(t *testing.T) {
 	if n := tokenRequests(srv); n > 2 {
 		t.Errorf("grants %d + refreshes %d = %d, want at most 2", srv.Received("token.grant"), srv.Received("token.refresh"), n)
 	}
-	data, err := os.ReadFile(attackCountPath(env["HOME"], bkash.Sandbox, attackCreds))
+	data, err := os.ReadFile(countPath(env["HOME"], countCreds))
 	var f budgetFile
 	if err != nil || json.Unmarshal(data, &f) != nil {
 		t.Errorf("count after concurrent runs: %q, %v", data, err)
@@ -603,8 +603,8 @@ func TestConcurrentMixedRuns(t *testing.T) {
 // XDG_CACHE_HOME: two counts.)
 func TestXDGCacheHomeSharesTheCount(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
 	xdg := maps.Clone(env)
 	xdg["XDG_CACHE_HOME"] = filepath.Join(env["HOME"], "xdg-cache")
 	for range 2 {
@@ -616,10 +616,10 @@ func TestXDGCacheHomeSharesTheCount(t *testing.T) {
 	}
 }
 
-// countRecords reads the count file of attackCreds under home.
+// countRecords reads the count file of countCreds under home.
 func countRecords(t *testing.T, home string) []budgetRecord {
 	t.Helper()
-	data, err := os.ReadFile(attackCountPath(home, bkash.Sandbox, attackCreds))
+	data, err := os.ReadFile(countPath(home, countCreds))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -701,10 +701,10 @@ func TestGivingBackToAnUnreadableCountKeepsItFull(t *testing.T) {
 // not sent. (The first version said "sent no grant" although one was.)
 func TestRetryRefusedByABrokenCountKeepsTheFirstAnswer(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
+	srv := countServer(t)
 	srv.Inject("token.grant", bkashtest.Fault{HTTPStatus: 503, Times: 5})
-	env := credsEnv(t, attackCreds)
-	count := attackCountPath(env["HOME"], bkash.Sandbox, attackCreds)
+	env := credsEnv(t, countCreds)
+	count := countPath(env["HOME"], countCreds)
 	hook := &hookTransport{n: 1, after: func() {
 		// The count cannot be kept from now on.
 		_ = os.Remove(count)
@@ -746,8 +746,8 @@ func TestRetryRefusedByABrokenCountKeepsTheFirstAnswer(t *testing.T) {
 // message says so rather than that HOME is unset.
 func TestRelativeHomeIsNamed(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
 	env["HOME"] = "relative-home"
 	r := inProcess(env, srv.URL, "token", "check")
 	if n := tokenRequests(srv); n != 0 {
@@ -766,8 +766,8 @@ func TestRelativeHomeIsNamed(t *testing.T) {
 // not the SDK's words, which blame two requests that were never made.
 func TestValidateReportGivesTheCountsReason(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
 	out := filepath.Join(t.TempDir(), "report.md")
 	delete(env, "HOME")
 	r := inProcess(env, srv.URL, "validate", "--out", out, "--wait", "1s", "--poll", "100ms")
@@ -798,9 +798,9 @@ func TestValidateReportGivesTheCountsReason(t *testing.T) {
 // the 503.)
 func TestRetryRefusedByAFullCountIsMentioned(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
+	srv := countServer(t)
 	srv.Inject("token.grant", bkashtest.Fault{HTTPStatus: 503, Times: 10})
-	env := credsEnv(t, attackCreds)
+	env := credsEnv(t, countCreds)
 	for _, jsonFlag := range []bool{false, true} {
 		e := maps.Clone(env)
 		e["HOME"] = t.TempDir()
@@ -835,9 +835,9 @@ func TestRetryRefusedByAFullCountIsMentioned(t *testing.T) {
 // requests in all.
 func TestRetriesAfter5xxAreEachCounted(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
+	srv := countServer(t)
 	srv.Inject("token.grant", bkashtest.Fault{HTTPStatus: 502, Times: 100})
-	env := credsEnv(t, attackCreds)
+	env := credsEnv(t, countCreds)
 	for range 3 {
 		inProcess(env, srv.URL, "token", "check")
 		inProcess(env, srv.URL, "--no-token-cache", "payment", "query", "TR0000000000")
@@ -860,10 +860,10 @@ func TestRetriesAfter5xxAreEachCounted(t *testing.T) {
 // that reason alone).
 func TestUnsentGrantsAreGivenBack(t *testing.T) {
 	t.Parallel()
-	dead := bkashtest.NewServer(bkashtest.WithCredentials(attackCreds))
+	dead := bkashtest.NewServer(bkashtest.WithCredentials(countCreds))
 	deadURL := dead.URL
 	dead.Close()
-	env := credsEnv(t, attackCreds)
+	env := credsEnv(t, countCreds)
 	for range 5 {
 		r := runWithTransport(nil, env, "--base-url", deadURL, "token", "check")
 		if r.code == exitOK || r.code == exitUnknown {
@@ -876,7 +876,7 @@ func TestUnsentGrantsAreGivenBack(t *testing.T) {
 	if recs := countRecords(t, env["HOME"]); len(recs) != 0 {
 		t.Errorf("after five runs that could not connect the count holds %v, want none", recs)
 	}
-	srv := attackServer(t)
+	srv := countServer(t)
 	for range 3 {
 		runWithTransport(nil, env, "--base-url", srv.URL, "token", "check", "--json")
 	}
@@ -891,8 +891,8 @@ func TestUnsentGrantsAreGivenBack(t *testing.T) {
 // and --json is one valid JSON object of kind "other".
 func TestExecuteRefusedByTheCount(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
 	id := approvedPayment(t, env, srv)
 	inProcess(env, srv.URL, "--no-token-cache", "token", "check") // the second of the hour
 	for _, args := range [][]string{
@@ -929,8 +929,8 @@ func TestExecuteRefusedByTheCount(t *testing.T) {
 // payment is not executed.
 func TestExecuteWithRejectedTokenThenRefused(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
 	id := approvedPayment(t, env, srv)
 	inProcess(env, srv.URL, "--no-token-cache", "token", "check") // the second of the hour
 	srv.ExpireTokens()
@@ -962,9 +962,9 @@ func inProcessQueryStatus(t *testing.T, srv *bkashtest.Server, id string) string
 // "requests ... already", and no secret.
 func TestFailClosedRefusalIsValidJSONAndNamesThePath(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
-	count := attackCountPath(env["HOME"], bkash.Sandbox, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
+	count := countPath(env["HOME"], countCreds)
 	if err := os.MkdirAll(count, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -978,7 +978,7 @@ func TestFailClosedRefusalIsValidJSONAndNamesThePath(t *testing.T) {
 	if e["kind"] != "other" || e["hint"] != budgetFailHint || !strings.Contains(msg, count) || strings.Contains(msg, "(in 0s)") {
 		t.Errorf("--json refusal: %v", m)
 	}
-	for _, s := range []string{string(attackCreds.Password), string(attackCreds.AppSecret)} {
+	for _, s := range []string{string(countCreds.Password), string(countCreds.AppSecret)} {
 		if strings.Contains(r.stdout+r.stderr, s) {
 			t.Errorf("printed %q", s)
 		}
@@ -995,9 +995,9 @@ func TestFailClosedRefusalIsValidJSONAndNamesThePath(t *testing.T) {
 // well delete the count), and the result is written in place of the link.
 func TestSymlinkedCountIsReplacedNotWrittenThrough(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
-	count := attackCountPath(env["HOME"], bkash.Sandbox, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
+	count := countPath(env["HOME"], countCreds)
 	if err := os.MkdirAll(filepath.Dir(count), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -1008,9 +1008,7 @@ func TestSymlinkedCountIsReplacedNotWrittenThrough(t *testing.T) {
 	if err := os.Symlink(precious, count); err != nil {
 		t.Fatal(err)
 	}
-	for range 3 {
-		inProcess(env, srv.URL, "token", "check")
-	}
+	tokenChecks(env, srv.URL, 3)
 	if data, _ := os.ReadFile(precious); string(data) != "do not touch\n" {
 		t.Errorf("the symlink's target was changed: %q", data)
 	}
@@ -1032,9 +1030,9 @@ func TestSymlinkedCountIsReplacedNotWrittenThrough(t *testing.T) {
 // works through it.
 func TestSymlinkedLockIsFollowed(t *testing.T) {
 	t.Parallel()
-	srv := attackServer(t)
-	env := credsEnv(t, attackCreds)
-	count := attackCountPath(env["HOME"], bkash.Sandbox, attackCreds)
+	srv := countServer(t)
+	env := credsEnv(t, countCreds)
+	count := countPath(env["HOME"], countCreds)
 	if err := os.MkdirAll(filepath.Dir(count), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -1045,9 +1043,7 @@ func TestSymlinkedLockIsFollowed(t *testing.T) {
 	if err := os.Symlink(existing, count+".lock"); err != nil {
 		t.Fatal(err)
 	}
-	for range 3 {
-		inProcess(env, srv.URL, "token", "check")
-	}
+	tokenChecks(env, srv.URL, 3)
 	if data, _ := os.ReadFile(existing); string(data) != "keep\n" {
 		t.Errorf("lock target changed: %q", data)
 	}
@@ -1056,8 +1052,8 @@ func TestSymlinkedLockIsFollowed(t *testing.T) {
 	}
 
 	// A dangling link: the target is created.
-	env2 := credsEnv(t, attackCreds)
-	count2 := attackCountPath(env2["HOME"], bkash.Sandbox, attackCreds)
+	env2 := credsEnv(t, countCreds)
+	count2 := countPath(env2["HOME"], countCreds)
 	if err := os.MkdirAll(filepath.Dir(count2), 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func startShopWith(t *testing.T, opt options) *testShop {
 	jar, _ := cookiejar.New(nil)
 	return &testShop{
 		t: t, url: u, app: a, fake: a.backend.Fake, store: a.shop.Store(),
-		browser: &http.Client{Jar: jar, Timeout: 30 * time.Second},
+		browser: &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: ownTransport()},
 		dataDir: dataDir,
 	}
 }
@@ -288,3 +288,12 @@ func runShop(t *testing.T, opt options) (url string, stop func() error) {
 	}
 	return "", nil
 }
+
+// ownTransport is a transport of the caller's own. Tests must not share
+// http.DefaultTransport: httptest.Server.Close, in any parallel test, closes
+// its idle connections, and a POST that was about to reuse one fails with
+// "CloseIdleConnections called" (it is not retried, not being idempotent).
+func ownTransport() *http.Transport { return http.DefaultTransport.(*http.Transport).Clone() }
+
+// ownClient is a plain client on an ownTransport.
+func ownClient() *http.Client { return &http.Client{Transport: ownTransport()} }

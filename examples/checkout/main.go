@@ -273,12 +273,7 @@ func newApp(publicURL string, opt options) (*app, error) {
 		// an app that sends more than two an hour). The fake of a "fake"
 		// backend lives in its process, so its token is not shared.
 		var tokenOpts []bkash.Option
-		onError := func(err error) {
-			if opt.logger != nil {
-				opt.logger.Error("bkash token store", "err", err)
-			}
-		}
-		if tokenOpts, err = store.TokenOptions(*opt.sandbox, onError); err != nil {
+		if tokenOpts, err = store.TokenOptions(*opt.sandbox); err != nil {
 			break
 		}
 		bopts = append(bopts, tokenOpts...)

@@ -86,7 +86,7 @@ func TestWebhookNotificationIsRecordedOnTheOrder(t *testing.T) {
 		t.Errorf("webhook trxID = %q, want %q", got, o.TrxID)
 	}
 	// A forged notification is refused by the verifier.
-	resp, err := http.Post(ts.url+"/bkash/webhook", "text/plain", strings.NewReader(`{"Type":"Notification","Message":"{}"}`))
+	resp, err := ownClient().Post(ts.url+"/bkash/webhook", "text/plain", strings.NewReader(`{"Type":"Notification","Message":"{}"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -604,7 +604,7 @@ func TestOrdersBelongToTheirBrowser(t *testing.T) {
 
 	jar, _ := cookiejar.New(nil)
 	stranger := *ts
-	stranger.browser = &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	stranger.browser = &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: ownTransport()}
 	for _, path := range []string{"/orders/" + o.ID, "/orders/" + o.ID + "/receipt"} {
 		if p := stranger.get(path); p.status != http.StatusNotFound {
 			t.Errorf("another browser GET %s: status %d, want 404", path, p.status)
@@ -648,7 +648,7 @@ func TestForgedCallbackDoesNotBlockTheRealPayment(t *testing.T) {
 	pid := ts.order("A1002").Attempts[0].PaymentID
 	// Anyone who learns the paymentID (a shared screenshot, a log) tries to
 	// cancel it: without the attempt's key, and with another attempt's key.
-	stranger := &http.Client{Timeout: 10 * time.Second}
+	stranger := &http.Client{Timeout: 10 * time.Second, Transport: ownTransport()}
 	for name, target := range map[string]string{
 		"no key":              ts.url + "/bkash/callback?paymentID=" + url.QueryEscape(pid) + "&status=cancel",
 		"another order's key": otherFake.CallbackURL + "?paymentID=" + url.QueryEscape(pid) + "&status=cancel",

@@ -150,7 +150,7 @@ func TestEveryPageInEveryState(t *testing.T) {
 		t.Errorf("the order's logs lack its webhook:\n%s", hooks.body)
 	}
 	// A forged webhook is logged as rejected.
-	resp, err := http.Post(ts.url+"/bkash/webhook", "text/plain", strings.NewReader(`{"Type":"Notification","Message":"{\"debitMSISDN\":\"01770618575\"}"}`))
+	resp, err := ownClient().Post(ts.url+"/bkash/webhook", "text/plain", strings.NewReader(`{"Type":"Notification","Message":"{\"debitMSISDN\":\"01770618575\"}"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -126,7 +126,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 func noRedirect() *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{
-		Jar: jar, Timeout: 60 * time.Second,
+		Jar: jar, Timeout: 60 * time.Second, Transport: ownTransport(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }

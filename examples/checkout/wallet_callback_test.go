@@ -30,7 +30,7 @@ func TestForgedAgreementCallbackDoesNotBlockTheRealLink(t *testing.T) {
 			pid = w.PaymentID
 		}
 	}
-	stranger := &http.Client{Timeout: 10 * time.Second}
+	stranger := &http.Client{Timeout: 10 * time.Second, Transport: ownTransport()}
 	for name, target := range map[string]string{
 		"no key":             ts.url + "/bkash/agreement/callback?paymentID=" + url.QueryEscape(pid) + "&status=cancel",
 		"another link's key": otherFake.CallbackURL + "?paymentID=" + url.QueryEscape(pid) + "&status=cancel",

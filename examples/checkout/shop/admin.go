@@ -127,10 +127,8 @@ func (s *Shop) handleRefund(w http.ResponseWriter, r *http.Request) {
 		PaymentID: o.PaymentID, TrxID: o.TrxID, Amount: amount,
 		SKU: refundSKU(o), Reason: reason,
 	})
-	var ve *bkash.ValidationError
-	_, refused := definiteRefusal(err)
-	switch {
-	case err == nil:
+	switch outcome := bkash.OutcomeOf(err); outcome {
+	case bkash.OutcomeOK:
 		_, err = s.store.UpdateOrder(id, func(o *Order) error {
 			o.RefundPending = nil
 			recordRefund(o, *rf, reason, s.now())
@@ -142,10 +140,15 @@ func (s *Shop) handleRefund(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Info("refund", "order", id, "refundTrxID", rf.RefundTrxID, "amount", rf.Amount.String())
 		s.renderAdmin(w, r, http.StatusOK, id, fmt.Sprintf("Order %s: refunded Tk %s (bKash refund %s).", id, rf.Amount, rf.RefundTrxID), "", nil, "")
-	case refused, errors.As(err, &ve):
-		// A definite refusal, or refused before sending: nothing was refunded.
+	case bkash.OutcomeRefused, bkash.OutcomeFailed:
+		// bKash refused it, or it was never sent (bad input, the token
+		// budget, a network failure before sending): nothing was refunded.
 		_, _ = s.store.UpdateOrder(id, func(o *Order) error { o.RefundPending = nil; return nil })
-		s.renderAdmin(w, r, http.StatusBadGateway, id, "", "Order "+id+": bKash refused the refund: "+err.Error(), nil, "")
+		what := "bKash refused the refund: "
+		if outcome == bkash.OutcomeFailed {
+			what = "the refund was not sent: "
+		}
+		s.renderAdmin(w, r, http.StatusBadGateway, id, "", "Order "+id+": "+what+err.Error(), nil, "")
 	default:
 		// Outcome unknown. Never send it again, and decide nothing before
 		// RefundSettleAfter: the reconciler reads Refunds.Status then.

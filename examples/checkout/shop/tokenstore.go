@@ -34,13 +34,11 @@ import (
 // adds the SDK's encryption with a key derived from the credentials.
 //
 // The count fails closed: when the database cannot count a request (it is
-// down, a table is missing, a lock times out), TakeRenewal refuses it for a
-// minute instead of returning the error, on which the SDK would fall back
-// to a count of each process's own, two per process.
+// down, a table is missing, a lock times out), TakeRenewal refuses it with
+// an error that matches bkash.ErrTokenBudgetExceeded, so that the SDK sends
+// nothing rather than count each process's requests alone (two each).
 type TokenStore struct {
 	s *Store
-	// OnError, when set, is told of a database error behind a refusal.
-	OnError func(error)
 
 	mu     sync.Mutex
 	owners map[string]string // store key -> the owner id of a lock this value holds
@@ -56,10 +54,6 @@ var (
 func (s *Store) TokenStore() *TokenStore {
 	return &TokenStore{s: s, owners: map[string]string{}}
 }
-
-// failClosedFor is how long a request is refused when the database could
-// not count it.
-const failClosedFor = time.Minute
 
 // tx runs fn in a transaction: READ COMMITTED on PostgreSQL, where a
 // stricter default isolation would let each waiter for the renewal count's
@@ -101,9 +95,7 @@ func (t *TokenStore) exec(ctx context.Context, q string, args ...any) (int64, er
 // shop's database: the store, and the SDK's encryption of the token with a
 // key derived from the app secret and password, so that the database (a
 // backup, a read replica, a DBA) never holds a usable token.
-// onError, when not nil, is told of the database errors behind the
-// refusals of the count (TokenStore.OnError).
-func (s *Store) TokenOptions(creds bkash.Credentials, onError func(error)) ([]bkash.Option, error) {
+func (s *Store) TokenOptions(creds bkash.Credentials) ([]bkash.Option, error) {
 	key := sha256.Sum256([]byte("bkash-go demo shop token\x00" + string(creds.AppSecret) + "\x00" + string(creds.Password)))
 	block, err := aes.NewCipher(key[:])
 	if err != nil {
@@ -113,9 +105,7 @@ func (s *Store) TokenOptions(creds bkash.Credentials, onError func(error)) ([]bk
 	if err != nil {
 		return nil, err
 	}
-	ts := s.TokenStore()
-	ts.OnError = onError
-	return []bkash.Option{bkash.WithTokenStore(ts), bkash.WithTokenEncryption(aead)}, nil
+	return []bkash.Option{bkash.WithTokenStore(s.TokenStore()), bkash.WithTokenEncryption(aead)}, nil
 }
 
 // nowMillis is the database's clock in Unix milliseconds, as SQL.
@@ -252,10 +242,7 @@ func (t *TokenStore) TakeRenewal(ctx context.Context, key string, limit int, win
 		return err
 	})
 	if err != nil {
-		if t.OnError != nil {
-			t.OnError(fmt.Errorf("token store: a grant or refresh request was refused, since the database could not count it: %w", err))
-		}
-		return "", time.Now().Add(failClosedFor), nil
+		return "", time.Time{}, fmt.Errorf("%w: the shop's database could not count the request: %w", bkash.ErrTokenBudgetExceeded, err)
 	}
 	return id, retryAt, nil
 }

@@ -59,7 +59,7 @@ func fleet(t *testing.T, dsn string, fake *bkashtest.Server, n int, extra ...bka
 	stores := make([]*Store, n)
 	for i := range clients {
 		s := open(t, dsn)
-		opts, err := s.TokenOptions(shopCreds, nil)
+		opts, err := s.TokenOptions(shopCreds)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func hammer(clients []*bkash.Client, g, rounds int, timeout time.Duration) []err
 // two, and the renewal lock (still working) only serializes the processes:
 // four processes against a failing bKash send eight grant requests in the
 // hour instead of at most two.
-// That was the first version; now the store refuses a request it cannot count, for a minute.
+// That was the first version; now the store refuses a request it cannot count.
 func TestFleetFailsClosedWhenTheBudgetTableErrors(t *testing.T) {
 	databases(t, func(t *testing.T, dsn string) {
 		fake := bkashtest.NewServer(bkashtest.WithCredentials(shopCreds))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -289,8 +290,9 @@ func TestReplicasAgainstFailingGrantsSendAtMostTwo(t *testing.T) {
 }
 
 // TestTokenStoreFailsClosed: a request the database cannot count is
-// refused for a minute, and OnError is told why; the SDK would otherwise
-// fall back to a count of each process's own.
+// refused with an error that matches bkash.ErrTokenBudgetExceeded, so that
+// the SDK sends nothing rather than count each process's own; a client
+// gets that reason.
 func TestTokenStoreFailsClosed(t *testing.T) {
 	databases(t, func(t *testing.T, dsn string) {
 		s, err := OpenStore(context.Background(), dsn, nil)
@@ -298,19 +300,22 @@ func TestTokenStoreFailsClosed(t *testing.T) {
 			t.Fatal(err)
 		}
 		ts := s.TokenStore()
-		var told []error
-		ts.OnError = func(err error) { told = append(told, err) }
 		_ = s.Close()
-		start := time.Now()
-		id, retryAt, err := ts.TakeRenewal(context.Background(), "k", 2, time.Hour)
-		if err != nil || id != "" {
-			t.Fatalf("TakeRenewal on a closed database = %q, %v; want a refusal", id, err)
+		id, _, err := ts.TakeRenewal(context.Background(), "k", 2, time.Hour)
+		if id != "" || !errors.Is(err, bkash.ErrTokenBudgetExceeded) || !strings.Contains(fmt.Sprint(err), "could not count the request") {
+			t.Fatalf("TakeRenewal on a closed database = %q, %v; want the count's refusal", id, err)
 		}
-		if d := retryAt.Sub(start); d < 59*time.Second || d > 61*time.Second {
-			t.Errorf("refused for %v, want a minute", d)
+
+		fake := bkashtest.NewServer(bkashtest.WithCredentials(shopCreds))
+		t.Cleanup(fake.Close)
+		clients, stores := fleet(t, dsn, fake, 1)
+		_ = stores[0].Close()
+		_, err = clients[0].Token(context.Background())
+		if !errors.Is(err, bkash.ErrTokenBudgetExceeded) || !strings.Contains(fmt.Sprint(err), "could not count the request") || !strings.Contains(fmt.Sprint(err), "nothing was sent") {
+			t.Errorf("Token with the database closed: %v; want the count's refusal", err)
 		}
-		if len(told) != 1 || !strings.Contains(told[0].Error(), "could not count it") {
-			t.Errorf("OnError was told %v", told)
+		if n := fake.Grants(); n != 0 {
+			t.Errorf("%d grants sent while the database could not count them", n)
 		}
 	})
 }
