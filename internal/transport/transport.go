@@ -153,10 +153,10 @@ type Request struct {
 	anySent  bool      // some attempt may have reached the server
 	start    time.Time // when the attempt in progress started
 
-	// mu guards sent and failed, which body readers touch from
-	// net/http's goroutines. Every reader belongs to one attempt (newBody's
-	// to the attempt about to start, GetBody's to the attempt whose request
-	// is rewound), and counts only while that attempt lasts: net/http may
+	// mu guards sent and failed, which body readers touch from net/http's
+	// goroutines. Every reader belongs to one attempt (startAttempt's to
+	// the attempt it starts, GetBody's to the attempt whose request is
+	// rewound), and counts only while that attempt lasts: net/http may
 	// still read a finished attempt's body on its own goroutine (its write
 	// loop, after a response arrived), and that late read must not mark the
 	// next attempt as sent.
@@ -188,34 +188,19 @@ func requestOf(ctx context.Context) *Request {
 
 // NewRequest returns a POST of body to url, to be retried as class allows.
 // The request's context is ctx, carrying the Request for the hooks.
+//
+// go-retryablehttp is given no body of its own: it would make the body of
+// every attempt from a ReaderFunc, and a GetBody for net/http, which a money
+// call must not have. startAttempt gives each attempt its body instead.
 func NewRequest(ctx context.Context, class Class, url string, body []byte) (*Request, error) {
 	r := &Request{class: class, body: body}
 	hr, err := http.NewRequestWithContext(context.WithValue(ctx, requestKey{}, r), http.MethodPost, url, nil)
 	if err != nil {
 		return nil, err
 	}
+	hr.ContentLength = int64(len(body))
 	r.Header = hr.Header
-	// r.req is filled as retryablehttp.NewRequestWithContext fills the
-	// Request it returns: the http.Request, then the body.
 	r.req.Request = hr
-	if err := r.req.SetBody(retryablehttp.ReaderFunc(r.newBody)); err != nil {
-		return nil, err
-	}
-	if class == Money {
-		// Nothing below the SDK may send a money call a second time.
-		// go-retryablehttp sets GetBody, and net/http's HTTP/2 client uses
-		// it to rewind the body and re-send the request on its own when
-		// the server resets the stream (REFUSED_STREAM, PROTOCOL_ERROR) or
-		// sends GOAWAY below the stream's id, even after the whole body
-		// was written: the request reaches bKash twice inside one attempt.
-		// Without GetBody it can only re-send a request whose body it has
-		// not started to write (a connection found unusable before use);
-		// otherwise the attempt fails and the call's outcome is unknown.
-		// go-retryablehttp's own attempts do not use GetBody: they take a
-		// new body from newBody, and for a money call only while nothing
-		// was sent (retryable).
-		r.req.GetBody = nil
-	}
 	return r, nil
 }
 
@@ -225,16 +210,6 @@ func (t *Transport) Do(r *Request, observe Observer) Result {
 	r.observe = observe
 	resp, err := t.rc.Do(&r.req)
 	return Result{Resp: resp, Err: err, Attempts: r.attempts, Sent: r.anySent}
-}
-
-// newBody returns a reader of the whole body for the attempt in progress.
-// go-retryablehttp calls it once to learn the length, and before every
-// attempt.
-func (r *Request) newBody() (io.Reader, error) {
-	r.mu.Lock()
-	ended := r.ended()
-	r.mu.Unlock()
-	return r.bodyOf(ended), nil
 }
 
 // bodyOf returns a reader of the whole body for attempt ended+1.
@@ -290,26 +265,34 @@ func (s *sentReader) Read(p []byte) (int, error) {
 	return s.body.Read(p)
 }
 
-// Len gives go-retryablehttp the request's Content-Length.
-func (s *sentReader) Len() int { return s.body.Len() }
-
-// Close makes the reader an io.ReadCloser, as a request body is, so that
-// go-retryablehttp uses it as it is rather than in an io.NopCloser.
+// Close makes the reader an io.ReadCloser, as a request body is.
 func (s *sentReader) Close() error { return nil }
 
-// startAttempt is go-retryablehttp's RequestLogHook: an attempt begins.
+// startAttempt is go-retryablehttp's RequestLogHook: an attempt begins,
+// with a body of its own.
+//
+// A read, a create or a cancel may also be rewound by net/http, through
+// GetBody, to send the request again inside the attempt (an HTTP/2 stream
+// refused, a connection found closed). The rewound body belongs to this
+// attempt even when it is made after the attempt ended, by a RoundTripper
+// that returned before it was done with the request: made then, it must
+// give no bytes if this attempt failed, not count for the next one.
+//
+// A money call has no GetBody: net/http's HTTP/2 client uses it to send the
+// request again on its own when the server resets the stream
+// (REFUSED_STREAM, PROTOCOL_ERROR) or sends GOAWAY below the stream's id,
+// even after the whole body was written, so the request would reach bKash
+// twice inside one attempt. Without GetBody it can only send again a request
+// whose body it has not started to write (a connection found unusable
+// before use); otherwise the attempt fails, and the call's outcome is
+// unknown unless the body was never read.
 func startAttempt(_ retryablehttp.Logger, hr *http.Request, _ int) {
 	r := requestOf(hr.Context())
 	r.attempts++
 	r.start = time.Now()
-	if hr.GetBody != nil {
-		// net/http rewinds the body through GetBody to send the request
-		// again inside the attempt (an HTTP/2 stream refused, a connection
-		// found closed). The rewound body belongs to this attempt even
-		// when it is made after the attempt ended, by a RoundTripper that
-		// returned before it was done with the request: made then, it must
-		// give no bytes if this attempt failed, not count for the next one.
-		ended := r.attempts - 1 // the attempts before this one have ended
+	ended := r.attempts - 1 // the attempts before this one have ended
+	hr.Body = r.bodyOf(ended)
+	if r.class != Money {
 		hr.GetBody = func() (io.ReadCloser, error) { return r.bodyOf(ended), nil }
 	}
 }
