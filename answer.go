@@ -21,15 +21,19 @@ const wrongRouteMessage = "Missing Authentication Token"
 // gatewayRefusalStatus lists the statuses at which a {"message": ...} body is
 // the gateway's refusal of a request it did not pass on: a body it would not
 // take (400), a refused key or route (403), an unknown resource (404), a
-// body too large (413), throttling (429), and a service that is not taking
-// requests (503). 401 is the gateway's answer to a token (tokenMessages).
+// body too large (413) and throttling (429), the default statuses of API
+// Gateway's responses given before the integration is called. 401 is the
+// gateway's answer to a token (tokenMessages). No status of 500 or above is
+// a refusal: API Gateway's 5xx answers include those it gives after calling
+// bKash, and an HTTP API answers 503 {"message":"Service Unavailable"}, the
+// shape of a refusal, when bKash takes too long (docs/wire.md, "Gateway
+// answers").
 var gatewayRefusalStatus = map[int]bool{
 	http.StatusBadRequest:            true,
 	http.StatusForbidden:             true,
 	http.StatusNotFound:              true,
 	http.StatusRequestEntityTooLarge: true,
 	http.StatusTooManyRequests:       true,
-	http.StatusServiceUnavailable:    true,
 }
 
 // gatewayRefusalTypes are the x-amzn-ErrorType values of API Gateway's
@@ -77,7 +81,7 @@ var tokenMessages = map[string]bool{
 func gatewayRefusal(status int, h http.Header, body []byte) (string, bool) {
 	msg, shaped := gatewayMessage(body)
 	if t := amznErrorType(h); t != "" {
-		if !gatewayRefusalTypes[t] || status < 400 || (status >= 500 && status != http.StatusServiceUnavailable) {
+		if !gatewayRefusalTypes[t] || status < 400 || status >= 500 {
 			return "", false
 		}
 		if !shaped || msg == "" {

@@ -106,9 +106,9 @@ func TestForeignAnswersToMoneyCallsAreUnknown(t *testing.T) {
 }
 
 // TestGatewayRefusalIsAnAPIError: API Gateway's own refusal reached nobody
-// behind it, whatever the class: a definite *APIError, sent once; 429 and
-// 503 are Temporary ("not sent, retry later"). Before, every one of them
-// after a money call or a create was an *OutcomeUnknownError.
+// behind it, whatever the class: a definite *APIError, sent once; 429 is
+// Temporary ("not sent, retry later"). Before, every one of them after a
+// money call or a create was an *OutcomeUnknownError.
 func TestGatewayRefusalIsAnAPIError(t *testing.T) {
 	t.Parallel()
 	refusals := []struct {
@@ -125,7 +125,6 @@ func TestGatewayRefusalIsAnAPIError(t *testing.T) {
 		{"404", func() *http.Response { return coreJSON(404, `{"message":"Not Found"}`) }, 404, "Not Found", false},
 		{"413", func() *http.Response { return coreJSON(413, `{"message":"Request Too Long"}`) }, 413, "Request Too Long", false},
 		{"429 throttled", func() *http.Response { return coreJSON(429, `{"message":"Too Many Requests"}`) }, 429, "Too Many Requests", true},
-		{"503", func() *http.Response { return coreJSON(503, `{"message":"Service Unavailable"}`) }, 503, "Service Unavailable", true},
 		{"429 named by x-amzn-ErrorType", func() *http.Response {
 			return withHeader(coreJSON(429, `{"message":"Limit Exceeded","code":"Q1"}`), "x-amzn-ErrorType", "LimitExceededException:http://internal.amazon.com/coral/com.amazon.coral.service/")
 		}, 429, "Too Many Requests", true},
@@ -164,6 +163,58 @@ func TestGatewayRefusalIsAnAPIError(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestGateway503IsNotARefusal: a 503 {"message": ...} is not proof that
+// nothing reached bKash. API Gateway has no refusal at 503; it answers 503
+// "Service Unavailable" when bKash, behind it, fails or takes too long, and
+// a load balancer or proxy can too. On a money call it is an unknown
+// outcome, sent once, even when x-amzn-ErrorType names a refusal type (which
+// the gateway never sends at 503); a read still gets a Temporary *APIError.
+// Before, every money call took it as "not sent, retry later": a refund
+// retried on that word was paid out twice.
+func TestGateway503IsNotARefusal(t *testing.T) {
+	t.Parallel()
+	answers := map[string]func() *http.Response{
+		"bare": func() *http.Response { return coreJSON(503, `{"message":"Service Unavailable"}`) },
+		"x-amzn-ErrorType": func() *http.Response {
+			return withHeader(coreJSON(503, `{"message":"Service Unavailable"}`), "x-amzn-ErrorType", "ThrottlingException")
+		},
+	}
+	for name, answer := range answers {
+		for _, ep := range append([]*endpoint{epPaymentCreate}, moneyEndpoints...) {
+			t.Run(name+"/"+ep.op+" "+ep.path, func(t *testing.T) {
+				t.Parallel()
+				m := newCoreMock(t)
+				c := m.client()
+				warm(t, m, c)
+				m.on(ep, func(int, coreReq) (*http.Response, error) { return answer(), nil })
+				var out coreQueryOut
+				err := c.do(context.Background(), ep, coreQueryIn{"TR0011abc"}, &out)
+				if !errors.Is(err, ErrOutcomeUnknown) {
+					t.Fatalf("err = %v (%T), want an unknown outcome", err, err)
+				}
+				if OutcomeOf(err) != OutcomeUnknown {
+					t.Errorf("OutcomeOf = %v, want unknown", OutcomeOf(err))
+				}
+				if got := m.sent(ep); got != 1 {
+					t.Errorf("sent %d times, want exactly 1", got)
+				}
+			})
+		}
+		t.Run(name+"/read", func(t *testing.T) {
+			t.Parallel()
+			m := newCoreMock(t)
+			c := m.client()
+			warm(t, m, c)
+			m.on(epPaymentQuery, func(int, coreReq) (*http.Response, error) { return answer(), nil })
+			_, err := c.Payments.Query(context.Background(), "TR0011abc")
+			var ae *APIError
+			if !errors.As(err, &ae) || !ae.Temporary() || ae.HTTPStatus != 503 {
+				t.Fatalf("err = %v (%T), want a Temporary *APIError at 503", err, err)
+			}
+		})
 	}
 }
 

@@ -227,8 +227,9 @@ func (e *APIError) Is(target error) bool {
 
 // Class returns the class of the error's code. A gateway rejection (401/403)
 // is ClassAuth, and so is a grant or refresh refused for its credentials
-// (ErrCredentialsRejected, whatever the code); the gateway's throttling or
-// unavailability (429/503 without a bKash code) is ClassTransient.
+// (ErrCredentialsRejected, whatever the code); the gateway's throttling
+// (429 without a bKash code) is ClassTransient, and so is a read answered
+// 503 without one.
 func (e *APIError) Class() ErrorClass {
 	if e.credentialsRefused() {
 		return ClassAuth
@@ -245,11 +246,13 @@ func (e *APIError) Class() ErrorClass {
 }
 
 // Temporary reports whether the same request may succeed later. On a call
-// that moves money, an *APIError that is Temporary is the gateway's refusal
-// (429 or 503 without a bKash code): the request never reached bKash, so it
-// was not sent in any sense that matters and may be sent again later.
+// that moves money, an *APIError that is Temporary is the gateway's
+// throttling (429 without a bKash code): the request never reached bKash,
+// so it was not sent in any sense that matters and may be sent again later.
+// A 503 on a money call is not: the gateway also answers 503 when bKash,
+// behind it, fails or is too slow, so it is an *OutcomeUnknownError.
 // bKash's own transient codes on money calls come back as an
-// *OutcomeUnknownError wrapping the *APIError instead.
+// *OutcomeUnknownError wrapping the *APIError too.
 func (e *APIError) Temporary() bool { return e.Class() == ClassTransient }
 
 // ErrorCode is a bKash status code such as "2023". It implements error so

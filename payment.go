@@ -469,7 +469,7 @@ func (s *PaymentService) Create(ctx context.Context, params *CreatePaymentParams
 // the *APIError. Any other bKash error is an *APIError: 2056 (the customer
 // did not approve), 2023 (insufficient balance), 2062/2117 (already
 // executed: Query for the result). The gateway's own refusal (an *APIError
-// without a code; Temporary at 429/503) means nothing reached bKash.
+// without a code; Temporary at 429) means nothing reached bKash.
 //
 // A success answer is returned as it is, even when its Status is not
 // Completed or Authorized: check Status before delivering goods. An answer
@@ -592,8 +592,8 @@ var finalizeQueryWaits = [...]time.Duration{300 * time.Millisecond, 700 * time.M
 //     2023 insufficient balance, a *ValidationError, ...): it is returned
 //     as it is, and nothing is queried. That includes the gateway's own
 //     refusal, an *APIError without a bKash code: nothing reached bKash.
-//     When it is Temporary (429 or 503: "not sent, retry later"), call
-//     Finalize again later; the payment was not executed.
+//     When it is Temporary (429: "not sent, retry later"), call Finalize
+//     again later; the payment was not executed.
 func (s *PaymentService) Finalize(ctx context.Context, paymentID string) (*Payment, error) {
 	p, err := s.Execute(ctx, paymentID)
 	if err == nil || !needsReconcile(err) {

@@ -248,8 +248,8 @@ func (r *Reconciler) finalize(ctx context.Context, w *waiter) ReconcileOutcome {
 	// Finalize's own rule says: the payment is only read from now on. A
 	// definite refusal, or a failure before sending, leaves it to be tried
 	// again; so does the gateway's "not sent, retry later" (an *APIError
-	// that is Temporary: 429 or 503 without a bKash code), which never
-	// reached bKash and is not the waiter's one execute.
+	// that is Temporary: 429 without a bKash code), which never reached
+	// bKash and is not the waiter's one execute.
 	if errors.Is(err, ErrOutcomeUnknown) {
 		w.execErr = err
 	}

@@ -203,7 +203,7 @@ var faults = []fault{
 	{name: "connection dropped after apply", fault: bkashtest.Fault{Drop: true, AfterApply: true}},
 	{name: "timeout after apply", fault: bkashtest.Fault{Delay: 400 * time.Millisecond, AfterApply: true}, timeout: 100 * time.Millisecond},
 	{name: "500 after apply", fault: bkashtest.Fault{HTTPStatus: http.StatusInternalServerError, AfterApply: true}},
-	{name: "503 with Retry-After", fault: bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable, RetryAfter: time.Second}, want: "temporary"},
+	{name: "503 with Retry-After", fault: bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable, RetryAfter: time.Second}, want: "unknown"},
 	{name: "expired token", expire: true},
 	{name: "already done", done: true},
 	{name: "malformed JSON after apply", fault: bkashtest.Fault{Body: `{"statusCode":"0000","trxID":"CL`, AfterApply: true}},
@@ -214,13 +214,15 @@ var faults = []fault{
 	{name: "Lambda timeout body (504) after apply", fault: bkashtest.Fault{HTTPStatus: http.StatusGatewayTimeout, Body: `{"errorMessage":"Task timed out after 30.03 seconds"}`, AfterApply: true}, want: "unknown"},
 	{name: "framework error object (500) after apply", fault: bkashtest.Fault{HTTPStatus: http.StatusInternalServerError, Body: `{"statusCode":500,"message":"Internal server error"}`, AfterApply: true}, want: "unknown"},
 	{name: "Spring error object (400) after apply", fault: bkashtest.Fault{HTTPStatus: http.StatusBadRequest, Body: `{"timestamp":"2025-05-18T14:49:12.377+00:00","status":400,"error":"Bad Request","path":"/execute"}`, AfterApply: true}, want: "unknown"},
+	// API Gateway answers 503 {"message":"Service Unavailable"} when bKash,
+	// behind it, fails or takes too long: after bKash got the request.
+	{name: "503 gateway-shaped after apply", fault: bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable, AfterApply: true}, want: "unknown"},
 	{name: "409 gateway-shaped after apply", fault: bkashtest.Fault{HTTPStatus: http.StatusConflict, Body: `{"message":"Conflict"}`, AfterApply: true}, want: "unknown"},
 	{name: "401 HTML after apply (not a token answer)", fault: bkashtest.Fault{HTTPStatus: http.StatusUnauthorized, Body: "<html><body>401 Authorization Required</body></html>", AfterApply: true}, want: "unknown"},
 
 	// The gateway's own refusals: nothing reached bKash.
 	{name: "gateway 400 refusal", fault: bkashtest.Fault{HTTPStatus: http.StatusBadRequest, Body: `{"message":"Invalid request body"}`}, want: "refusal"},
 	{name: "gateway 429 throttled", fault: bkashtest.Fault{HTTPStatus: http.StatusTooManyRequests}, want: "temporary"},
-	{name: "gateway 503 unavailable", fault: bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable}, want: "temporary"},
 	{name: "gateway 403 Missing Authentication Token", fault: bkashtest.Fault{HTTPStatus: http.StatusForbidden, Body: `{"message":"Missing Authentication Token"}`}, want: "wrong route"},
 
 	// bKash's transient codes and codes outside its table (docs/wire.md,

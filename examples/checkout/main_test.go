@@ -233,15 +233,15 @@ func TestExecuteRefusedByBkashLeavesOrderUnpaid(t *testing.T) {
 	}
 }
 
-func TestExecuteTheGatewayRefusedLeavesOrderUnpaidAndPayingAgainWorks(t *testing.T) {
+func TestExecuteTheGatewayThrottledLeavesOrderUnpaidAndPayingAgainWorks(t *testing.T) {
 	t.Parallel()
 	ts := startShop(t, "")
 	ts.addToCart("milk-1l", 1)
 	bkashPage := ts.payCart(nil)
-	// bKash's gateway is not taking requests: the execute never reaches
-	// bKash, no money moves, and the customer should not wait for a
-	// reconciler that can only watch the payment expire.
-	ts.fake.Inject("payment.execute", bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable})
+	// bKash's gateway throttles the execute: it never reaches bKash, no
+	// money moves, and the customer should not wait for a reconciler that
+	// can only watch the payment expire.
+	ts.fake.Inject("payment.execute", bkashtest.Fault{HTTPStatus: http.StatusTooManyRequests})
 	landing := ts.submitBkashPage(bkashPage, customer, "confirm")
 	if landing.url.Path != "/orders/A1001" || !landing.has(`id="order-status">unpaid<`) {
 		t.Fatalf("landed on %s, want the unpaid order page:\n%s", landing.url, landing.body)
@@ -266,7 +266,7 @@ func TestExecuteTheGatewayRefusedLeavesOrderUnpaidAndPayingAgainWorks(t *testing
 	}
 }
 
-func TestAgreementExecuteTheGatewayRefusedIsNotLeftLinking(t *testing.T) {
+func TestAgreementExecuteTheGatewayThrottledIsNotLeftLinking(t *testing.T) {
 	t.Parallel()
 	ts := startShop(t, "")
 	agreementPage := ts.post("/wallets", url.Values{"msisdn": {"01619777283"}})
@@ -281,6 +281,27 @@ func TestAgreementExecuteTheGatewayRefusedIsNotLeftLinking(t *testing.T) {
 	}
 	if n := ts.fake.Applied("agreement.execute"); n != 0 {
 		t.Errorf("agreement execute applied %d times", n)
+	}
+}
+
+// TestExecuteAnswered503AfterBkashChargedIsNotUnpaid: API Gateway answers
+// 503 {"message":"Service Unavailable"} when bKash behind it is too slow,
+// after bKash got the execute. The customer was charged: the order must not
+// say "unpaid, pay again" (a second charge); the reconciler reads the truth.
+func TestExecuteAnswered503AfterBkashChargedIsNotUnpaid(t *testing.T) {
+	t.Parallel()
+	ts := startShop(t, "")
+	ts.addToCart("ghee-200", 1)
+	bkashPage := ts.payCart(nil)
+	ts.fake.Inject("payment.execute", bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable, AfterApply: true})
+	ts.fake.Inject("payment.query", bkashtest.Fault{Code: "9999", Times: 6})
+	landing := ts.submitBkashPage(bkashPage, customer, "confirm")
+	if landing.has(`id="order-status">unpaid<`) || landing.has(`id="pay-again"`) {
+		t.Fatalf("a charged customer is asked to pay again (%s):\n%s", landing.url, landing.body)
+	}
+	waitFor(t, "the reconciler to settle the order", func() bool { return ts.order("A1001").Status == shop.OrderPaid })
+	if n := ts.fake.Received("payment.execute"); n != 1 {
+		t.Errorf("execute received %d times, want 1", n)
 	}
 }
 

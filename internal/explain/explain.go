@@ -134,9 +134,11 @@ var gateway = []Entry{
 	},
 	{
 		Key: "503", Title: `503 {"message":...} (gateway)`,
-		Means: "The gateway had no bKash to pass the request to; it was not sent. (bKash's own code 503, " +
-			"maintenance, is a different answer: see 503 above.)",
-		Advice: "Temporary: send again later; the SDK retries reads itself.",
+		Means: "The gateway could not get an answer from bKash in time, or bKash is not taking requests. It " +
+			"may come after bKash got the request, so on a call that moves money the outcome is unknown. " +
+			"(bKash's own code 503, maintenance, is a different answer: see 503 above.)",
+		Advice: "After a money call: never send it again; read the outcome (Payments.Query, Refunds.Status; " +
+			"Payments.Finalize does it for an execute). After a read: temporary, the SDK retries it itself.",
 	},
 	{
 		Key: "3xx", Title: "A redirect (301, 302, 307, 308)",

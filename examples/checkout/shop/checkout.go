@@ -328,7 +328,7 @@ func (s *Shop) execute(w http.ResponseWriter, r *http.Request, orderID, paymentI
 	apiErr, refused := definiteRefusal(err)
 	switch {
 	case err != nil && notSent(err):
-		// The execute never reached bKash (the gateway's 429/503, bKash
+		// The execute never reached bKash (the gateway's throttling, bKash
 		// unreachable, the token budget spent): no money moved, and the
 		// shop will not execute this attempt again. The customer pays
 		// again; the approved payment expires uncharged.

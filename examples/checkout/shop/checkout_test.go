@@ -10,7 +10,7 @@ import (
 )
 
 func TestNotSent(t *testing.T) {
-	gateway := &bkash.APIError{Op: "payment.execute", HTTPStatus: 503, Message: "Service Unavailable"}
+	gateway := &bkash.APIError{Op: "payment.execute", HTTPStatus: 429, Message: "Too Many Requests"}
 	tests := []struct {
 		name string
 		err  error
