@@ -1,6 +1,6 @@
 package transport
 
-// Attacks on the money rule over HTTP/1.1 with a raw TCP server, which sees
+// The money rule over HTTP/1.1, against a raw TCP server that sees
 // the bytes as they arrive: a large body cut midway (FIN and RST), and a
 // server that closes its keep-alive connections just as the client reuses
 // them.
