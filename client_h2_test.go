@@ -389,6 +389,46 @@ func TestHTTP2ResetNeverResendsMoney(t *testing.T) {
 	}
 }
 
+// TestHTTP2ResetNeverResendsCreate: a create moves no money, but it is not
+// repeated once it may have reached bKash either (a second payment for the
+// invoice). After a reset of a stream whose request the server read, Go's
+// HTTP/2 client re-sends a request it can rewind, PROTOCOL_ERROR included
+// (golang/go#47635), although nothing says the server did not process it.
+// A create carries no GetBody, so it is sent once and the caller gets an
+// *OutcomeUnknownError. Before, the server got two creates after
+// PROTOCOL_ERROR and the caller a success.
+func TestHTTP2ResetNeverResendsCreate(t *testing.T) {
+	creates := []struct {
+		name string
+		call func(ctx context.Context, c *bkash.Client) error
+	}{
+		{"payment.create", func(ctx context.Context, c *bkash.Client) error {
+			_, err := c.Payments.Create(ctx, &bkash.CreatePaymentParams{Amount: bkash.Taka(10), InvoiceNumber: "INV-H2", PayerReference: "01770618575", CallbackURL: "https://shop.example.com/cb"})
+			return err
+		}},
+		{"agreement.create", func(ctx context.Context, c *bkash.Client) error {
+			_, err := c.Agreements.Create(ctx, &bkash.CreateAgreementParams{PayerReference: "01770618575", CallbackURL: "https://shop.example.com/cb"})
+			return err
+		}},
+	}
+	for _, mode := range []h2ResetMode{h2RefusedStream, h2ProtocolError, h2GoAway} {
+		for _, cr := range creates {
+			t.Run(mode.String()+"/"+cr.name, func(t *testing.T) {
+				srv := newH2Server(t, mode)
+				tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true}
+				c := moneyClient(t, srv.url, &http.Client{Transport: tr, Timeout: 10 * time.Second}, false)
+				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+				defer cancel()
+				err := cr.call(ctx, c)
+				if n := srv.count("/v1.2.0-beta/tokenized/checkout/create"); n != 1 {
+					t.Errorf("server received the create %d times, want exactly 1 (err: %v)", n, err)
+				}
+				wantUnknown(t, cr.name, err)
+			})
+		}
+	}
+}
+
 // An *http.Transport does not always carry a request itself: it hands it to
 // the RoundTripper registered for the URL's scheme (RegisterProtocol), or
 // to the one its TLSNextProto made for the protocol the server chose, and

@@ -160,12 +160,12 @@ func (c config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String(
 // Timeout at or below bKash's recommended 30 seconds. Its CheckRedirect is
 // not used: the client never follows a redirect.
 //
-// Requests that move money carry no Request.GetBody, so neither net/http
-// (HTTP/2 re-sends a request after a stream reset when it can rewind the
-// body) nor a well-behaved RoundTripper can send one twice. A RoundTripper
-// that buffers a request and re-sends it by itself (a retrying transport)
-// defeats that, and is outside what any SDK can prevent: do not use one
-// here. With the default client, idle connections are closed after 30 s,
+// Requests that move money, and creates, carry no Request.GetBody, so
+// neither net/http (HTTP/2 re-sends a request after a stream reset when it
+// can rewind the body) nor a well-behaved RoundTripper can send one twice.
+// A RoundTripper that buffers a request and re-sends it by itself (a
+// retrying transport) defeats that, and is outside what any SDK can
+// prevent: do not use one here. With the default client, idle connections are closed after 30 s,
 // below the idle timeouts of the load balancers and NAT gateways on the way;
 // set IdleConnTimeout on your own transport likewise.
 func WithHTTPClient(hc *http.Client) Option {

@@ -271,28 +271,29 @@ func (s *sentReader) Close() error { return nil }
 // startAttempt is go-retryablehttp's RequestLogHook: an attempt begins,
 // with a body of its own.
 //
-// A read, a create or a cancel may also be rewound by net/http, through
-// GetBody, to send the request again inside the attempt (an HTTP/2 stream
-// refused, a connection found closed). The rewound body belongs to this
-// attempt even when it is made after the attempt ended, by a RoundTripper
-// that returned before it was done with the request: made then, it must
-// give no bytes if this attempt failed, not count for the next one.
+// A read or a cancel, which may be repeated after it was sent, may also be
+// rewound by net/http, through GetBody, to send the request again inside
+// the attempt (an HTTP/2 stream refused, a connection found closed). The
+// rewound body belongs to this attempt even when it is made after the
+// attempt ended, by a RoundTripper that returned before it was done with
+// the request: made then, it must give no bytes if this attempt failed, not
+// count for the next one.
 //
-// A money call has no GetBody: net/http's HTTP/2 client uses it to send the
-// request again on its own when the server resets the stream
+// A create or a money call has no GetBody: net/http's HTTP/2 client uses it
+// to send a request again on its own when the server resets the stream
 // (REFUSED_STREAM, PROTOCOL_ERROR) or sends GOAWAY below the stream's id,
 // even after the whole body was written, so the request would reach bKash
-// twice inside one attempt. Without GetBody it can only send again a request
-// whose body it has not started to write (a connection found unusable
-// before use); otherwise the attempt fails, and the call's outcome is
-// unknown unless the body was never read.
+// twice inside one attempt. Without GetBody it can only send again a
+// request whose body it has not started to write (a connection found
+// unusable before use); otherwise the attempt fails, and the call's outcome
+// is unknown unless the body was never read.
 func startAttempt(_ retryablehttp.Logger, hr *http.Request, _ int) {
 	r := requestOf(hr.Context())
 	r.attempts++
 	r.start = time.Now()
 	ended := r.attempts - 1 // the attempts before this one have ended
 	hr.Body = r.bodyOf(ended)
-	if r.class != Money {
+	if r.class == Read || r.class == Cancel {
 		hr.GetBody = func() (io.ReadCloser, error) { return r.bodyOf(ended), nil }
 	}
 }
