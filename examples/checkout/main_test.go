@@ -233,61 +233,6 @@ func TestExecuteRefusedByBkashLeavesOrderUnpaid(t *testing.T) {
 	}
 }
 
-func TestExecuteTheGatewayThrottledLeavesOrderUnpaidAndPayingAgainWorks(t *testing.T) {
-	t.Parallel()
-	ts := startShop(t, "")
-	ts.addToCart("milk-1l", 1)
-	bkashPage := ts.payCart(nil)
-	// bKash's gateway throttles the execute: it never reaches bKash, no
-	// money moves, and the customer should not wait for a reconciler that
-	// can only watch the payment expire.
-	ts.fake.Inject("payment.execute", bkashtest.Fault{HTTPStatus: http.StatusTooManyRequests})
-	landing := ts.submitBkashPage(bkashPage, customer, "confirm")
-	if landing.url.Path != "/orders/A1001" || !landing.has(`id="order-status">unpaid<`) {
-		t.Fatalf("landed on %s, want the unpaid order page:\n%s", landing.url, landing.body)
-	}
-	o := ts.order("A1001")
-	if !strings.Contains(o.Note, "nothing was charged") {
-		t.Errorf("note = %q, want it to say nothing was charged", o.Note)
-	}
-	if fp, _ := ts.fake.Payment(o.Attempts[0].PaymentID); fp.Status != string(bkash.StatusInitiated) {
-		t.Errorf("bKash's payment is %s, want it never executed", fp.Status)
-	}
-	if got := o.Attempts[0].State; got != shop.AttemptFailed {
-		t.Errorf("attempt state = %s, want failed", got)
-	}
-
-	receipt := ts.submitBkashPage(ts.payCart(url.Values{"order": {"A1001"}}), customer, "confirm")
-	if receipt.url.Path != "/orders/A1001/receipt" {
-		t.Fatalf("paying again landed on %s:\n%s", receipt.url, receipt.body)
-	}
-	if n := ts.fake.Applied("payment.execute"); n != 1 {
-		t.Errorf("executes applied = %d, want 1 (the second attempt's)", n)
-	}
-}
-
-func TestAgreementExecuteTheGatewayThrottledIsNotLeftLinking(t *testing.T) {
-	t.Parallel()
-	ts := startShop(t, "")
-	agreementPage := ts.post("/wallets", url.Values{"msisdn": {"01619777283"}})
-	ts.fake.Inject("agreement.execute", bkashtest.Fault{HTTPStatus: http.StatusTooManyRequests})
-	wallets := ts.submitBkashPage(agreementPage, map[string]string{"wallet": "01619777283", "otp": bkashtest.OTP, "pin": bkashtest.PIN}, "confirm")
-	if wallets.url.Path != "/wallets" {
-		t.Fatalf("landed on %s:\n%s", wallets.url, wallets.body)
-	}
-	ws := ts.wallets()
-	if len(ws) != 1 || ws[0].State != shop.WalletCancelled || !strings.Contains(ws[0].Note, "try again") {
-		t.Fatalf("wallets = %+v, want one cancelled, saying to try again", ws)
-	}
-	if n := ts.fake.Applied("agreement.execute"); n != 0 {
-		t.Errorf("agreement execute applied %d times", n)
-	}
-}
-
-// TestExecuteAnswered503AfterBkashChargedIsNotUnpaid: API Gateway answers
-// 503 {"message":"Service Unavailable"} when bKash behind it is too slow,
-// after bKash got the execute. The customer was charged: the order must not
-// say "unpaid, pay again" (a second charge); the reconciler reads the truth.
 func TestExecuteAnswered503AfterBkashChargedIsNotUnpaid(t *testing.T) {
 	t.Parallel()
 	ts := startShop(t, "")

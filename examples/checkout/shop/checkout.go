@@ -327,23 +327,6 @@ func (s *Shop) execute(w http.ResponseWriter, r *http.Request, orderID, paymentI
 	p, err := s.client.Payments.Finalize(ctx, paymentID)
 	apiErr, refused := definiteRefusal(err)
 	switch {
-	case err != nil && notSent(err):
-		// The execute never reached bKash (the gateway's throttling, bKash
-		// unreachable, the token budget spent): no money moved, and the
-		// shop will not execute this attempt again. The customer pays
-		// again; the approved payment expires uncharged.
-		s.log.Warn("execute not sent", "order", orderID, "paymentID", paymentID, "err", err)
-		order, err = s.store.UpdateOrder(orderID, func(o *Order) error {
-			a, _ := o.Attempt(paymentID)
-			if a.State != AttemptExecuting {
-				return nil
-			}
-			a.State, a.Note = AttemptFailed, "the payment could not be confirmed with bKash, so nothing was charged; please pay again"
-			if o.Status == OrderProcessing {
-				o.Status, o.Note = OrderUnpaid, a.Note
-			}
-			return nil
-		})
 	case err == nil:
 		if p.Status == bkash.StatusCompleted && p.InvoiceNumber == "" {
 			// Execute's answer does not always echo the invoice; query reads it.
@@ -583,24 +566,6 @@ func (s *Shop) handleOrders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "orders", view{Title: "Your orders", Nav: "orders", Page: orders})
-}
-
-// notSent reports whether a money call's error says the request never
-// reached bKash: the SDK never sent it (bkash.OutcomeFailed, or a
-// *bkash.ValidationError), or bKash's API gateway refused it before passing
-// it on (an *APIError without a bKash code: a refused key or token,
-// throttling, a service not taking requests). A gateway's 502 or 504, which
-// may come after bKash got the request, is an unknown outcome, not an
-// *APIError.
-func notSent(err error) bool {
-	switch bkash.OutcomeOf(err) {
-	case bkash.OutcomeFailed:
-		return true
-	case bkash.OutcomeRefused:
-		var ae *bkash.APIError
-		return !errors.As(err, &ae) || ae.Code == ""
-	}
-	return false
 }
 
 // definiteRefusal reports whether err is a bKash answer that settles the

@@ -154,14 +154,6 @@ func (s *Shop) handleAgreementCallback(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		err = s.linkWallet(cb.PaymentID, ag)
-	case notSent(err):
-		s.log.Warn("agreement execute not sent", "paymentID", cb.PaymentID, "err", err)
-		_, err = s.store.UpdateWallet(cb.PaymentID, func(w *Wallet) error {
-			if w.State == WalletLinking {
-				w.State, w.Note = WalletCancelled, "the link could not be confirmed with bKash; please try again"
-			}
-			return nil
-		})
 	case refused:
 		_, err = s.store.UpdateWallet(cb.PaymentID, func(w *Wallet) error {
 			if w.State == WalletLinking {
