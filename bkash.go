@@ -367,20 +367,39 @@ func (c Credentials) MarshalJSON() ([]byte, error) {
 	}{c.Username, redacted, c.AppKey, redacted})
 }
 
-// Validate reports the first empty field as a *ValidationError.
+// Validate reports the first field that cannot be sent as a
+// *ValidationError: an empty one, one with a control character (a newline
+// left by a secret file or an environment variable, say), or a username,
+// password or app key with spaces at either end, which bKash would not get
+// (they go in HTTP headers, whose values lose surrounding spaces). The
+// reason never quotes a secret.
 func (c Credentials) Validate() error {
-	switch {
-	case strings.TrimSpace(c.Username) == "":
-		return &ValidationError{Field: "Credentials.Username", Reason: "is empty"}
-	case c.Password == "":
-		return &ValidationError{Field: "Credentials.Password", Reason: "is empty"}
-	case strings.TrimSpace(c.AppKey) == "":
-		return &ValidationError{Field: "Credentials.AppKey", Reason: "is empty"}
-	case c.AppSecret == "":
-		return &ValidationError{Field: "Credentials.AppSecret", Reason: "is empty"}
+	fields := []struct {
+		name   string
+		value  string
+		header bool
+	}{
+		{"Credentials.Username", c.Username, true},
+		{"Credentials.Password", string(c.Password), true},
+		{"Credentials.AppKey", c.AppKey, true},
+		{"Credentials.AppSecret", string(c.AppSecret), false},
+	}
+	for _, f := range fields {
+		switch {
+		case strings.TrimSpace(f.value) == "":
+			return &ValidationError{Field: f.name, Reason: "is empty"}
+		case strings.ContainsFunc(f.value, isControl):
+			return &ValidationError{Field: f.name, Reason: "contains a control character (a trailing newline?)"}
+		case f.header && strings.TrimSpace(f.value) != f.value:
+			return &ValidationError{Field: f.name, Reason: "begins or ends with a space"}
+		}
 	}
 	return nil
 }
+
+// isControl reports whether r is an ASCII control character other than a
+// tab (which an HTTP header value may hold), or DEL.
+func isControl(r rune) bool { return (r < 0x20 && r != '\t') || r == 0x7f }
 
 // Time is a timestamp as bKash sends it. It parses every variant seen on the
 // wire: "2025-05-18T20:49:12:377 GMT+0600" (colon before the milliseconds),

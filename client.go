@@ -150,6 +150,9 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 	if err := cfg.checkPlainHTTP(); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkEnvironment(env); err != nil {
+		return nil, err
+	}
 	if cfg.store == nil {
 		cfg.store = NewMemoryTokenStore()
 	}

@@ -21,10 +21,13 @@ type Option func(*config) error
 // RetryPolicy bounds how often and how fast a call is retried. Whether a call
 // may be retried at all depends on its operation class, not on this policy:
 // a call that moves money is never re-sent once it may have reached bKash.
+//
+// A zero field takes its default, so RetryPolicy{MaxAttempts: 5} keeps the
+// default delays: retries never come back to back.
 type RetryPolicy struct {
-	MaxAttempts int           // attempts in total, counting the first (1-10); default 3
-	BaseDelay   time.Duration // first backoff step; default 200ms
-	MaxDelay    time.Duration // cap of one wait; default 2s
+	MaxAttempts int           // attempts in total, counting the first (1-10); 0 means 3
+	BaseDelay   time.Duration // first backoff step; 0 means 200ms
+	MaxDelay    time.Duration // cap of one wait; 0 means 2s, or BaseDelay if that is longer
 }
 
 // DefaultRetryPolicy is the policy of a Client built without WithRetryPolicy.
@@ -185,7 +188,8 @@ func WithHTTPClient(hc *http.Client) Option {
 // right, ".../v1.2.0-beta" or ".../v1.2.0-beta/tokenized/checkout" makes
 // NewClient fail with an error naming the root to pass. Plain http is
 // accepted only for loopback hosts, or for other hosts with WithAllowHTTP
-// (never for bKash's own).
+// (never for bKash's own). A host of bKash's other environment (the sandbox's
+// for Production, or the reverse) makes NewClient fail.
 func WithBaseURL(root string) Option {
 	return func(c *config) error {
 		// Errors show the root masked (maskURL): a root copied from a
@@ -312,11 +316,21 @@ func WithBodyLogging() Option {
 // WithRetryPolicy replaces DefaultRetryPolicy.
 func WithRetryPolicy(p RetryPolicy) Option {
 	return func(c *config) error {
+		if p.BaseDelay < 0 || p.MaxDelay < 0 {
+			return errors.New("bkash: WithRetryPolicy: negative delay")
+		}
+		if p.MaxAttempts == 0 {
+			p.MaxAttempts = DefaultRetryPolicy.MaxAttempts
+		}
+		if p.BaseDelay == 0 {
+			p.BaseDelay = DefaultRetryPolicy.BaseDelay
+		}
+		if p.MaxDelay == 0 {
+			p.MaxDelay = max(DefaultRetryPolicy.MaxDelay, p.BaseDelay)
+		}
 		switch {
 		case p.MaxAttempts < 1 || p.MaxAttempts > 10:
 			return fmt.Errorf("bkash: WithRetryPolicy: MaxAttempts %d is outside 1-10", p.MaxAttempts)
-		case p.BaseDelay < 0 || p.MaxDelay < 0:
-			return errors.New("bkash: WithRetryPolicy: negative delay")
 		case p.BaseDelay > p.MaxDelay:
 			return errors.New("bkash: WithRetryPolicy: BaseDelay is larger than MaxDelay")
 		}
@@ -413,6 +427,42 @@ func (c *config) checkPlainHTTP() error {
 		return nil
 	}
 	return fmt.Errorf("bkash: WithBaseURL: plain http is allowed only for loopback hosts, not %q (WithAllowHTTP allows it for a fake bKash on another host)", host)
+}
+
+// checkEnvironment refuses a WithBaseURL on one of bKash's hosts that
+// belongs to the other environment: production credentials and labels
+// (the token store's key, metrics, logs) with sandbox payments, or the
+// reverse. A host under sandbox.bka.sh is the sandbox's; any other bKash
+// host is production's. A proxy or a fake on a host of its own is not
+// checked.
+func (c *config) checkEnvironment(env Environment) error {
+	if c.baseURL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.baseURL)
+	if err != nil {
+		return nil // WithBaseURL checked the form
+	}
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if !isBkashHost(host) {
+		return nil
+	}
+	hostEnv := Production
+	if host == "sandbox.bka.sh" || strings.HasSuffix(host, ".sandbox.bka.sh") {
+		hostEnv = Sandbox
+	}
+	if hostEnv != env {
+		return fmt.Errorf("bkash: NewClient: WithBaseURL %q is bKash's %s, but the client is for %s: pass bkash.%s, or drop WithBaseURL", maskURL(c.baseURL), hostEnv, env, envVar(hostEnv))
+	}
+	return nil
+}
+
+// envVar is the name of env's package variable.
+func envVar(env Environment) string {
+	if env == Sandbox {
+		return "Sandbox"
+	}
+	return "Production"
 }
 
 // isBkashHost reports whether host (lower case) is one of bKash's: the hosts

@@ -61,10 +61,15 @@ func TestNewClientRefusesBadConfiguration(t *testing.T) {
 		// Percent-encoded, the path is the same to the gateway, which decodes it.
 		{"version with encoded slashes", Sandbox, coreCreds, []Option{WithBaseURL("https://tokenized.sandbox.bka.sh/v1.2.0-beta%2Ftokenized%2Fcheckout")}, `pass the root before it, "https://tokenized.sandbox.bka.sh"`},
 		{"version with an encoded letter", Sandbox, coreCreds, []Option{WithBaseURL("https://gw.example.com/my%20bkash/%761.2.0-beta")}, `pass the root before it, "https://gw.example.com/my%20bkash"`},
-		{"zero attempts", Sandbox, coreCreds, []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 0})}, "MaxAttempts 0 is outside 1-10"},
+		{"negative attempts", Sandbox, coreCreds, []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: -1})}, "MaxAttempts -1 is outside 1-10"},
 		{"eleven attempts", Sandbox, coreCreds, []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 11})}, "outside 1-10"},
 		{"negative delay", Sandbox, coreCreds, []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 2, BaseDelay: -1})}, "negative delay"},
 		{"base above max", Sandbox, coreCreds, []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 2, BaseDelay: time.Second, MaxDelay: time.Millisecond})}, "BaseDelay is larger than MaxDelay"},
+		// bKash's own host of the other environment: sandbox payments under
+		// production's name (token store key, metrics), or the reverse.
+		{"production with the sandbox host", Production, coreCreds, []Option{WithBaseURL("https://tokenized.sandbox.bka.sh")}, `"https://tokenized.sandbox.bka.sh" is bKash's sandbox, but the client is for production: pass bkash.Sandbox`},
+		{"sandbox with the production host", Sandbox, coreCreds, []Option{WithBaseURL("https://tokenized.pay.bka.sh/")}, "is bKash's production, but the client is for sandbox"},
+		{"production with another sandbox host", Production, coreCreds, []Option{WithBaseURL("https://Checkout.Sandbox.bka.sh.")}, "is bKash's sandbox"},
 		{"nil store", Sandbox, coreCreds, []Option{WithTokenStore(nil)}, "nil TokenStore"},
 		{"nil logger", Sandbox, coreCreds, []Option{WithLogger(nil)}, "nil *slog.Logger"},
 		{"nil observer", Sandbox, coreCreds, []Option{WithObserver(nil)}, "nil Observer"},
@@ -113,6 +118,72 @@ func TestNewClientAcceptsGoodConfiguration(t *testing.T) {
 	}
 	if c.refundAPI != RefundV2 || !c.logBodies || c.tokens.budget.limit != 1 || c.observer == nil {
 		t.Errorf("options not applied: %+v", c)
+	}
+}
+
+// TestRetryPolicyZeroFieldsTakeTheDefaults: RetryPolicy{MaxAttempts: 5}
+// keeps the default delays. Before, its zero delays were taken as they
+// were: five requests to bKash within two milliseconds during an outage.
+func TestRetryPolicyZeroFieldsTakeTheDefaults(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in, want RetryPolicy
+	}{
+		{RetryPolicy{}, DefaultRetryPolicy},
+		{RetryPolicy{MaxAttempts: 5}, RetryPolicy{MaxAttempts: 5, BaseDelay: 200 * time.Millisecond, MaxDelay: 2 * time.Second}},
+		{RetryPolicy{MaxAttempts: 2, MaxDelay: time.Second}, RetryPolicy{MaxAttempts: 2, BaseDelay: 200 * time.Millisecond, MaxDelay: time.Second}},
+		{RetryPolicy{MaxAttempts: 2, BaseDelay: 5 * time.Second}, RetryPolicy{MaxAttempts: 2, BaseDelay: 5 * time.Second, MaxDelay: 5 * time.Second}},
+		{RetryPolicy{MaxAttempts: 1, BaseDelay: time.Millisecond, MaxDelay: 3 * time.Millisecond}, RetryPolicy{MaxAttempts: 1, BaseDelay: time.Millisecond, MaxDelay: 3 * time.Millisecond}},
+	} {
+		var cfg config
+		if err := WithRetryPolicy(tc.in)(&cfg); err != nil {
+			t.Errorf("WithRetryPolicy(%+v): %v", tc.in, err)
+			continue
+		}
+		if cfg.retry != tc.want {
+			t.Errorf("WithRetryPolicy(%+v) = %+v, want %+v", tc.in, cfg.retry, tc.want)
+		}
+	}
+}
+
+// TestCredentialsThatCannotBeSentAreRefused: a field with a control
+// character (a newline left by a secret file), or a header field with
+// spaces at either end, would fail every call, or spend the grant budget on
+// a refused grant; NewClient refuses it, without quoting it.
+func TestCredentialsThatCannotBeSentAreRefused(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		field string
+		edit  func(*Credentials)
+	}{
+		{"Credentials.Username", func(c *Credentials) { c.Username += "\n" }},
+		{"Credentials.Password", func(c *Credentials) { c.Password += "\n" }},
+		{"Credentials.Password", func(c *Credentials) { c.Password = " " + c.Password }},
+		{"Credentials.AppKey", func(c *Credentials) { c.AppKey += " " }},
+		{"Credentials.AppKey", func(c *Credentials) { c.AppKey += "\r\n" }},
+		{"Credentials.AppSecret", func(c *Credentials) { c.AppSecret += "\n" }},
+		{"Credentials.AppSecret", func(c *Credentials) { c.AppSecret = "s\x00" + c.AppSecret }},
+	} {
+		creds := coreCreds
+		tc.edit(&creds)
+		_, err := NewClient(Sandbox, creds)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Field != tc.field {
+			t.Errorf("%s: NewClient err = %v, want a *ValidationError of %s", tc.field, err, tc.field)
+			continue
+		}
+		for _, secret := range []string{string(coreCreds.Password), string(coreCreds.AppSecret)} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("%s: the error quotes a secret: %v", tc.field, err)
+			}
+		}
+	}
+	// A space inside a secret, or a tab, or a space at the end of the app
+	// secret (which goes in the JSON body, not a header), is sent as it is.
+	creds := coreCreds
+	creds.Password, creds.AppSecret = "pass word\t1", "secret "
+	if _, err := NewClient(Sandbox, creds); err != nil {
+		t.Errorf("NewClient: %v", err)
 	}
 }
 

@@ -207,7 +207,7 @@ func TestGrantRequestBodyAndHeaders(t *testing.T) {
 	m := newCoreMock(t)
 	m.on(epPaymentQuery, coreOK)
 	creds := coreCreds
-	creds.AppSecret = Secret("a\"b\\c\n\x01é")
+	creds.AppSecret = Secret("a\"b\\c\té\u2028")
 	c, err := NewClient(Sandbox, creds, WithHTTPClient(&http.Client{Transport: m.mt}))
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +216,7 @@ func TestGrantRequestBodyAndHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := m.requests(epGrant)[0]
-	if want := `{"app_key":"appkey-0f3a","app_secret":"a\"b\\c\n\u0001é"}`; string(g.Body) != want {
+	if want := `{"app_key":"appkey-0f3a","app_secret":"a\"b\\c\té\u2028"}`; string(g.Body) != want {
 		t.Errorf("grant body = %s, want %s", g.Body, want)
 	}
 	var back map[string]string
