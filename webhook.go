@@ -628,10 +628,16 @@ func (n *Notification) set(f notificationField, s string) error {
 // It reads at most 64 KiB, verifies the message and:
 //
 //   - Notification: calls fn once per MessageId (SNS delivers at least
-//     once). 200 when fn returns nil or the MessageId was already claimed
-//     (fn is not called again); 500 when fn fails, after releasing the
-//     claim, so that SNS's retry is processed, and 500 when the
-//     DedupeStore fails (fn is not called).
+//     once). 200 when fn returns nil or the MessageId was already
+//     processed (fn is not called again); 500 when fn fails, after
+//     releasing the claim, so that SNS's retry is processed, and 500 when
+//     the DedupeStore fails (fn is not called). A redelivery that comes
+//     while fn is still running for the same MessageId (SNS gave up
+//     waiting for the first delivery) gets 503, so that SNS delivers it
+//     again later: a 200 would end SNS's retries, and the first delivery
+//     may still fail. That needs a DedupeStore that implements
+//     DedupeCompleter (the default and redisstore.Store do); with any
+//     other, such a redelivery gets 200.
 //   - SubscriptionConfirmation: with WithSubscriptionConfirmation(true),
 //     visits the checked SubscribeURL (500 if that fails); 200.
 //   - UnsubscribeConfirmation: 200, nothing else.
@@ -692,8 +698,20 @@ func (v *WebhookVerifier) deliver(w http.ResponseWriter, r *http.Request, msg *W
 		v.reject(w, r, fmt.Errorf("bkash: webhook: dedupe store: %w", err), http.StatusInternalServerError)
 		return
 	}
+	completer, _ := v.dedupe.(DedupeCompleter)
 	if !claimed {
-		w.WriteHeader(http.StatusOK) // a redelivery of a message already taken
+		if completer != nil {
+			done, err := completer.Completed(ctx, msg.MessageID)
+			if err != nil {
+				v.reject(w, r, fmt.Errorf("bkash: webhook: dedupe store: %w", err), http.StatusInternalServerError)
+				return
+			}
+			if !done {
+				v.reject(w, r, fmt.Errorf("bkash: webhook: %s is still being processed; SNS will deliver it again", msg.MessageID), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		w.WriteHeader(http.StatusOK) // a redelivery of a message already processed
 		return
 	}
 	done := false
@@ -713,6 +731,14 @@ func (v *WebhookVerifier) deliver(w http.ResponseWriter, r *http.Request, msg *W
 		return
 	}
 	done = true
+	if completer != nil {
+		if err := completer.Complete(context.WithoutCancel(ctx), msg.MessageID, v.maxAge+v.skew); err != nil {
+			// The claim stays, not complete: redeliveries get 503 until it
+			// expires, and are then processed again (fn is idempotent).
+			v.logger.LogAttrs(ctx, slog.LevelWarn, "bkash webhook: marking the message processed failed",
+				slog.String("message_id", msg.MessageID), slog.String("error", err.Error()))
+		}
+	}
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -734,6 +760,20 @@ type DedupeStore interface {
 	Release(ctx context.Context, messageID string) error
 }
 
+// DedupeCompleter is implemented by a DedupeStore that tells a message
+// still being processed from one processed. The Handler marks a message
+// complete once its callback returned nil, and answers a redelivery of a
+// message claimed but not complete with 503, so that SNS delivers it again
+// later instead of taking a 200 for a delivery that may yet fail.
+// MemoryDedupeStore and redisstore.Store implement it.
+type DedupeCompleter interface {
+	// Complete marks messageID processed, for ttl. It must not mark a
+	// claim another store (another replica) holds now.
+	Complete(ctx context.Context, messageID string, ttl time.Duration) error
+	// Completed reports whether messageID is marked processed.
+	Completed(ctx context.Context, messageID string) (bool, error)
+}
+
 // DefaultDedupeEntries is the bound of a MemoryDedupeStore made with 0.
 const DefaultDedupeEntries = 100_000
 
@@ -752,6 +792,7 @@ type MemoryDedupeStore struct {
 type dedupeEntry struct {
 	id      string
 	expires time.Time
+	done    bool // marked processed (Complete)
 }
 
 // NewMemoryDedupeStore returns a store of at most maxEntries IDs
@@ -793,6 +834,35 @@ func (s *MemoryDedupeStore) Release(_ context.Context, messageID string) error {
 		s.remove(el)
 	}
 	return nil
+}
+
+// Complete implements DedupeCompleter. A message whose claim was dropped
+// (expired, or pushed out by the bound) is recorded again, as processed.
+func (s *MemoryDedupeStore) Complete(_ context.Context, messageID string, ttl time.Duration) error {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if el, ok := s.entries[messageID]; ok {
+		s.remove(el)
+	}
+	for len(s.entries) >= s.max {
+		s.remove(s.order.Front())
+	}
+	s.entries[messageID] = s.order.PushBack(&dedupeEntry{id: messageID, expires: now.Add(ttl), done: true})
+	return nil
+}
+
+// Completed implements DedupeCompleter.
+func (s *MemoryDedupeStore) Completed(_ context.Context, messageID string) (bool, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	el, ok := s.entries[messageID]
+	if !ok {
+		return false, nil
+	}
+	e := el.Value.(*dedupeEntry)
+	return e.done && now.Before(e.expires), nil
 }
 
 // Len returns the number of IDs held, expired ones included until they are

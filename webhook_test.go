@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -626,8 +627,88 @@ func TestHandlerProcessesConcurrentDuplicatesOnce(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	close(release)
 	wg.Wait()
-	if diff := cmp.Diff([]int{200, 200, 200, 200}, codes); diff != "" || calls.Load() != 1 {
-		t.Fatalf("codes %v, callback calls %d; want all 200 and 1 call", codes, calls.Load())
+	slices.Sort(codes)
+	// One delivery runs the callback; the others come while it runs and
+	// are asked to come again (503), which they do: by then it is done.
+	if diff := cmp.Diff([]int{200, 503, 503, 503}, codes); diff != "" || calls.Load() != 1 {
+		t.Fatalf("codes %v, callback calls %d; want one 200, three 503 and 1 call", codes, calls.Load())
+	}
+	if code := post(h, body); code != http.StatusOK || calls.Load() != 1 {
+		t.Fatalf("redelivery after success: %d, calls %d (want 200, 1)", code, calls.Load())
+	}
+}
+
+// TestHandlerAsksForARedeliveryWhileTheFirstIsStillRunning: SNS gives up
+// waiting for a slow delivery and delivers the message again while the
+// first is still running. A 200 to that redelivery would end SNS's
+// retries, and a first delivery that then fails would lose the
+// notification for good. The redelivery gets 503; once the first has
+// failed, the next one is processed. Before, the redelivery got 200 and
+// the callback ran once, failing.
+func TestHandlerAsksForARedeliveryWhileTheFirstIsStillRunning(t *testing.T) {
+	t.Parallel()
+	v, _ := newVerifier(t)
+	var calls atomic.Int32
+	running, fail := make(chan struct{}), make(chan struct{})
+	h := v.Handler(func(ctx context.Context, n *bkash.Notification) error {
+		if calls.Add(1) == 1 {
+			close(running)
+			<-fail
+			return errors.New("database timeout")
+		}
+		return nil
+	})
+	body := signed(t, "1", nil).JSON()
+	first := make(chan int)
+	go func() { first <- post(h, body) }()
+	<-running
+	if code := post(h, body); code != http.StatusServiceUnavailable {
+		t.Errorf("redelivery while the first runs: %d, want 503", code)
+	}
+	close(fail)
+	if code := <-first; code != http.StatusInternalServerError {
+		t.Errorf("first delivery: %d, want 500", code)
+	}
+	if code := post(h, body); code != http.StatusOK || calls.Load() != 2 {
+		t.Errorf("SNS's next redelivery: %d, callback calls %d; want 200, 2", code, calls.Load())
+	}
+}
+
+// claimOnly is a DedupeStore that is only a DedupeStore.
+type claimOnly struct{ s *bkash.MemoryDedupeStore }
+
+func (c claimOnly) Claim(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	return c.s.Claim(ctx, id, ttl)
+}
+func (c claimOnly) Release(ctx context.Context, id string) error { return c.s.Release(ctx, id) }
+
+// TestHandlerWithAStoreThatCannotTellInProgress: a DedupeStore that does
+// not implement DedupeCompleter cannot tell a message being processed from
+// one processed: every redelivery of a claimed message gets 200, as
+// documented.
+func TestHandlerWithAStoreThatCannotTellInProgress(t *testing.T) {
+	t.Parallel()
+	v, _ := newVerifier(t, bkash.WithDedupeStore(claimOnly{bkash.NewMemoryDedupeStore(0)}))
+	release := make(chan struct{})
+	var calls atomic.Int32
+	h := v.Handler(func(ctx context.Context, n *bkash.Notification) error {
+		if calls.Add(1) == 1 {
+			<-release
+		}
+		return nil
+	})
+	body := signed(t, "1", nil).JSON()
+	first := make(chan int)
+	go func() { first <- post(h, body) }()
+	for calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if code := post(h, body); code != http.StatusOK {
+		t.Errorf("redelivery while the first runs: %d, want 200", code)
+	}
+	close(release)
+	if code := <-first; code != http.StatusOK || calls.Load() != 1 {
+		t.Errorf("first: %d, calls %d; want 200, 1", code, calls.Load())
 	}
 }
 
@@ -782,6 +863,53 @@ func TestMemoryDedupeStore(t *testing.T) {
 	}
 	if d := bkash.NewMemoryDedupeStore(0); d == nil {
 		t.Fatal("default store")
+	}
+}
+
+// TestMemoryDedupeStoreTellsInProgressFromDone: a claim is in progress
+// until Complete; Complete keeps the message claimed (processed) for its
+// ttl, also when the claim had gone (expired, or pushed out by the bound);
+// Release of a processed message is not needed and Completed of an unknown
+// one is false.
+func TestMemoryDedupeStoreTellsInProgressFromDone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Unix(1_700_000_000, 0)
+	s := bkash.NewMemoryDedupeStore(2)
+	bkash.SetDedupeClock(s, func() time.Time { return now })
+	var _ bkash.DedupeCompleter = s
+	completed := func(id string) bool {
+		done, err := s.Completed(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return done
+	}
+	if ok, _ := s.Claim(ctx, "a", time.Minute); !ok || completed("a") {
+		t.Fatal("a fresh claim must be in progress")
+	}
+	if err := s.Complete(ctx, "a", time.Hour); err != nil || !completed("a") {
+		t.Fatalf("after Complete: %v, completed %v", err, completed("a"))
+	}
+	if ok, _ := s.Claim(ctx, "a", time.Minute); ok {
+		t.Fatal("a processed message was claimed again")
+	}
+	now = now.Add(30 * time.Minute) // past the claim's minute, within Complete's hour
+	if ok, _ := s.Claim(ctx, "a", time.Minute); ok || !completed("a") {
+		t.Fatal("Complete's ttl did not replace the claim's")
+	}
+	// A claim pushed out by the bound is recorded again by Complete.
+	s.Claim(ctx, "b", time.Hour)
+	s.Claim(ctx, "c", time.Hour) // drops a
+	if err := s.Complete(ctx, "b", time.Hour); err != nil || !completed("b") || s.Len() != 2 {
+		t.Fatalf("Complete of b: %v, completed %v, Len %d", err, completed("b"), s.Len())
+	}
+	if completed("never") || completed("c") {
+		t.Fatal("an unknown or in-progress message reads as processed")
+	}
+	now = now.Add(2 * time.Hour)
+	if completed("b") {
+		t.Fatal("an expired mark reads as processed")
 	}
 }
 

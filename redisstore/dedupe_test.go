@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	bkash "github.com/smartdairy/bkash-go"
 )
 
 func messageID() string { return "msg-" + rand.Text() }
@@ -133,5 +135,66 @@ func TestSameMessageOnFourReplicasIsClaimedOnce(t *testing.T) {
 		if n := wins.Load(); n != 1 {
 			t.Fatalf("message %s claimed %d times by 4 replicas, want exactly once", id, n)
 		}
+	}
+}
+
+// TestCompleteMarksOnlyItsOwnOrAFreeClaim: Complete marks a message
+// processed when this Store holds its claim or nobody does, and leaves
+// alone a claim another replica holds now (its callback is still running).
+// Completed reads the mark; Release never removes it.
+func TestCompleteMarksOnlyItsOwnOrAFreeClaim(t *testing.T) {
+	t.Parallel()
+	a, _, prefix := newTestStore(t)
+	b := replica(t, prefix)
+	ctx := context.Background()
+	var _ bkash.DedupeCompleter = a
+
+	id := messageID()
+	if ok, err := a.Claim(ctx, id, time.Hour); err != nil || !ok {
+		t.Fatalf("Claim = (%v, %v)", ok, err)
+	}
+	if done, err := a.Completed(ctx, id); err != nil || done {
+		t.Fatalf("a fresh claim: Completed = (%v, %v), want false", done, err)
+	}
+	if err := a.Complete(ctx, id, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := b.Completed(ctx, id); err != nil || !done {
+		t.Fatalf("after Complete, another replica reads Completed = (%v, %v), want true", done, err)
+	}
+	if err := a.Release(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := b.Claim(ctx, id, time.Hour); ok {
+		t.Error("Release removed the processed mark")
+	}
+
+	// A's claim expired and B claimed the redelivery: A's late Complete
+	// must not mark B's message, which B is still handling.
+	id = messageID()
+	if ok, _ := a.Claim(ctx, id, 30*time.Millisecond); !ok {
+		t.Fatal("A's Claim failed")
+	}
+	time.Sleep(60 * time.Millisecond)
+	if ok, _ := b.Claim(ctx, id, time.Hour); !ok {
+		t.Fatal("B's Claim after A's expired failed")
+	}
+	if err := a.Complete(ctx, id, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if done, _ := b.Completed(ctx, id); done {
+		t.Error("A's late Complete marked B's claim processed")
+	}
+
+	// A claim that expired with nobody else's in its place is marked.
+	id = messageID()
+	if err := a.Complete(ctx, id, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if done, _ := a.Completed(ctx, id); !done {
+		t.Error("Complete of an expired claim did not mark it")
+	}
+	if err := a.Complete(ctx, id, 0); err == nil {
+		t.Error("Complete with a zero ttl: want an error (every key must expire)")
 	}
 }

@@ -81,6 +81,12 @@ func TestSameNotificationOnFourReplicasIsHandledOnce(t *testing.T) {
 		close(start)
 		wg.Wait()
 		for r, code := range codes {
+			// 503: the delivery came while another replica was still
+			// handling the message; SNS delivers it again, and by then
+			// it has been handled.
+			if code == http.StatusServiceUnavailable {
+				code = post(replicas[r], body)
+			}
 			if code != http.StatusOK {
 				t.Errorf("%s on replica %d: HTTP %d, want 200 (handled or duplicate)", trxID, r, code)
 			}
@@ -123,5 +129,46 @@ func TestFailedCallbackLetsAnotherReplicaHandleTheRedelivery(t *testing.T) {
 	}
 	if n := calls.Load(); n != 2 {
 		t.Errorf("callback ran %d times, want 2 (the failure, then the redelivery; not the duplicate)", n)
+	}
+}
+
+// TestRedeliveryWhileAnotherReplicaIsStillHandlingGets503: SNS gave up on
+// a slow delivery to replica A and delivers the message to replica B while
+// A's callback still runs. B answers 503 (not 200, which would end SNS's
+// retries) and, once A has failed, SNS's next delivery is handled.
+func TestRedeliveryWhileAnotherReplicaIsStillHandlingGets503(t *testing.T) {
+	t.Parallel()
+	_, _, prefix := newTestStore(t)
+	signer, err := bkashtest.NewSNSSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	running, fail := make(chan struct{}), make(chan struct{})
+	slow := webhookReplica(t, signer, prefix, func(context.Context, *bkash.Notification) error {
+		close(running)
+		<-fail
+		return errors.New("database timeout")
+	})
+	var handled atomic.Int32
+	healthy := webhookReplica(t, signer, prefix, func(context.Context, *bkash.Notification) error {
+		handled.Add(1)
+		return nil
+	})
+	body := notification(t, signer, "TRX0000077")
+	first := make(chan int)
+	go func() { first <- post(slow, body) }()
+	<-running
+	if code := post(healthy, body); code != http.StatusServiceUnavailable {
+		t.Errorf("redelivery while replica A still runs: HTTP %d, want 503", code)
+	}
+	close(fail)
+	if code := <-first; code != http.StatusInternalServerError {
+		t.Errorf("replica A: HTTP %d, want 500", code)
+	}
+	if code := post(healthy, body); code != http.StatusOK || handled.Load() != 1 {
+		t.Errorf("next redelivery: HTTP %d, handled %d; want 200, 1", code, handled.Load())
+	}
+	if code := post(slow, body); code != http.StatusOK {
+		t.Errorf("a duplicate after success: HTTP %d, want 200", code)
 	}
 }
