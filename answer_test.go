@@ -506,3 +506,44 @@ func TestGatewayRefusalDoesNotVouchForAToken(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorTypeVariantsOnMoneyCallsAreUnknown: x-amzn-ErrorType as a middlebox
+// or a differently configured gateway may spell it. Only an exact refusal
+// type below 500 is a refusal; a type in other casing, a refusal type on
+// any 5xx, or an integration type are unknown outcomes on every money call,
+// sent once.
+func TestErrorTypeVariantsOnMoneyCallsAreUnknown(t *testing.T) {
+	t.Parallel()
+	unknown := []struct {
+		name, typ string
+		status    int
+	}{
+		{"lower-case type at 429", "throttlingexception", 429},
+		{"refusal type at 500", "AccessDeniedException", 500},
+		{"refusal type at 502", "ThrottlingException", 502},
+		{"refusal type at 504", "TooManyRequestsException:http://internal.amazon.com/coral/", 504},
+		{"integration timeout at 429", "IntegrationTimeoutException", 429},
+		{"two types joined", "TooManyRequestsException,IntegrationFailureException", 429},
+	}
+	for _, ep := range moneyEndpoints {
+		for _, u := range unknown {
+			t.Run(ep.op+" "+ep.path+"/"+u.name, func(t *testing.T) {
+				t.Parallel()
+				m := newCoreMock(t)
+				c := m.client()
+				warm(t, m, c)
+				m.on(ep, func(int, coreReq) (*http.Response, error) {
+					return withHeader(coreJSON(u.status, `{"message":"Too Many Requests"}`), "x-amzn-ErrorType", u.typ), nil
+				})
+				var out coreQueryOut
+				err := c.do(context.Background(), ep, coreQueryIn{"TR0011abc"}, &out)
+				if !errors.Is(err, ErrOutcomeUnknown) {
+					t.Fatalf("err = %v (%T), want an unknown outcome", err, err)
+				}
+				if n := m.sent(ep); n != 1 {
+					t.Fatalf("sent %d times, want 1", n)
+				}
+			})
+		}
+	}
+}

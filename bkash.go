@@ -370,8 +370,8 @@ func (c Credentials) MarshalJSON() ([]byte, error) {
 // Validate reports the first field that cannot be sent as a
 // *ValidationError: an empty one, one with a control character (a newline
 // left by a secret file or an environment variable, say), or a username,
-// password or app key with spaces at either end, which bKash would not get
-// (they go in HTTP headers, whose values lose surrounding spaces). The
+// password or app key with spaces or tabs at either end, which bKash would
+// not get (they go in HTTP headers, whose values lose them). The
 // reason never quotes a secret.
 func (c Credentials) Validate() error {
 	fields := []struct {
@@ -390,7 +390,7 @@ func (c Credentials) Validate() error {
 			return &ValidationError{Field: f.name, Reason: "is empty"}
 		case strings.ContainsFunc(f.value, isControl):
 			return &ValidationError{Field: f.name, Reason: "contains a control character (a trailing newline?)"}
-		case f.header && strings.TrimSpace(f.value) != f.value:
+		case f.header && strings.Trim(f.value, " \t") != f.value:
 			return &ValidationError{Field: f.name, Reason: "begins or ends with a space"}
 		}
 	}

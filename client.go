@@ -301,7 +301,8 @@ type endpoint struct {
 	op     string // e.g. "payment.execute"
 	path   string // relative to the environment root
 	class  retryClass
-	noAuth bool // token grant/refresh: username/password headers, no id_token
+	noAuth bool // token grant/refresh: username/password headers, no id_token;
+	// every request is counted by the renewal budget (transport's Counted)
 }
 
 const (
@@ -664,6 +665,12 @@ func (cl *call) run(ctx context.Context, out any) error {
 		req, err := transport.NewRequest(ctx, ep.class, cl.url, cl.body.Bytes())
 		if err != nil {
 			return fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
+		}
+		if ep.noAuth {
+			// A grant or refresh: bKash allows two an hour, and the budget
+			// counts each request the SDK sends; net/http must not send
+			// an uncounted copy after an HTTP/2 stream reset.
+			req.Counted()
 		}
 		c.setHeader(req.Header, tok)
 		res := cl.tr.Do(req, cl)

@@ -67,9 +67,13 @@ type h2Server struct {
 	url  string
 	pool *x509.CertPool
 	mode h2ResetMode
+	// resetGrants is how many token grants, read to their end, are reset
+	// with mode before one is answered (0: every grant is answered).
+	resetGrants int
 
 	mu       sync.Mutex
 	received map[string]int // path -> requests read to their end (grant excluded)
+	grants   int            // token grants read to their end
 	wg       sync.WaitGroup
 }
 
@@ -180,7 +184,14 @@ func (s *h2Server) serveConn(c net.Conn) {
 // complete handles a request read to its end.
 func (s *h2Server) complete(fr *http2.Framer, id uint32, st *h2Stream) error {
 	if strings.HasSuffix(st.path, "/token/grant") {
-		return h2Answer(fr, id, h2GrantAnswer)
+		s.mu.Lock()
+		s.grants++
+		n := s.grants
+		s.mu.Unlock()
+		if n > s.resetGrants {
+			return h2Answer(fr, id, h2GrantAnswer)
+		}
+		return s.reset(fr, id)
 	}
 	s.mu.Lock()
 	s.received[st.path]++
@@ -190,6 +201,11 @@ func (s *h2Server) complete(fr *http2.Framer, id uint32, st *h2Stream) error {
 		// A re-sent copy: answer it as bKash answers a call it processed.
 		return h2Answer(fr, id, h2MoneyAnswer)
 	}
+	return s.reset(fr, id)
+}
+
+// reset refuses to answer stream id in the server's mode.
+func (s *h2Server) reset(fr *http2.Framer, id uint32) error {
 	switch s.mode {
 	case h2RefusedStream:
 		return fr.WriteRSTStream(id, http2.ErrCodeRefusedStream)
@@ -426,6 +442,42 @@ func TestHTTP2ResetNeverResendsCreate(t *testing.T) {
 				wantUnknown(t, cr.name, err)
 			})
 		}
+	}
+}
+
+// TestHTTP2ResetNeverResendsAGrant: bKash allows two grant or refresh
+// requests an hour, and the renewal budget counts every request the SDK
+// sends. A grant the server read and then reset must not be sent again by
+// net/http inside the attempt the budget counted once. With a budget of 1
+// the server gets one grant, whatever the reset, and the call fails for
+// want of a token. Before, a grant carried GetBody like any read, and the
+// server got 4 grants after PROTOCOL_ERROR (the budget counted 1).
+func TestHTTP2ResetNeverResendsAGrant(t *testing.T) {
+	for _, mode := range []h2ResetMode{h2RefusedStream, h2ProtocolError, h2GoAway} {
+		t.Run(mode.String(), func(t *testing.T) {
+			srv := newH2Server(t, mode)
+			srv.resetGrants = 3
+			tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true}
+			c, err := bkash.NewClient(bkash.Sandbox, h2Creds, bkash.WithBaseURL(srv.url),
+				bkash.WithHTTPClient(&http.Client{Transport: tr, Timeout: 10 * time.Second}),
+				bkash.WithTokenRenewalBudget(1),
+				bkash.WithRetryPolicy(bkash.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			_, err = c.Payments.Query(ctx, "TR0011h2")
+			srv.mu.Lock()
+			grants := srv.grants
+			srv.mu.Unlock()
+			if grants != 1 {
+				t.Errorf("server read %d grants, want 1 (the budget's one; err %v)", grants, err)
+			}
+			if err == nil {
+				t.Error("the query succeeded without a token")
+			}
+		})
 	}
 }
 

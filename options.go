@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Option configures a Client. Every option validates its argument; an
@@ -26,7 +27,7 @@ type Option func(*config) error
 // default delays: retries never come back to back.
 type RetryPolicy struct {
 	MaxAttempts int           // attempts in total, counting the first (1-10); 0 means 3
-	BaseDelay   time.Duration // first backoff step; 0 means 200ms
+	BaseDelay   time.Duration // first backoff step; 0 means 200ms, or MaxDelay if that is shorter
 	MaxDelay    time.Duration // cap of one wait; 0 means 2s, or BaseDelay if that is longer
 }
 
@@ -206,6 +207,12 @@ func WithBaseURL(root string) Option {
 		if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 			return fmt.Errorf("bkash: WithBaseURL: %q is not an absolute http(s) URL", maskURL(root))
 		}
+		if strings.ContainsFunc(u.Host, func(r rune) bool { return r >= utf8.RuneSelf }) {
+			// net/http dials a host's ASCII (IDNA) form, and the host checks
+			// (bKash's own hosts, loopback) compare ASCII: "tokenized。pay。bka。sh"
+			// would reach tokenized.pay.bka.sh unchecked.
+			return fmt.Errorf("bkash: WithBaseURL: %q: write the host in its ASCII (punycode) form", maskURL(root))
+		}
 		if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery || u.User != nil {
 			return fmt.Errorf("bkash: WithBaseURL: %q must not carry user info, a query or a fragment", maskURL(root))
 		}
@@ -324,6 +331,9 @@ func WithRetryPolicy(p RetryPolicy) Option {
 		}
 		if p.BaseDelay == 0 {
 			p.BaseDelay = DefaultRetryPolicy.BaseDelay
+			if p.MaxDelay > 0 {
+				p.BaseDelay = min(p.BaseDelay, p.MaxDelay)
+			}
 		}
 		if p.MaxDelay == 0 {
 			p.MaxDelay = max(DefaultRetryPolicy.MaxDelay, p.BaseDelay)

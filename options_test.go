@@ -70,6 +70,10 @@ func TestNewClientRefusesBadConfiguration(t *testing.T) {
 		{"production with the sandbox host", Production, coreCreds, []Option{WithBaseURL("https://tokenized.sandbox.bka.sh")}, `"https://tokenized.sandbox.bka.sh" is bKash's sandbox, but the client is for production: pass bkash.Sandbox`},
 		{"sandbox with the production host", Sandbox, coreCreds, []Option{WithBaseURL("https://tokenized.pay.bka.sh/")}, "is bKash's production, but the client is for sandbox"},
 		{"production with another sandbox host", Production, coreCreds, []Option{WithBaseURL("https://Checkout.Sandbox.bka.sh.")}, "is bKash's sandbox"},
+		// A host net/http would map through IDNA before dialling:
+		// "tokenized。sandbox。bka。sh" is tokenized.sandbox.bka.sh on the wire.
+		{"production with the sandbox host in ideographic dots", Production, coreCreds, []Option{WithBaseURL("https://tokenized\u3002sandbox\u3002bka\u3002sh")}, "ASCII (punycode) form"},
+		{"plain http to bKash in full-width dots", Production, coreCreds, []Option{WithBaseURL("http://tokenized\uff0epay\u3002bka\uff61sh"), WithAllowHTTP()}, "ASCII (punycode) form"},
 		{"nil store", Sandbox, coreCreds, []Option{WithTokenStore(nil)}, "nil TokenStore"},
 		{"nil logger", Sandbox, coreCreds, []Option{WithLogger(nil)}, "nil *slog.Logger"},
 		{"nil observer", Sandbox, coreCreds, []Option{WithObserver(nil)}, "nil Observer"},
@@ -134,6 +138,8 @@ func TestRetryPolicyZeroFieldsTakeTheDefaults(t *testing.T) {
 		{RetryPolicy{MaxAttempts: 2, MaxDelay: time.Second}, RetryPolicy{MaxAttempts: 2, BaseDelay: 200 * time.Millisecond, MaxDelay: time.Second}},
 		{RetryPolicy{MaxAttempts: 2, BaseDelay: 5 * time.Second}, RetryPolicy{MaxAttempts: 2, BaseDelay: 5 * time.Second, MaxDelay: 5 * time.Second}},
 		{RetryPolicy{MaxAttempts: 1, BaseDelay: time.Millisecond, MaxDelay: 3 * time.Millisecond}, RetryPolicy{MaxAttempts: 1, BaseDelay: time.Millisecond, MaxDelay: 3 * time.Millisecond}},
+		// Only the cap given: the default first step fits under it.
+		{RetryPolicy{MaxDelay: 50 * time.Millisecond}, RetryPolicy{MaxAttempts: 3, BaseDelay: 50 * time.Millisecond, MaxDelay: 50 * time.Millisecond}},
 	} {
 		var cfg config
 		if err := WithRetryPolicy(tc.in)(&cfg); err != nil {

@@ -607,3 +607,37 @@ func TestReconcilerReadsAgainAfterAnAnswerWithoutStatus(t *testing.T) {
 
 // pathPaymentQuery is the path of Payments.Query on the sandbox host.
 const pathPaymentQuery = "/v1.2.0-beta/tokenized/checkout/payment/status"
+
+// TestReconcilerNeverExecutesAgainAfter503: the Reconciler executes an
+// approved payment whose callback never came; every execute is answered
+// 503 {"message":"Service Unavailable"} (the gateway's answer when bKash
+// behind it is too slow). A 503 does not prove bKash did not execute, so
+// the Reconciler must send the execute once and only read afterwards.
+func TestReconcilerNeverExecutesAgainAfter503(t *testing.T) {
+	t.Parallel()
+	srv, c := newIntegration(t, nil)
+	p := createPayment(t, c, "INV-503")
+	if err := srv.Approve(p.PaymentID, fakeWallet); err != nil {
+		t.Fatal(err)
+	}
+	srv.Inject("payment.execute", bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable, Times: 100})
+	var res collect
+	r := &bkash.Reconciler{Payments: c.Payments, Report: res.report, FinalizeApproved: true,
+		MinInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	_ = r.Run(ctx, p.PaymentID)
+	if n := srv.Received("payment.execute"); n != 1 {
+		t.Fatalf("execute received %d times after 503s, want exactly 1", n)
+	}
+	got := res.got[p.PaymentID]
+	if got.Outcome != bkash.ReconcileAbandoned || !errors.Is(got.Err, bkash.ErrOutcomeUnknown) {
+		t.Fatalf("result = %+v, want abandoned with the execute's unknown outcome", got)
+	}
+}
+
+// TestAttackRefund503AfterApplySettlesAsMade: a refund that bKash made and
+// answered 503 (v1 and v2) is pending, never "not made": the status read
+// that follows may itself be answered 503 (Settle then returns an error and
+// undecided), and once it answers, Settle finds the refund. Create is never
+// sent a second time.

@@ -280,3 +280,60 @@ func TestRefundStatusThatListsNothingDoesNotSettleAsNotMade(t *testing.T) {
 		}
 	}
 }
+
+// TestRefund503AfterApplySettlesAsMade: a refund that bKash made and
+// answered 503 (v1 and v2) is pending, never "not made": the status read
+// that follows may itself be answered 503 (Settle then returns an error and
+// undecided), and once it answers, Settle finds the refund. Create is never
+// sent a second time.
+func TestRefund503AfterApplySettlesAsMade(t *testing.T) {
+	t.Parallel()
+	for _, api := range []bkash.RefundAPI{bkash.RefundV1, bkash.RefundV2} {
+		t.Run(api.String(), func(t *testing.T) {
+			t.Parallel()
+			srv, c := newIntegration(t, nil, bkash.WithRefundAPI(api))
+			p := createPayment(t, c, "INV-RF503-"+api.String())
+			if err := srv.Approve(p.PaymentID, fakeWallet); err != nil {
+				t.Fatal(err)
+			}
+			ex, err := c.Payments.Execute(context.Background(), p.PaymentID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			params := &bkash.RefundParams{PaymentID: p.PaymentID, TrxID: ex.TrxID, Amount: bkash.Taka(50), SKU: "SKU-1", Reason: "damaged"}
+			srv.Inject("refund.create", bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable, AfterApply: true})
+			_, err = c.Refunds.Create(context.Background(), params)
+			pending := bkash.NewPendingRefund(params, err)
+			if pending == nil || pending.SentAt.IsZero() {
+				t.Fatalf("Create err = %v: want an unknown outcome with SentAt (pending %+v)", err, pending)
+			}
+			var ae *bkash.APIError
+			if errors.As(err, &ae) && ae.Temporary() {
+				t.Fatalf("Create err = %v is Temporary: callers re-send on that", err)
+			}
+			// Every status read of the first Settle (3 attempts) is a 503.
+			srv.Inject("refund.status", bkashtest.Fault{HTTPStatus: http.StatusServiceUnavailable, Times: 3})
+			out, _, err := c.Refunds.Settle(context.Background(), pending)
+			if out != bkash.RefundUndecided || err == nil {
+				t.Fatalf("Settle while status answers 503 = %v, %v; want undecided with an error", out, err)
+			}
+			out, rf, err := c.Refunds.Settle(context.Background(), pending)
+			if err != nil || out != bkash.RefundMade || rf == nil || rf.Amount != bkash.Taka(50) {
+				t.Fatalf("Settle = %v, %+v, %v; want made, Tk 50", out, rf, err)
+			}
+			if n := srv.Received("refund.create"); n != 1 {
+				t.Fatalf("refund.create received %d times, want 1", n)
+			}
+			if n := len(srv.RefundsOf(ex.TrxID)); n != 1 {
+				t.Fatalf("%d refunds made, want 1", n)
+			}
+		})
+	}
+}
+
+// TestAttackRetryPolicyZeroBaseDelayWithSmallMaxDelay: "a zero field takes
+// its default" (257da28). A caller who only caps the wait,
+// RetryPolicy{MaxDelay: 50ms}, gets NewClient's error "BaseDelay is larger
+// than MaxDelay" for a BaseDelay they never set: the default 200ms is
+// filled in without regard to the MaxDelay they gave. A zero BaseDelay must
+// fit under the given MaxDelay (min(200ms, MaxDelay)).

@@ -147,6 +147,7 @@ type Request struct {
 
 	req      retryablehttp.Request // what go-retryablehttp sends
 	class    Class
+	rewind   bool // attempts carry a GetBody (see startAttempt)
 	body     []byte
 	observe  Observer  // nil: nobody is told
 	attempts int       // attempts started
@@ -193,7 +194,7 @@ func requestOf(ctx context.Context) *Request {
 // every attempt from a ReaderFunc, and a GetBody for net/http, which a money
 // call must not have. startAttempt gives each attempt its body instead.
 func NewRequest(ctx context.Context, class Class, url string, body []byte) (*Request, error) {
-	r := &Request{class: class, body: body}
+	r := &Request{class: class, body: body, rewind: class == Read || class == Cancel}
 	hr, err := http.NewRequestWithContext(context.WithValue(ctx, requestKey{}, r), http.MethodPost, url, nil)
 	if err != nil {
 		return nil, err
@@ -203,6 +204,12 @@ func NewRequest(ctx context.Context, class Class, url string, body []byte) (*Req
 	r.req.Request = hr
 	return r, nil
 }
+
+// Counted makes r carry no GetBody whatever its class, so that nothing
+// below the SDK sends a copy of it: every request is counted by the caller
+// (the token renewal budget), and a copy net/http sent by itself would not
+// be.
+func (r *Request) Counted() { r.rewind = false }
 
 // Do sends r, retrying as its class allows. observe, if not nil, is told
 // about every attempt.
@@ -271,8 +278,8 @@ func (s *sentReader) Close() error { return nil }
 // startAttempt is go-retryablehttp's RequestLogHook: an attempt begins,
 // with a body of its own.
 //
-// A read or a cancel, which may be repeated after it was sent, may also be
-// rewound by net/http, through GetBody, to send the request again inside
+// A read or a cancel, which may be repeated after it was sent (unless
+// Counted), may also be rewound by net/http, through GetBody, to send the request again inside
 // the attempt (an HTTP/2 stream refused, a connection found closed). The
 // rewound body belongs to this attempt even when it is made after the
 // attempt ended, by a RoundTripper that returned before it was done with
@@ -293,7 +300,7 @@ func startAttempt(_ retryablehttp.Logger, hr *http.Request, _ int) {
 	r.start = time.Now()
 	ended := r.attempts - 1 // the attempts before this one have ended
 	hr.Body = r.bodyOf(ended)
-	if r.class == Read || r.class == Cancel {
+	if r.rewind {
 		hr.GetBody = func() (io.ReadCloser, error) { return r.bodyOf(ended), nil }
 	}
 }
