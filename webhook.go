@@ -106,6 +106,7 @@ type webhookConfig struct {
 	topics  []string
 	maxAge  time.Duration
 	skew    time.Duration
+	lease   time.Duration
 	confirm bool
 	fetch   CertFetcher
 	now     func() time.Time
@@ -207,6 +208,30 @@ func WithDedupeStore(s DedupeStore) WebhookOption {
 	}
 }
 
+// DefaultDedupeLease is how long a claimed message counts as being
+// processed, with a DedupeStore that implements DedupeCompleter: twice
+// SNS's 15-second delivery timeout.
+const DefaultDedupeLease = 30 * time.Second
+
+// WithDedupeLease sets how long a claimed message counts as being processed
+// when the DedupeStore implements DedupeCompleter (default
+// DefaultDedupeLease). Redeliveries within the lease get 503; after it, a
+// message neither marked processed nor released (the process died, or the
+// store failed to take the claim back) is processed again rather than
+// refused until it is too old to verify. A callback that runs longer than
+// the lease may meet a redelivery running the same message: keep it
+// idempotent by TrxID. d must be positive and at most the message age limit
+// plus the clock skew.
+func WithDedupeLease(d time.Duration) WebhookOption {
+	return func(c *webhookConfig) error {
+		if d <= 0 {
+			return &ValidationError{Field: "WithDedupeLease", Reason: "must be positive"}
+		}
+		c.lease = d
+		return nil
+	}
+}
+
 // WithWebhookHTTPClient sets the HTTP client used to download signing
 // certificates and to confirm subscriptions. It is copied and the copy is
 // made to refuse redirects; the verifier adds its own timeouts.
@@ -276,6 +301,7 @@ type WebhookVerifier struct {
 	topics  map[string]struct{}
 	maxAge  time.Duration
 	skew    time.Duration
+	lease   time.Duration
 	confirm bool
 	now     func() time.Time
 	certs   *sns.CertCache
@@ -290,7 +316,7 @@ type WebhookVerifier struct {
 // option built conditionally and left unset), and skipping it would hide
 // a setting the caller meant to make.
 func NewWebhookVerifier(opts ...WebhookOption) (*WebhookVerifier, error) {
-	c := webhookConfig{maxAge: DefaultMaxMessageAge, skew: DefaultMaxClockSkew, now: time.Now}
+	c := webhookConfig{maxAge: DefaultMaxMessageAge, skew: DefaultMaxClockSkew, lease: DefaultDedupeLease, now: time.Now}
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, &ValidationError{Field: "NewWebhookVerifier", Reason: "nil WebhookOption"}
@@ -302,10 +328,14 @@ func NewWebhookVerifier(opts ...WebhookOption) (*WebhookVerifier, error) {
 	if len(c.topics) == 0 {
 		return nil, &ValidationError{Field: "WithAllowedTopicARNs", Reason: "at least one topic ARN is required (ask bKash for yours)"}
 	}
+	if c.lease > c.maxAge+c.skew {
+		return nil, &ValidationError{Field: "WithDedupeLease", Reason: fmt.Sprintf("%s is longer than the message age limit plus the clock skew (%s)", c.lease, c.maxAge+c.skew)}
+	}
 	v := &WebhookVerifier{
 		topics:  make(map[string]struct{}, len(c.topics)),
 		maxAge:  c.maxAge,
 		skew:    c.skew,
+		lease:   c.lease,
 		confirm: c.confirm,
 		now:     c.now,
 		client:  sns.NoRedirects(c.client),
@@ -637,7 +667,10 @@ func (n *Notification) set(f notificationField, s string) error {
 //     again later: a 200 would end SNS's retries, and the first delivery
 //     may still fail. That needs a DedupeStore that implements
 //     DedupeCompleter (the default and redisstore.Store do); with any
-//     other, such a redelivery gets 200.
+//     other, such a redelivery gets 200. A message counts as being
+//     processed for at most the lease (WithDedupeLease, 30 s by default):
+//     one whose claim was never completed nor released is processed again
+//     after it.
 //   - SubscriptionConfirmation: with WithSubscriptionConfirmation(true),
 //     visits the checked SubscribeURL (500 if that fails); 200.
 //   - UnsubscribeConfirmation: 200, nothing else.
@@ -693,12 +726,21 @@ func (v *WebhookVerifier) Handler(fn func(ctx context.Context, n *Notification) 
 
 func (v *WebhookVerifier) deliver(w http.ResponseWriter, r *http.Request, msg *WebhookMessage, fn func(context.Context, *Notification) error) {
 	ctx := r.Context()
-	claimed, err := v.dedupe.Claim(ctx, msg.MessageID, v.maxAge+v.skew)
+	// A store that can mark a message processed (Complete) holds a claim
+	// only for the lease: a claim nobody completes or releases (a crash, a
+	// store error) then lets SNS's redelivery in. Any other store holds it
+	// for as long as the message can be delivered: that is all it has to
+	// tell a duplicate by.
+	completer, _ := v.dedupe.(DedupeCompleter)
+	claimTTL := v.maxAge + v.skew
+	if completer != nil {
+		claimTTL = v.lease
+	}
+	claimed, err := v.dedupe.Claim(ctx, msg.MessageID, claimTTL)
 	if err != nil {
 		v.reject(w, r, fmt.Errorf("bkash: webhook: dedupe store: %w", err), http.StatusInternalServerError)
 		return
 	}
-	completer, _ := v.dedupe.(DedupeCompleter)
 	if !claimed {
 		if completer != nil {
 			done, err := completer.Completed(ctx, msg.MessageID)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -674,6 +675,63 @@ func TestHandlerAsksForARedeliveryWhileTheFirstIsStillRunning(t *testing.T) {
 	}
 }
 
+// releaseFails is the default store whose Release fails, as a shared
+// store does when it is unreachable just as a callback failed.
+type releaseFails struct{ *bkash.MemoryDedupeStore }
+
+func (releaseFails) Release(context.Context, string) error {
+	return errors.New("redis: connection refused")
+}
+
+// TestHandlerLetsARedeliveryInOnceTheLeaseEnds: a claim that is neither
+// completed nor released (the callback failed and Release failed too; or
+// the process died) counts as "being processed" only for the lease. Within
+// it a redelivery gets 503; after it, the redelivery is processed. Without
+// the lease it got 503 for the claim's whole TTL (an hour and five
+// minutes), after which Verify refuses the message as stale: lost.
+func TestHandlerLetsARedeliveryInOnceTheLeaseEnds(t *testing.T) {
+	t.Parallel()
+	const lease = 150 * time.Millisecond
+	v, _ := newVerifier(t, bkash.WithDedupeStore(releaseFails{bkash.NewMemoryDedupeStore(0)}), bkash.WithDedupeLease(lease))
+	var calls atomic.Int32
+	h := v.Handler(func(ctx context.Context, n *bkash.Notification) error {
+		if calls.Add(1) == 1 {
+			return errors.New("database timeout")
+		}
+		return nil
+	})
+	body := signed(t, "1", nil).JSON()
+	if code := post(h, body); code != http.StatusInternalServerError {
+		t.Fatalf("failing callback: %d, want 500", code)
+	}
+	if code := post(h, body); code != http.StatusServiceUnavailable || calls.Load() != 1 {
+		t.Fatalf("redelivery within the lease: %d, calls %d; want 503, 1", code, calls.Load())
+	}
+	time.Sleep(lease + 50*time.Millisecond)
+	if code := post(h, body); code != http.StatusOK || calls.Load() != 2 {
+		t.Fatalf("redelivery after the lease: %d, calls %d; want 200, 2", code, calls.Load())
+	}
+	if code := post(h, body); code != http.StatusOK || calls.Load() != 2 {
+		t.Fatalf("a duplicate after success: %d, calls %d; want 200, 2", code, calls.Load())
+	}
+}
+
+func TestWithDedupeLeaseIsChecked(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		opts []bkash.WebhookOption
+		want string
+	}{
+		{[]bkash.WebhookOption{bkash.WithDedupeLease(0)}, "WithDedupeLease: must be positive"},
+		{[]bkash.WebhookOption{bkash.WithDedupeLease(2 * time.Hour)}, "longer than the message age limit"},
+	} {
+		opts := append([]bkash.WebhookOption{bkash.WithAllowedTopicARNs("arn:aws:sns:ap-southeast-1:123456789012:bkash")}, tc.opts...)
+		if _, err := bkash.NewWebhookVerifier(opts...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("NewWebhookVerifier: %v, want %q", err, tc.want)
+		}
+	}
+}
+
 // claimOnly is a DedupeStore that is only a DedupeStore.
 type claimOnly struct{ s *bkash.MemoryDedupeStore }
 
@@ -1300,5 +1358,144 @@ func TestWebhookObserverSeesEveryVerification(t *testing.T) {
 	}
 	if _, err := bkash.NewWebhookVerifier(bkash.WithAllowedTopicARNs(mainSigner().TopicARN()), bkash.WithWebhookObserver(nil)); err == nil {
 		t.Error("WithWebhookObserver(nil) accepted")
+	}
+}
+
+// TestHandlerConcurrentRedeliveriesWithFailingCallbacks: eight SNS
+// deliveries of one message race, each coming again after any non-2xx
+// answer; the callback is slow and fails its first five runs. Whatever the
+// interleaving: the callback never runs twice at once, it succeeds exactly
+// once, no delivery gets 200 before that success, and every delivery ends
+// with 200.
+func TestHandlerConcurrentRedeliveriesWithFailingCallbacks(t *testing.T) {
+	t.Parallel()
+	for round := range 20 {
+		v, _ := newVerifier(t)
+		var runs, running, overlap, successes atomic.Int32
+		var succeeded atomic.Bool
+		h := v.Handler(func(ctx context.Context, n *bkash.Notification) error {
+			if running.Add(1) > 1 {
+				overlap.Add(1)
+			}
+			defer running.Add(-1)
+			time.Sleep(time.Duration(round%3) * time.Millisecond)
+			if runs.Add(1) <= 5 {
+				return errors.New("database timeout")
+			}
+			successes.Add(1)
+			succeeded.Store(true)
+			return nil
+		})
+		body := signed(t, "1", nil).JSON()
+		var wg sync.WaitGroup
+		var early, unfinished atomic.Int32
+		for range 8 {
+			wg.Go(func() {
+				for range 500 {
+					code := post(h, body)
+					if code == http.StatusOK {
+						if !succeeded.Load() {
+							early.Add(1)
+						}
+						return
+					}
+					if code != http.StatusInternalServerError && code != http.StatusServiceUnavailable {
+						t.Errorf("unexpected status %d", code)
+						return
+					}
+					time.Sleep(100 * time.Microsecond)
+				}
+				unfinished.Add(1)
+			})
+		}
+		wg.Wait()
+		if successes.Load() != 1 || overlap.Load() != 0 || early.Load() != 0 || unfinished.Load() != 0 {
+			t.Fatalf("round %d: successes %d (want 1), overlapping runs %d, 200s before the success %d, deliveries never answered 200 %d (want 0)",
+				round, successes.Load(), overlap.Load(), early.Load(), unfinished.Load())
+		}
+	}
+}
+
+// TestHandlerPanickingCallbackIsDeliveredAgain: through a real server
+// (which recovers the panic and drops the connection), a callback that
+// panics leaves no claim behind: the redelivery runs the callback, and a
+// duplicate after its success gets 200 without a third run.
+func TestHandlerPanickingCallbackIsDeliveredAgain(t *testing.T) {
+	t.Parallel()
+	v, _ := newVerifier(t)
+	var calls atomic.Int32
+	h := v.Handler(func(ctx context.Context, n *bkash.Notification) error {
+		if calls.Add(1) == 1 {
+			panic("nil map in the order service")
+		}
+		return nil
+	})
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the recovered panic
+	srv.Start()
+	defer srv.Close()
+	body := signed(t, "1", nil).JSON()
+	send := func() (int, error) {
+		res, err := srv.Client().Post(srv.URL, "text/plain", bytes.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		res.Body.Close()
+		return res.StatusCode, nil
+	}
+	if code, err := send(); err == nil {
+		t.Fatalf("panicking callback: HTTP %d, want a dropped connection", code)
+	}
+	if code, err := send(); err != nil || code != http.StatusOK || calls.Load() != 2 {
+		t.Fatalf("redelivery: %d %v, calls %d; want 200, 2", code, err, calls.Load())
+	}
+	if code, err := send(); err != nil || code != http.StatusOK || calls.Load() != 2 {
+		t.Fatalf("duplicate: %d %v, calls %d; want 200, 2", code, err, calls.Load())
+	}
+}
+
+// TestHandlerSNSGivesUpMidCallback: SNS closes the connection (its
+// delivery timeout) while the callback runs. A callback that gives up with
+// the context lets the redelivery through; one that finishes anyway
+// (ignoring the context) marks the message processed, so the redelivery
+// gets 200 without a second run.
+func TestHandlerSNSGivesUpMidCallback(t *testing.T) {
+	t.Parallel()
+	for _, honours := range []bool{true, false} {
+		v, _ := newVerifier(t)
+		var calls atomic.Int32
+		finished := make(chan struct{}, 1)
+		h := v.Handler(func(ctx context.Context, n *bkash.Notification) error {
+			defer func() { finished <- struct{}{} }()
+			if calls.Add(1) > 1 {
+				return nil
+			}
+			<-ctx.Done()
+			if honours {
+				return ctx.Err()
+			}
+			time.Sleep(20 * time.Millisecond) // the write to the database completes
+			return nil
+		})
+		srv := httptest.NewServer(h)
+		body := signed(t, "1", nil).JSON()
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, bytes.NewReader(body))
+		if res, err := srv.Client().Do(req); err == nil {
+			res.Body.Close()
+			t.Fatalf("honours=%v: first delivery answered %d before SNS gave up", honours, res.StatusCode)
+		}
+		cancel()
+		<-finished
+		res, err := srv.Client().Post(srv.URL, "text/plain", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		want := map[bool]int32{true: 2, false: 1}[honours]
+		if res.StatusCode != http.StatusOK || calls.Load() != want {
+			t.Errorf("honours=%v: redelivery %d, calls %d; want 200, %d", honours, res.StatusCode, calls.Load(), want)
+		}
+		srv.Close()
 	}
 }
