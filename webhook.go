@@ -103,17 +103,18 @@ type CertFetcher func(ctx context.Context, certURL string) (*x509.Certificate, e
 type WebhookOption func(*webhookConfig) error
 
 type webhookConfig struct {
-	topics  []string
-	maxAge  time.Duration
-	skew    time.Duration
-	lease   time.Duration
-	confirm bool
-	fetch   CertFetcher
-	now     func() time.Time
-	dedupe  DedupeStore
-	client  *http.Client
-	logger  *slog.Logger
-	obs     WebhookObserver
+	topics   []string
+	maxAge   time.Duration
+	skew     time.Duration
+	lease    time.Duration
+	leaseSet bool // WithDedupeLease was given
+	confirm  bool
+	fetch    CertFetcher
+	now      func() time.Time
+	dedupe   DedupeStore
+	client   *http.Client
+	logger   *slog.Logger
+	obs      WebhookObserver
 }
 
 // WithAllowedTopicARNs lists the SNS topics whose messages are accepted;
@@ -132,12 +133,17 @@ func WithAllowedTopicARNs(arns ...string) WebhookOption {
 	}
 }
 
+// maxWebhookWindow bounds WithMaxMessageAge and WithMaxClockSkew: far more
+// than SNS retries a message, and far from overflowing a time.Duration or a
+// time.Time when added.
+const maxWebhookWindow = 30 * 24 * time.Hour
+
 // WithMaxMessageAge sets how old a message may be (default 1 hour). SNS
 // retries keep the original Timestamp, so this also ends retries.
 func WithMaxMessageAge(d time.Duration) WebhookOption {
 	return func(c *webhookConfig) error {
-		if d <= 0 {
-			return &ValidationError{Field: "WithMaxMessageAge", Reason: "must be positive"}
+		if d <= 0 || d > maxWebhookWindow {
+			return &ValidationError{Field: "WithMaxMessageAge", Reason: "must be positive and at most 30 days"}
 		}
 		c.maxAge = d
 		return nil
@@ -148,8 +154,8 @@ func WithMaxMessageAge(d time.Duration) WebhookOption {
 // 5 minutes).
 func WithMaxClockSkew(d time.Duration) WebhookOption {
 	return func(c *webhookConfig) error {
-		if d < 0 {
-			return &ValidationError{Field: "WithMaxClockSkew", Reason: "must not be negative"}
+		if d < 0 || d > maxWebhookWindow {
+			return &ValidationError{Field: "WithMaxClockSkew", Reason: "must not be negative, and at most 30 days"}
 		}
 		c.skew = d
 		return nil
@@ -220,14 +226,15 @@ const DefaultDedupeLease = 30 * time.Second
 // store failed to take the claim back) is processed again rather than
 // refused until it is too old to verify. A callback that runs longer than
 // the lease may meet a redelivery running the same message: keep it
-// idempotent by TrxID. d must be positive and at most the message age limit
-// plus the clock skew.
+// idempotent by TrxID. d must be at least a millisecond (the resolution of
+// Redis's expiry) and at most the message age limit plus the clock skew;
+// the default is shortened to that sum when it is shorter.
 func WithDedupeLease(d time.Duration) WebhookOption {
 	return func(c *webhookConfig) error {
-		if d <= 0 {
-			return &ValidationError{Field: "WithDedupeLease", Reason: "must be positive"}
+		if d < time.Millisecond {
+			return &ValidationError{Field: "WithDedupeLease", Reason: "must be at least 1ms"}
 		}
-		c.lease = d
+		c.lease, c.leaseSet = d, true
 		return nil
 	}
 }
@@ -329,7 +336,10 @@ func NewWebhookVerifier(opts ...WebhookOption) (*WebhookVerifier, error) {
 		return nil, &ValidationError{Field: "WithAllowedTopicARNs", Reason: "at least one topic ARN is required (ask bKash for yours)"}
 	}
 	if c.lease > c.maxAge+c.skew {
-		return nil, &ValidationError{Field: "WithDedupeLease", Reason: fmt.Sprintf("%s is longer than the message age limit plus the clock skew (%s)", c.lease, c.maxAge+c.skew)}
+		if c.leaseSet {
+			return nil, &ValidationError{Field: "WithDedupeLease", Reason: fmt.Sprintf("%s is longer than the message age limit plus the clock skew (%s)", c.lease, c.maxAge+c.skew)}
+		}
+		c.lease = c.maxAge + c.skew
 	}
 	v := &WebhookVerifier{
 		topics:  make(map[string]struct{}, len(c.topics)),
@@ -736,6 +746,7 @@ func (v *WebhookVerifier) deliver(w http.ResponseWriter, r *http.Request, msg *W
 	if completer != nil {
 		claimTTL = v.lease
 	}
+	claimedAt := time.Now()
 	claimed, err := v.dedupe.Claim(ctx, msg.MessageID, claimTTL)
 	if err != nil {
 		v.reject(w, r, fmt.Errorf("bkash: webhook: dedupe store: %w", err), http.StatusInternalServerError)
@@ -756,15 +767,25 @@ func (v *WebhookVerifier) deliver(w http.ResponseWriter, r *http.Request, msg *W
 		w.WriteHeader(http.StatusOK) // a redelivery of a message already processed
 		return
 	}
+	// release lets SNS's retry in after fn failed. A claim that has run out
+	// (or nearly: the store's clock is not this one) is not this
+	// delivery's to release any more: a redelivery may have claimed the
+	// message since and still be running it, or have processed it.
+	release := func() error {
+		if time.Since(claimedAt) >= claimTTL-claimTTL/10 {
+			return nil
+		}
+		return v.dedupe.Release(context.WithoutCancel(ctx), msg.MessageID)
+	}
 	done := false
 	defer func() {
 		if !done { // fn panicked: let the retry in
-			_ = v.dedupe.Release(context.WithoutCancel(ctx), msg.MessageID)
+			_ = release()
 		}
 	}()
 	err = fn(ctx, msg.Notification)
 	if err != nil {
-		rerr := v.dedupe.Release(context.WithoutCancel(ctx), msg.MessageID)
+		rerr := release()
 		done = true
 		if rerr != nil {
 			err = errors.Join(err, fmt.Errorf("releasing the dedupe claim: %w", rerr))
@@ -857,22 +878,41 @@ func (s *MemoryDedupeStore) Claim(_ context.Context, messageID string, ttl time.
 		}
 		s.remove(el)
 	}
-	// Drop expired claims from the front, then the oldest if still full.
-	for el := s.order.Front(); el != nil && !now.Before(el.Value.(*dedupeEntry).expires); el = s.order.Front() {
-		s.remove(el)
-	}
-	for len(s.entries) >= s.max {
-		s.remove(s.order.Front())
-	}
+	s.makeRoom(now)
 	s.entries[messageID] = s.order.PushBack(&dedupeEntry{id: messageID, expires: now.Add(ttl)})
 	return true, nil
 }
 
-// Release implements DedupeStore.
+// makeRoom drops expired entries from the front, and makes room for one
+// more entry: when the store is full, every expired entry goes first (a
+// claim's lease is shorter than a processed message's mark, so an expired
+// one can sit behind a live one), and only then the oldest live ones.
+// s.mu must be held.
+func (s *MemoryDedupeStore) makeRoom(now time.Time) {
+	for el := s.order.Front(); el != nil && !now.Before(el.Value.(*dedupeEntry).expires); el = s.order.Front() {
+		s.remove(el)
+	}
+	if len(s.entries) < s.max {
+		return
+	}
+	for el := s.order.Front(); el != nil; {
+		next := el.Next()
+		if !now.Before(el.Value.(*dedupeEntry).expires) {
+			s.remove(el)
+		}
+		el = next
+	}
+	for len(s.entries) >= s.max {
+		s.remove(s.order.Front())
+	}
+}
+
+// Release implements DedupeStore. A message marked processed (Complete)
+// stays marked.
 func (s *MemoryDedupeStore) Release(_ context.Context, messageID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if el, ok := s.entries[messageID]; ok {
+	if el, ok := s.entries[messageID]; ok && !el.Value.(*dedupeEntry).done {
 		s.remove(el)
 	}
 	return nil
@@ -887,9 +927,7 @@ func (s *MemoryDedupeStore) Complete(_ context.Context, messageID string, ttl ti
 	if el, ok := s.entries[messageID]; ok {
 		s.remove(el)
 	}
-	for len(s.entries) >= s.max {
-		s.remove(s.order.Front())
-	}
+	s.makeRoom(now)
 	s.entries[messageID] = s.order.PushBack(&dedupeEntry{id: messageID, expires: now.Add(ttl), done: true})
 	return nil
 }

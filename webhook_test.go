@@ -722,7 +722,7 @@ func TestWithDedupeLeaseIsChecked(t *testing.T) {
 		opts []bkash.WebhookOption
 		want string
 	}{
-		{[]bkash.WebhookOption{bkash.WithDedupeLease(0)}, "WithDedupeLease: must be positive"},
+		{[]bkash.WebhookOption{bkash.WithDedupeLease(0)}, "WithDedupeLease: must be at least 1ms"},
 		{[]bkash.WebhookOption{bkash.WithDedupeLease(2 * time.Hour)}, "longer than the message age limit"},
 	} {
 		opts := append([]bkash.WebhookOption{bkash.WithAllowedTopicARNs("arn:aws:sns:ap-southeast-1:123456789012:bkash")}, tc.opts...)
@@ -1497,5 +1497,178 @@ func TestHandlerSNSGivesUpMidCallback(t *testing.T) {
 			t.Errorf("honours=%v: redelivery %d, calls %d; want 200, %d", honours, res.StatusCode, calls.Load(), want)
 		}
 		srv.Close()
+	}
+}
+
+// TestDefaultLeaseFollowsAShortMessageAge: a verifier with a short
+// age limit and no clock skew was valid before WithDedupeLease existed. It
+// is now refused, blaming WithDedupeLease, which the caller never passed:
+// the default lease (30 s) is checked as if the caller had asked for it.
+// The explicit checks must not depend on the order of the options.
+func TestDefaultLeaseFollowsAShortMessageAge(t *testing.T) {
+	t.Parallel()
+	arn := bkash.WithAllowedTopicARNs("arn:aws:sns:ap-southeast-1:123456789012:bkash")
+	age, skew := bkash.WithMaxMessageAge(20*time.Second), bkash.WithMaxClockSkew(0)
+	if _, err := bkash.NewWebhookVerifier(arn, age, skew); err != nil {
+		t.Errorf("WithMaxMessageAge(20s), WithMaxClockSkew(0), no WithDedupeLease: %v; want accepted (the default lease should fit the age limit)", err)
+	}
+	for _, lease := range []struct {
+		d  time.Duration
+		ok bool
+	}{{10 * time.Second, true}, {20 * time.Second, true}, {21 * time.Second, false}} {
+		for _, opts := range [][]bkash.WebhookOption{
+			{arn, bkash.WithDedupeLease(lease.d), age, skew},
+			{arn, age, skew, bkash.WithDedupeLease(lease.d)},
+			{arn, age, bkash.WithDedupeLease(lease.d), skew},
+		} {
+			if _, err := bkash.NewWebhookVerifier(opts...); (err == nil) != lease.ok {
+				t.Errorf("lease %v with age 20s, skew 0: %v, want ok=%v", lease.d, err, lease.ok)
+			}
+		}
+	}
+}
+
+// TestMemoryStoreSweepsExpiredClaimsBeforeDroppingAProcessedMessage:
+// with leases and long "processed" marks in one list, the front is no
+// longer the entry that expires first. A full store must drop an expired
+// claim before a live processed mark, else a duplicate is processed twice.
+func TestMemoryStoreSweepsExpiredClaimsBeforeDroppingAProcessedMessage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Unix(1_700_000_000, 0)
+	s := bkash.NewMemoryDedupeStore(2)
+	bkash.SetDedupeClock(s, func() time.Time { return now })
+	s.Claim(ctx, "done", 30*time.Second)
+	s.Complete(ctx, "done", time.Hour) // front of the list, live for an hour
+	s.Claim(ctx, "stale", 30*time.Second)
+	now = now.Add(time.Minute) // "stale"'s lease is over
+	if ok, _ := s.Claim(ctx, "new", 30*time.Second); !ok {
+		t.Fatal("claim of a new message failed")
+	}
+	if ok, _ := s.Claim(ctx, "done", 30*time.Second); ok {
+		t.Error("a processed message (live for an hour) was dropped while an expired claim was kept: its duplicate is claimed again")
+	}
+}
+
+// TestHandlerKeepsAProcessedMessageWhileAStaleClaimFillsTheStore:
+// the same through the Handler. A bounded MemoryDedupeStore holds one
+// processed message and one claim whose callback outlived the lease (a slow
+// database). A new message must push out the expired claim, not the
+// processed message: SNS's duplicate of that one must get 200 without
+// running the callback again.
+func TestHandlerKeepsAProcessedMessageWhileAStaleClaimFillsTheStore(t *testing.T) {
+	t.Parallel()
+	var now atomic.Int64
+	now.Store(time.Unix(1_700_000_000, 0).UnixNano())
+	store := bkash.NewMemoryDedupeStore(2)
+	bkash.SetDedupeClock(store, func() time.Time { return time.Unix(0, now.Load()) })
+	v, _ := newVerifier(t, bkash.WithDedupeStore(store), bkash.WithDedupeLease(time.Second))
+	calls := map[string]*atomic.Int32{"m1": {}, "m2": {}, "m3": {}}
+	release, entered := make(chan struct{}), make(chan struct{})
+	msg := func(id string) []byte {
+		return signed(t, "1", func(m *bkashtest.SNSMessage) { m.MessageID = id }).JSON()
+	}
+	counting := func(id string) http.Handler {
+		return v.Handler(func(ctx context.Context, n *bkash.Notification) error {
+			calls[id].Add(1)
+			if id == "m2" {
+				close(entered)
+				<-release
+			}
+			return nil
+		})
+	}
+	if code := post(counting("m1"), msg("m1")); code != http.StatusOK {
+		t.Fatalf("m1: %d", code)
+	}
+	done := make(chan int)
+	go func() { done <- post(counting("m2"), msg("m2")) }()
+	<-entered
+	now.Add(int64(2 * time.Second)) // m2's callback outlives its lease
+	if code := post(counting("m3"), msg("m3")); code != http.StatusOK {
+		t.Fatalf("m3: %d", code)
+	}
+	code := post(counting("m1"), msg("m1"))
+	close(release)
+	<-done
+	if code != http.StatusOK || calls["m1"].Load() != 1 {
+		t.Errorf("SNS's duplicate of the processed m1: HTTP %d, callback ran %d times; want 200, once (the full store dropped m1's processed mark, not m2's expired claim)", code, calls["m1"].Load())
+	}
+}
+
+// TestOverrunningFailureDoesNotEraseAProcessedMark: delivery A's
+// callback outlives the lease; SNS's redelivery B runs and succeeds (the
+// message is processed, marked done); then A fails and the Handler releases
+// "its" claim. MemoryDedupeStore.Release deletes whatever is there, the
+// processed mark included, so SNS's retry of A's 500 runs the callback a
+// third time, after the message was processed and with nothing else
+// running. (redisstore never releases a processed mark: the stores differ.)
+func TestOverrunningFailureDoesNotEraseAProcessedMark(t *testing.T) {
+	t.Parallel()
+	const lease = 100 * time.Millisecond
+	v, _ := newVerifier(t, bkash.WithDedupeLease(lease))
+	var calls atomic.Int32
+	aRunning, aFail := make(chan struct{}), make(chan struct{})
+	h := v.Handler(func(ctx context.Context, n *bkash.Notification) error {
+		if calls.Add(1) == 1 { // A: slow, then fails
+			close(aRunning)
+			<-aFail
+			return errors.New("database timeout")
+		}
+		return nil
+	})
+	body := signed(t, "1", nil).JSON()
+	aCode := make(chan int)
+	go func() { aCode <- post(h, body) }()
+	<-aRunning
+	time.Sleep(lease + 50*time.Millisecond)
+	if code := post(h, body); code != http.StatusOK || calls.Load() != 2 {
+		t.Fatalf("B after A's lease: %d, calls %d; want 200, 2", code, calls.Load())
+	}
+	close(aFail)
+	if code := <-aCode; code != http.StatusInternalServerError {
+		t.Fatalf("A: %d, want 500", code)
+	}
+	if code := post(h, body); code != http.StatusOK || calls.Load() != 2 {
+		t.Errorf("SNS's retry of A's 500, after B processed the message: HTTP %d, callback ran %d times; want 200, 2 (A's release erased B's processed mark)", code, calls.Load())
+	}
+}
+
+// TestLateFailureNeverReleasesTheRedeliverysClaimInMemory: as the
+// redisstore test of that name, with the default MemoryDedupeStore, whose
+// Release deletes any claim of the ID: A (outlived its lease) fails while
+// B runs within its own lease; C must get 503, not run beside B.
+func TestLateFailureNeverReleasesTheRedeliverysClaimInMemory(t *testing.T) {
+	t.Parallel()
+	const lease = 100 * time.Millisecond
+	v, _ := newVerifier(t, bkash.WithDedupeLease(lease))
+	var calls atomic.Int32
+	aIn, aFail, bIn, bGo := make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{})
+	h := v.Handler(func(context.Context, *bkash.Notification) error {
+		switch calls.Add(1) {
+		case 1:
+			close(aIn)
+			<-aFail
+			return errors.New("database timeout")
+		case 2:
+			close(bIn)
+			<-bGo
+		}
+		return nil
+	})
+	body := signed(t, "1", nil).JSON()
+	aCode, bCode := make(chan int), make(chan int)
+	go func() { aCode <- post(h, body) }()
+	<-aIn
+	time.Sleep(lease + 50*time.Millisecond)
+	go func() { bCode <- post(h, body) }()
+	<-bIn
+	close(aFail)
+	<-aCode
+	cCode := post(h, body)
+	close(bGo)
+	<-bCode
+	if cCode != http.StatusServiceUnavailable || calls.Load() != 2 {
+		t.Errorf("C while B runs within its lease: HTTP %d, callback ran %d times; want 503, 2 (A's late Release deleted B's claim)", cCode, calls.Load())
 	}
 }

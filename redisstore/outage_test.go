@@ -324,3 +324,94 @@ func TestFourReplicasWithFailingCallbacks(t *testing.T) {
 		}
 	}
 }
+
+// TestSubMillisecondLeaseIsRefusedOrWorks: NewWebhookVerifier takes
+// any positive lease, but Store.Claim refuses a ttl under 1ms. With
+// WithDedupeLease(500µs) every delivery gets 500 and the callback never
+// runs: every notification is lost once SNS stops retrying. The verifier
+// must refuse such a lease, or the deliveries must be processed.
+func TestSubMillisecondLeaseIsRefusedOrWorks(t *testing.T) {
+	t.Parallel()
+	s, _, _ := newTestStore(t)
+	signer, err := bkashtest.NewSNSSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := bkash.NewWebhookVerifier(
+		bkash.WithAllowedTopicARNs(signer.TopicARN()),
+		bkash.WithCertFetcher(signer.CertFetcher()),
+		bkash.WithDedupeStore(s),
+		bkash.WithDedupeLease(500*time.Microsecond))
+	if err != nil {
+		return // refused: fine
+	}
+	var calls atomic.Int32
+	h := v.Handler(func(context.Context, *bkash.Notification) error { calls.Add(1); return nil })
+	body := notification(t, signer, "TRX5LEASE1")
+	var codes []int
+	for range 4 { // SNS's first delivery and its retries
+		codes = append(codes, post(h, body))
+	}
+	if calls.Load() != 1 {
+		t.Errorf("WithDedupeLease(500µs) accepted; deliveries got %v, callback ran %d times; want it refused, or the message processed once", codes, calls.Load())
+	}
+}
+
+// TestLateFailureNeverReleasesTheRedeliverysClaim: one replica
+// (one Store). Delivery A's callback outlives the lease; SNS's redelivery B
+// claims and runs, well within its own lease. A then fails and releases:
+// Release compares only the Store's identity, not the claim's token, so it
+// deletes B's claim, and a third delivery C runs the callback while B is
+// still running it. C must get 503: B holds a live claim.
+func TestLateFailureNeverReleasesTheRedeliverysClaim(t *testing.T) {
+	t.Parallel()
+	s, _, _ := newTestStore(t)
+	signer, err := bkashtest.NewSNSSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lease = 300 * time.Millisecond
+	v, err := bkash.NewWebhookVerifier(
+		bkash.WithAllowedTopicARNs(signer.TopicARN()),
+		bkash.WithCertFetcher(signer.CertFetcher()),
+		bkash.WithDedupeStore(s),
+		bkash.WithDedupeLease(lease))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls, running, overlap atomic.Int32
+	aIn, aFail, bIn, bGo := make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{})
+	h := v.Handler(func(context.Context, *bkash.Notification) error {
+		if running.Add(1) > 1 && calls.Load() >= 2 {
+			overlap.Add(1)
+		}
+		defer running.Add(-1)
+		switch calls.Add(1) {
+		case 1: // A
+			close(aIn)
+			<-aFail
+			return errors.New("database timeout")
+		case 2: // B
+			close(bIn)
+			<-bGo
+		}
+		return nil
+	})
+	body := notification(t, signer, "TRX5OWNER1")
+	aCode, bCode := make(chan int), make(chan int)
+	go func() { aCode <- post(h, body) }()
+	<-aIn
+	time.Sleep(lease + 100*time.Millisecond)
+	go func() { bCode <- post(h, body) }()
+	<-bIn
+	close(aFail)
+	if code := <-aCode; code != http.StatusInternalServerError {
+		t.Fatalf("A: %d, want 500", code)
+	}
+	cCode := post(h, body) // B is running, within its lease
+	close(bGo)
+	<-bCode
+	if cCode != http.StatusServiceUnavailable || calls.Load() != 2 {
+		t.Errorf("C while B runs within its lease: HTTP %d, callback ran %d times (%d overlapping B); want 503, 2: A's late Release deleted B's claim", cCode, calls.Load(), overlap.Load())
+	}
+}
