@@ -4,8 +4,8 @@ go 1.26.0
 
 require (
 	github.com/chromedp/chromedp v0.23.0
-	github.com/smartdairy/bkash-go v0.0.0-20261206105646-54767506acf3
-	github.com/smartdairy/bkash-go/examples v0.0.0-20261206105646-54767506acf3
+	github.com/smartdairy/bkash-go v0.0.0-20261206111751-1438264ddea0
+	github.com/smartdairy/bkash-go/examples v0.0.0-20261206111751-1438264ddea0
 )
 
 require (

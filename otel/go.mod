@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/google/go-cmp v0.7.0
-	github.com/smartdairy/bkash-go v0.0.0-20261206105646-54767506acf3
+	github.com/smartdairy/bkash-go v0.0.0-20261206111751-1438264ddea0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0

@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/google/go-cmp v0.7.0
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/smartdairy/bkash-go v0.0.0-20261206105646-54767506acf3
+	github.com/smartdairy/bkash-go v0.0.0-20261206111751-1438264ddea0
 )
 
 require (
