@@ -118,6 +118,11 @@ func (s *Server) authenticate(r *http.Request, now time.Time) (reply, bool) {
 // ExpireTokens makes every id_token issued so far expired, as if its hour had
 // passed, so the next call answers 401 "The incoming token has expired".
 // Refresh tokens stay valid.
+//
+// To test renewal, let a call succeed with the token first: a bkash.Client
+// takes a token refused within a minute of its own grant, before any call
+// was answered with it, for a configuration error (bkash.ErrFreshTokenRejected)
+// and does not renew it, since a new grant would be refused the same way.
 func (s *Server) ExpireTokens() {
 	now := s.now()
 	s.mu.Lock()
