@@ -147,10 +147,7 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 			return nil, err
 		}
 	}
-	if err := cfg.checkPlainHTTP(); err != nil {
-		return nil, err
-	}
-	if err := cfg.checkEnvironment(env); err != nil {
+	if err := cfg.checkBaseURL(env); err != nil {
 		return nil, err
 	}
 	if cfg.store == nil {
@@ -186,9 +183,10 @@ func NewClient(env Environment, creds Credentials, opts ...Option) (*Client, err
 		accepted:  new(atomic.Pointer[Token]),
 	}
 	// Grant and refresh go out one request per transport call: the token
-	// manager retries them itself, each request taken from the budget.
+	// manager retries them itself, each request taken from the budget, so
+	// nothing below may send an uncounted copy (bKash allows two an hour).
 	once := policy
-	once.MaxAttempts = 1
+	once.MaxAttempts, once.Counted = 1, true
 	c.tokens = newTokenManager(c, &cfg, transport.New(noRedirects(hc), once))
 	c.Payments = &PaymentService{c}
 	c.Agreements = &AgreementService{c}
@@ -301,8 +299,7 @@ type endpoint struct {
 	op     string // e.g. "payment.execute"
 	path   string // relative to the environment root
 	class  retryClass
-	noAuth bool // token grant/refresh: username/password headers, no id_token;
-	// every request is counted by the renewal budget (transport's Counted)
+	noAuth bool // token grant/refresh: username/password headers, no id_token
 }
 
 const (
@@ -665,12 +662,6 @@ func (cl *call) run(ctx context.Context, out any) error {
 		req, err := transport.NewRequest(ctx, ep.class, cl.url, cl.body.Bytes())
 		if err != nil {
 			return fmt.Errorf("bkash: %s: not sent: %w", ep.op, err)
-		}
-		if ep.noAuth {
-			// A grant or refresh: bKash allows two an hour, and the budget
-			// counts each request the SDK sends; net/http must not send
-			// an uncounted copy after an HTTP/2 stream reset.
-			req.Counted()
 		}
 		c.setHeader(req.Header, tok)
 		res := cl.tr.Do(req, cl)

@@ -169,9 +169,10 @@ func (c config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String(
 // can rewind the body) nor a well-behaved RoundTripper can send one twice.
 // A RoundTripper that buffers a request and re-sends it by itself (a
 // retrying transport) defeats that, and is outside what any SDK can
-// prevent: do not use one here. With the default client, idle connections are closed after 30 s,
-// below the idle timeouts of the load balancers and NAT gateways on the way;
-// set IdleConnTimeout on your own transport likewise.
+// prevent: do not use one here. With the default client, idle connections
+// are closed after 30 s, below the idle timeouts of the load balancers and
+// NAT gateways on the way; set IdleConnTimeout on your own transport
+// likewise.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
@@ -419,33 +420,15 @@ func WithAllowHTTP() Option {
 	}
 }
 
-// checkPlainHTTP applies the plain-http rules to the base URL once every
-// option is in, so that WithAllowHTTP may come before or after WithBaseURL.
-func (c *config) checkPlainHTTP() error {
-	if c.baseURL == "" {
-		return nil
-	}
-	u, err := url.Parse(c.baseURL)
-	if err != nil || u.Scheme != "http" {
-		return nil // WithBaseURL checked the form; https needs nothing more
-	}
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	switch {
-	case isBkashHost(host):
-		return fmt.Errorf("bkash: WithBaseURL: plain http to bKash's own host %q is never allowed: use https", host)
-	case isLoopback(host) || c.allowHTTP:
-		return nil
-	}
-	return fmt.Errorf("bkash: WithBaseURL: plain http is allowed only for loopback hosts, not %q (WithAllowHTTP allows it for a fake bKash on another host)", host)
-}
-
-// checkEnvironment refuses a WithBaseURL on one of bKash's hosts that
-// belongs to the other environment: production credentials and labels
-// (the token store's key, metrics, logs) with sandbox payments, or the
-// reverse. A host under sandbox.bka.sh is the sandbox's; any other bKash
+// checkBaseURL applies, once every option is in, the rules on the host of
+// the WithBaseURL root: plain http only to loopback (or with WithAllowHTTP)
+// and never to bKash's own hosts; and a bKash host of the environment the
+// client is for, not the other's (production credentials and labels, in
+// the token store's key, metrics and logs, with sandbox payments, or the
+// reverse). A host under sandbox.bka.sh is the sandbox's; any other bKash
 // host is production's. A proxy or a fake on a host of its own is not
-// checked.
-func (c *config) checkEnvironment(env Environment) error {
+// checked against the environment.
+func (c *config) checkBaseURL(env Environment) error {
 	if c.baseURL == "" {
 		return nil
 	}
@@ -454,25 +437,26 @@ func (c *config) checkEnvironment(env Environment) error {
 		return nil // WithBaseURL checked the form
 	}
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	if !isBkashHost(host) {
+	bkashHost := isBkashHost(host)
+	if u.Scheme == "http" {
+		switch {
+		case bkashHost:
+			return fmt.Errorf("bkash: WithBaseURL: plain http to bKash's own host %q is never allowed: use https", host)
+		case !isLoopback(host) && !c.allowHTTP:
+			return fmt.Errorf("bkash: WithBaseURL: plain http is allowed only for loopback hosts, not %q (WithAllowHTTP allows it for a fake bKash on another host)", host)
+		}
+	}
+	if !bkashHost {
 		return nil
 	}
-	hostEnv := Production
+	hostEnv, name := Production, "Production"
 	if host == "sandbox.bka.sh" || strings.HasSuffix(host, ".sandbox.bka.sh") {
-		hostEnv = Sandbox
+		hostEnv, name = Sandbox, "Sandbox"
 	}
 	if hostEnv != env {
-		return fmt.Errorf("bkash: NewClient: WithBaseURL %q is bKash's %s, but the client is for %s: pass bkash.%s, or drop WithBaseURL", maskURL(c.baseURL), hostEnv, env, envVar(hostEnv))
+		return fmt.Errorf("bkash: NewClient: WithBaseURL %q is bKash's %s, but the client is for %s: pass bkash.%s, or drop WithBaseURL", maskURL(c.baseURL), hostEnv, env, name)
 	}
 	return nil
-}
-
-// envVar is the name of env's package variable.
-func envVar(env Environment) string {
-	if env == Sandbox {
-		return "Sandbox"
-	}
-	return "Production"
 }
 
 // isBkashHost reports whether host (lower case) is one of bKash's: the hosts

