@@ -1343,3 +1343,62 @@ func FuzzWireValue(f *testing.F) {
 		}
 	})
 }
+
+// TestOnlyReadsAndCancelsCarryGetBody: for every endpoint, and for the
+// grant and the refresh, whether the request the RoundTripper gets can be
+// rewound by net/http (GetBody). A read or a cancel may be sent again
+// harmlessly; a create, a money call, a grant or a refresh must never be
+// sent again below the SDK (a second payment, a second refund, a request
+// the renewal budget did not count).
+func TestOnlyReadsAndCancelsCarryGetBody(t *testing.T) {
+	t.Parallel()
+	type sent struct {
+		path    string
+		getBody bool
+	}
+	var mu sync.Mutex
+	var reqs []sent
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		body := `{"statusCode":"0000","statusMessage":"Successful"}`
+		if strings.Contains(r.URL.Path, "/token/") {
+			body = `{"statusCode":"0000","statusMessage":"Successful","id_token":"eyJ-ID","token_type":"Bearer","expires_in":3600,"refresh_token":"eyJ-RF"}`
+		}
+		mu.Lock()
+		reqs = append(reqs, sent{r.URL.Path, r.GetBody != nil})
+		mu.Unlock()
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	})
+	c, err := NewClient(Sandbox, coreCreds, WithHTTPClient(&http.Client{Transport: rt}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := newCoreClock()
+	setTokenClock(c, clk.Now)
+	tokens := 0
+	for _, ep := range []*endpoint{epPaymentCreate, epPaymentExecute, epPaymentQuery, epPaymentSearch, epPaymentCapture, epPaymentVoid,
+		epAgreementCreate, epAgreementExecute, epAgreementQuery, epAgreementCancel, epRefundV1, epRefundStatusV1, epRefundV2, epRefundStatusV2} {
+		mu.Lock()
+		reqs = nil
+		mu.Unlock()
+		var out map[string]any
+		_ = c.do(context.Background(), ep, map[string]string{"paymentID": "TR1"}, &out)
+		mu.Lock()
+		for _, r := range reqs {
+			want := ep.class == classRead || ep.class == classCancel
+			if strings.Contains(r.path, "/token/") {
+				want = false
+				tokens++
+			}
+			if r.getBody != want {
+				t.Errorf("%s: request to %s carries GetBody %v, want %v", ep.op, r.path, r.getBody, want)
+			}
+		}
+		mu.Unlock()
+		if ep == epPaymentQuery {
+			clk.Advance(2 * time.Hour) // the next call refreshes the token
+		}
+	}
+	if tokens != 2 {
+		t.Errorf("saw %d grant/refresh requests, want 2 (a grant, then a refresh)", tokens)
+	}
+}
