@@ -1464,9 +1464,7 @@ func TestHandlerSNSGivesUpMidCallback(t *testing.T) {
 	for _, honours := range []bool{true, false} {
 		v, _ := newVerifier(t)
 		var calls atomic.Int32
-		finished := make(chan struct{}, 1)
 		h := v.Handler(func(ctx context.Context, n *bkash.Notification) error {
-			defer func() { finished <- struct{}{} }()
 			if calls.Add(1) > 1 {
 				return nil
 			}
@@ -1477,7 +1475,14 @@ func TestHandlerSNSGivesUpMidCallback(t *testing.T) {
 			time.Sleep(20 * time.Millisecond) // the write to the database completes
 			return nil
 		})
-		srv := httptest.NewServer(h)
+		// The first delivery's Handler must have finished (released the
+		// claim, or marked the message processed) before SNS redelivers:
+		// the callback returning is not enough, the mark comes after it.
+		finished := make(chan struct{}, 2)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() { finished <- struct{}{} }()
+			h.ServeHTTP(w, r)
+		}))
 		body := signed(t, "1", nil).JSON()
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, bytes.NewReader(body))
