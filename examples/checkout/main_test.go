@@ -134,8 +134,6 @@ func TestReplayedCallbackDoesNothingTwice(t *testing.T) {
 	t.Parallel()
 	ts := startShop(t, "")
 	o := ts.paidOrder(map[string]int{"butter-100": 2})
-	fp, _ := ts.fake.Payment(o.PaymentID)
-	_ = fp
 	callback := ts.callback(o.PaymentID, "success")
 
 	parallel(5, func() {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -198,6 +199,53 @@ func TestConcurrentUpdatesOfAnOrderAllLand(t *testing.T) {
 		wg.Wait()
 		if got, _ := s1.Order(o.ID); got.NextTry != 20 {
 			t.Errorf("next_try = %d after 20 increments from two handles, want 20", got.NextTry)
+		}
+	})
+}
+
+// TestUpdateThatChangesNothingWritesNothing: a replayed callback, a late
+// reconciler pass or a second webhook over a settled order runs an
+// UpdateOrder whose function changes nothing; the order, updated_at
+// included, must stay as it was.
+func TestUpdateThatChangesNothingWritesNothing(t *testing.T) {
+	databases(t, func(t *testing.T, dsn string) {
+		var tick atomic.Int64
+		clock := func() time.Time { return time.Unix(1_800_000_000+tick.Add(1), 0).UTC() }
+		s, err := OpenStore(context.Background(), dsn, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		o, err := s.CreateOrder("c", []Item{{SKU: "milk-1l", Name: "Fresh milk", Qty: 1, UnitPrice: bkash.Taka(95)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err = s.UpdateOrder(o.ID, func(o *Order) error {
+			o.Attempts = append(o.Attempts, Attempt{PaymentID: "TR1", Invoice: o.ID + "-1", Mode: "0011", State: AttemptPaid, KeyHash: "h"})
+			o.Status = OrderPaid
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		same, err := s.UpdateOrder(o.ID, func(o *Order) error {
+			if a, _ := o.Attempt("TR1"); a.State == AttemptPaid {
+				a.State = AttemptPaid // what a replay sets: what is there
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(o, same); diff != "" {
+			t.Errorf("an update that changed nothing changed the order (-before +after):\n%s", diff)
+		}
+		changed, err := s.UpdateOrder(o.ID, func(o *Order) error { o.Note = "checked"; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !changed.UpdatedAt.After(o.UpdatedAt) || changed.Note != "checked" {
+			t.Errorf("a real change: note %q, updated_at %v (was %v); want it written with a later time", changed.Note, changed.UpdatedAt, o.UpdatedAt)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"time"
@@ -476,8 +477,10 @@ func (s *Store) OrdersToReconcile() ([]Order, error) {
 }
 
 // UpdateOrder applies fn to order id in one transaction holding the order's
-// row lock, and writes what fn changed. When fn returns an error nothing is
-// written. It returns the order as stored.
+// row lock, and writes what fn changed. When fn returns an error or changes
+// nothing, nothing is written (updated_at included: a replayed callback or
+// a late reconciler pass leaves a settled order as it was). It returns the
+// order as stored.
 func (s *Store) UpdateOrder(id string, fn func(o *Order) error) (Order, error) {
 	ctx := context.Background()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -488,6 +491,9 @@ func (s *Store) UpdateOrder(id string, fn func(o *Order) error) (Order, error) {
 		o := before.clone() // fn changes a copy; before is what is stored
 		if err := fn(&o); err != nil {
 			return err
+		}
+		if reflect.DeepEqual(before, o) {
+			return nil
 		}
 		return s.writeOrder(ctx, tx, &before, &o)
 	})
