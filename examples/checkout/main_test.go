@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
@@ -93,6 +94,39 @@ func TestWebhookNotificationIsRecordedOnTheOrder(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("forged webhook: status %d, want 400", resp.StatusCode)
+	}
+}
+
+// TestWebhookRedeliveredOverASettledOrderChangesNothing: a replica that
+// processed a notification and died before logging it processed leaves it
+// to SNS's redelivery, which the shop processes again; the order, its
+// webhook time and updated_at included, must stay as it was.
+func TestWebhookRedeliveredOverASettledOrderChangesNothing(t *testing.T) {
+	t.Parallel()
+	ts := startShop(t, "")
+	o := ts.paidOrder(map[string]int{"butter-100": 1})
+	var body []byte
+	waitFor(t, "the fake's record of the webhook", func() bool {
+		for _, d := range ts.fake.WebhookDeliveries() {
+			if d.TrxID == o.TrxID {
+				body = d.Body
+			}
+		}
+		return body != nil
+	})
+	if _, err := ts.store.DB().Exec(`UPDATE webhook_log SET status = 'processing'`); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := ownClient().Post(ts.url+"/bkash/webhook", "text/plain", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("redelivery: HTTP %d, want 200", resp.StatusCode)
+	}
+	if diff := cmp.Diff(o, ts.order(o.ID)); diff != "" {
+		t.Errorf("the redelivered notification changed the order (-before +after):\n%s", diff)
 	}
 }
 

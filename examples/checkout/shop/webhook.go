@@ -108,7 +108,12 @@ func (s *Shop) onNotification(_ context.Context, n *bkash.Notification) (string,
 		return "", err
 	}
 	o, err = s.store.UpdateOrder(o.ID, func(o *Order) error {
-		o.Webhook, o.WebhookAt = n.TrxID, s.now()
+		// The same notification again (SNS redelivers; a replica died before
+		// logging it processed) keeps the first one's time: the order is not
+		// written again.
+		if o.Webhook != n.TrxID {
+			o.Webhook, o.WebhookAt = n.TrxID, s.now()
+		}
 		return nil
 	})
 	if err != nil {
