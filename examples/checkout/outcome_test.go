@@ -137,11 +137,12 @@ func TestExecuteChargedThen401AndTheTokenRenewalFailsIsNeverUnpaid(t *testing.T)
 	ts.submitBkashPage(bkashPage, customer, "confirm")
 	// The renewal budget may now be spent for the hour, so the reconciler
 	// cannot be asked to settle it within the test: the attempt must at
-	// least stay executing, for it to settle later, unless the webhook
-	// bKash sends for the payment has already settled it as paid.
+	// least stay executing, for it to settle later, unless the reconciler,
+	// woken by the webhook bKash sends for the payment, has settled it as
+	// paid already.
 	notUnpaid(t, ts)
 	if got := ts.order("A1001").Attempts[0].State; got != shop.AttemptExecuting && got != shop.AttemptPaid {
-		t.Errorf("attempt state = %s, want executing (outcome unknown until reconciled) or paid (by the webhook)", got)
+		t.Errorf("attempt state = %s, want executing (outcome unknown until reconciled) or paid (reconciled)", got)
 	}
 }
 
