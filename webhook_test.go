@@ -1499,12 +1499,19 @@ func TestHandlerSNSGivesUpMidCallback(t *testing.T) {
 			}
 			first <- err
 		}()
-		<-entered
+		wait := func(what string, ch <-chan struct{}) {
+			select {
+			case <-ch:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("honours=%v: %s: not after 10 s", honours, what)
+			}
+		}
+		wait("the callback to start", entered)
 		cancel()
 		if err := <-first; !errors.Is(err, context.Canceled) {
 			t.Fatalf("honours=%v: first delivery: %v; want SNS to give up before an answer", honours, err)
 		}
-		<-finished
+		wait("the first delivery's Handler to return", finished)
 		res, err := srv.Client().Post(srv.URL, "text/plain", bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)

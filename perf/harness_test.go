@@ -108,7 +108,13 @@ type opaqueBodies struct{ next http.RoundTripper }
 // opaqueBody hides the body's type from net/http.
 type opaqueBody struct{ io.ReadCloser }
 
+// RoundTrip sends a copy of r (a RoundTripper must not change its
+// request) with its body wrapped: two allocations more than the raw call,
+// a few hundred nanoseconds beside a loopback call's tens of microseconds.
 func (o opaqueBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil {
+		return o.next.RoundTrip(r)
+	}
 	r2 := *r
 	r2.Body = opaqueBody{r.Body}
 	return o.next.RoundTrip(&r2)
@@ -217,24 +223,20 @@ func runCallPair(b *testing.B, bc benchCall) {
 	srv := newBenchServer(b, 0)
 	ctx := context.Background()
 	for _, mode := range []string{"seq", "par64"} {
-		rawHC := benchHTTPClient()
-		b.Run("mode="+mode+"/impl=raw", func(b *testing.B) {
-			if err := bc.raw(rawHC, srv.URL); err != nil {
-				b.Fatal(err) // warm up: open a connection
-			}
-			measure(b, mode, func() error { return bc.raw(rawHC, srv.URL) })
-		})
-		rawHC.CloseIdleConnections()
-
-		opaqueHC := benchHTTPClient()
-		opaqueHC.Transport = opaqueBodies{opaqueHC.Transport}
-		b.Run("mode="+mode+"/impl=rawopaque", func(b *testing.B) {
-			if err := bc.raw(opaqueHC, srv.URL); err != nil {
-				b.Fatal(err)
-			}
-			measure(b, mode, func() error { return bc.raw(opaqueHC, srv.URL) })
-		})
-		opaqueHC.CloseIdleConnections()
+		opaque := benchHTTPClient()
+		opaque.Transport = opaqueBodies{opaque.Transport}
+		for _, base := range []struct {
+			impl string
+			hc   *http.Client
+		}{{"raw", benchHTTPClient()}, {"rawopaque", opaque}} {
+			b.Run("mode="+mode+"/impl="+base.impl, func(b *testing.B) {
+				if err := bc.raw(base.hc, srv.URL); err != nil {
+					b.Fatal(err) // warm up: open a connection
+				}
+				measure(b, mode, func() error { return bc.raw(base.hc, srv.URL) })
+			})
+			base.hc.CloseIdleConnections()
+		}
 
 		sdkHC := benchHTTPClient()
 		var c *bkash.Client

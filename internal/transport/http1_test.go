@@ -7,6 +7,7 @@ package transport
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -20,19 +21,24 @@ import (
 	"time"
 )
 
-// rawH1 serves HTTP/1.1 requests, many per connection. cut, when > 0,
-// makes it read only cut bytes of the first request of each path and then
-// drop the connection (with an RST when rst is set). idleClose, when set,
-// says how long a connection may stay open after an answer.
+// rawH1 is this package's raw HTTP/1.1 server: it serves requests, many
+// per connection, and keeps each whole request's bytes as they arrived.
+// cut, when > 0, makes it read only cut bytes of the first request of each
+// path and then drop the connection (with an RST when rst is set); drop
+// makes it drop the connection after reading the first whole request.
+// idleClose, when set, says how long a connection may stay open after an
+// answer.
 type rawH1 struct {
 	ln        net.Listener
 	cut       int
 	rst       bool
+	drop      bool
 	idleClose func() time.Duration
 
 	mu      sync.Mutex
 	started map[string]int      // requests whose headers arrived, by path (or X-Call)
 	full    map[string][]string // whole bodies, by path (or X-Call)
+	raw     [][]byte            // whole requests, headers and body, in order
 	badCL   []string            // Content-Length headers that did not say the body's length
 }
 
@@ -58,8 +64,12 @@ func newRawH1(t *testing.T) *rawH1 {
 
 func (s *rawH1) serveConn(c net.Conn) {
 	defer c.Close()
-	br := bufio.NewReader(c)
+	// The client sends a request only after the answer to the last one, so
+	// what the reader took from the connection since then is one request.
+	var wire bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(c, &wire))
 	for {
+		wire.Reset()
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			return
@@ -88,7 +98,12 @@ func (s *rawH1) serveConn(c net.Conn) {
 			s.badCL = append(s.badCL, fmt.Sprintf("%s: Content-Length %q, body %d bytes (Transfer-Encoding %q)", key, cl, len(body), req.TransferEncoding))
 		}
 		s.full[key] = append(s.full[key], string(body))
+		s.raw = append(s.raw, bytes.Clone(wire.Bytes()))
+		dropNow := s.drop && len(s.raw) == 1
 		s.mu.Unlock()
+		if dropNow {
+			return
+		}
 		if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"); err != nil {
 			return
 		}

@@ -640,56 +640,6 @@ func TestEarlyReturningWrapperNeverSendsTheBodyTwice(t *testing.T) {
 	}
 }
 
-// wireRecorder is a server that reads one request per connection and keeps
-// its bytes as they arrived. With drop set, the first request is dropped
-// after it was read; every other one is answered 200 and its connection
-// closed.
-type wireRecorder struct {
-	ln   net.Listener
-	drop bool
-	mu   sync.Mutex
-	raw  [][]byte
-}
-
-func newWireRecorder(t *testing.T, drop bool) *wireRecorder {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &wireRecorder{ln: ln, drop: drop}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				var buf bytes.Buffer
-				br := bufio.NewReader(io.TeeReader(c, &buf))
-				req, err := http.ReadRequest(br)
-				if err != nil {
-					return
-				}
-				if _, err := io.ReadAll(req.Body); err != nil {
-					return
-				}
-				s.mu.Lock()
-				s.raw = append(s.raw, bytes.Clone(buf.Bytes()))
-				n := len(s.raw)
-				s.mu.Unlock()
-				if s.drop && n == 1 {
-					return
-				}
-				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
-			}()
-		}
-	}()
-	return s
-}
-
 // TestWireBytesIdenticalAcrossAttempts: the bytes on the wire are the same
 // for every class, directly and through a wrapping RoundTripper, and a
 // retried read (its first attempt dropped after the server read it)
@@ -704,7 +654,8 @@ func TestWireBytesIdenticalAcrossAttempts(t *testing.T) {
 				if drop && class != Read {
 					continue
 				}
-				s := newWireRecorder(t, drop)
+				s := newRawH1(t)
+				s.drop = drop
 				nt := &http.Transport{}
 				var rt http.RoundTripper = nt
 				if wrap {
