@@ -18,7 +18,8 @@ import (
 	// The two database drivers: pure Go SQLite (no C toolchain needed) and
 	// pgx's database/sql driver for PostgreSQL.
 	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.sql
@@ -92,12 +93,12 @@ func OpenStore(ctx context.Context, dsn string, now func() time.Time) (*Store, e
 		}
 		// IMMEDIATE transactions take the write lock at BEGIN: a
 		// read-modify-write of an order is then serialized against every
-		// other writer, in this process or another. WAL lets reads run
-		// alongside; busy_timeout waits for the lock instead of failing.
+		// other writer, in this process or another. WAL (set below) lets
+		// reads run alongside; busy_timeout waits for the lock instead of
+		// failing.
 		q := url.Values{}
 		q.Set("_txlock", "immediate")
-		q.Add("_pragma", "busy_timeout(10000)")
-		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()))
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(NORMAL)")
 		db, err = sql.Open("sqlite", "file:"+dsn+"?"+q.Encode())
@@ -106,12 +107,62 @@ func OpenStore(ctx context.Context, dsn string, now func() time.Time) (*Store, e
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	if d.name == "sqlite" {
+		if err := useWAL(ctx, db); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("store: %s: %w", dsn, err)
+		}
+	}
 	s := &Store{db: db, d: d, now: now, name: name}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// sqliteBusyTimeout is how long a SQLite statement waits for another
+// connection's lock before it fails with SQLITE_BUSY.
+const sqliteBusyTimeout = 10 * time.Second
+
+// useWAL puts the SQLite file in WAL mode, which the file then keeps.
+// Switching a new file to WAL upgrades a read lock to the file's exclusive
+// lock. When two processes open one new file at once and both switch,
+// SQLite sees a deadlock and fails one at once with SQLITE_BUSY, without
+// waiting out busy_timeout. So the switch is retried here, for as long as
+// busy_timeout would have waited, or until ctx ends.
+func useWAL(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(sqliteBusyTimeout)
+	pause := 5 * time.Millisecond
+	for {
+		var mode string
+		err := db.QueryRowContext(ctx, `PRAGMA journal_mode=WAL`).Scan(&mode)
+		if err == nil {
+			if !strings.EqualFold(mode, "wal") {
+				return fmt.Errorf("SQLite kept journal mode %q; the shop needs WAL", mode)
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !isBusy(err) || time.Now().Add(pause).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY, in any of its
+// extended forms.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // redactURL drops the password of a database URL for display.

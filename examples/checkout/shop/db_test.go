@@ -2,7 +2,9 @@ package shop
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -71,6 +73,79 @@ func TestMigrationsAreAppliedOnceAtStart(t *testing.T) {
 			t.Errorf("schema_migrations (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// Switching a new SQLite file to WAL upgrades a read lock to the file's
+// exclusive lock. When two connections do it at once, SQLite sees a
+// deadlock and fails one at once with SQLITE_BUSY, without waiting out
+// busy_timeout: two shop processes starting together on a new file failed
+// so in 6-11% of starts (TestMigrationsAreAppliedOnceAtStart, on CI too).
+// OpenStore retries the switch. 50 rounds catch the failure almost always.
+func TestTwoProcessesOpenANewSQLiteFileAtOnce(t *testing.T) {
+	for round := range 50 {
+		path := filepath.Join(t.TempDir(), "shop.db")
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range errs {
+			wg.Go(func() {
+				s, err := OpenStore(context.Background(), path, fixedClock())
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				var mode string
+				errs[i] = s.DB().QueryRow(`PRAGMA journal_mode`).Scan(&mode)
+				if errs[i] == nil && mode != "wal" {
+					errs[i] = fmt.Errorf("journal mode %q, want wal", mode)
+				}
+				_ = s.Close()
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d, process %d: %v", round, i, err)
+			}
+		}
+	}
+}
+
+// While another process holds a lock on a new file, the switch to WAL
+// waits; OpenStore stops waiting when its context ends, instead of after
+// busy_timeout's 10 s.
+func TestOpenStoreStopsWaitingWhenTheContextEnds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shop.db")
+	other, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Exec(`CREATE TABLE other_process (x INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	read, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer read.Rollback()
+	var n int
+	if err := read.QueryRow(`SELECT COUNT(*) FROM other_process`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	s, err := OpenStore(ctx, path, fixedClock())
+	if err == nil {
+		s.Close()
+		t.Fatal("OpenStore succeeded while another process held a lock on the new file")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want context.DeadlineExceeded", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("OpenStore took %v after its context ended at 100 ms", took)
+	}
 }
 
 func TestStoreKeepsEverythingAcrossReopen(t *testing.T) {
