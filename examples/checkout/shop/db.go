@@ -70,8 +70,9 @@ func IsPostgresURL(dsn string) bool {
 
 // OpenStore opens the shop's database and applies the migrations it has not
 // applied yet: PostgreSQL when dsn is a postgres:// URL, else the SQLite
-// file at path dsn (created, with its directory, if needed). now is the
-// clock (time.Now when nil).
+// file at path dsn (created, with its directory, if needed; not
+// ":memory:", since the shop puts the file in WAL mode). now is the clock
+// (time.Now when nil).
 func OpenStore(ctx context.Context, dsn string, now func() time.Time) (*Store, error) {
 	if now == nil {
 		now = time.Now
@@ -126,11 +127,12 @@ func OpenStore(ctx context.Context, dsn string, now func() time.Time) (*Store, e
 const sqliteBusyTimeout = 10 * time.Second
 
 // useWAL puts the SQLite file in WAL mode, which the file then keeps.
-// Switching a new file to WAL upgrades a read lock to the file's exclusive
-// lock. When two processes open one new file at once and both switch,
-// SQLite sees a deadlock and fails one at once with SQLITE_BUSY, without
-// waiting out busy_timeout. So the switch is retried here, for as long as
-// busy_timeout would have waited, or until ctx ends.
+// Switching a new file to WAL needs the file's exclusive lock, and SQLite
+// does not wait for it while another connection writes the file or is
+// switching it too: it fails at once with SQLITE_BUSY, whatever
+// busy_timeout says. Two processes opening one new file at once hit that.
+// So the switch is retried here, for as long as busy_timeout would have
+// waited, or until ctx ends.
 func useWAL(ctx context.Context, db *sql.DB) error {
 	deadline := time.Now().Add(sqliteBusyTimeout)
 	pause := 5 * time.Millisecond

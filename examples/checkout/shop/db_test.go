@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -75,38 +74,56 @@ func TestMigrationsAreAppliedOnceAtStart(t *testing.T) {
 	})
 }
 
-// Switching a new SQLite file to WAL upgrades a read lock to the file's
-// exclusive lock. When two connections do it at once, SQLite sees a
-// deadlock and fails one at once with SQLITE_BUSY, without waiting out
-// busy_timeout: two shop processes starting together on a new file failed
-// so in 6-11% of starts (TestMigrationsAreAppliedOnceAtStart, on CI too).
-// OpenStore retries the switch. 50 rounds catch the failure almost always.
-func TestTwoProcessesOpenANewSQLiteFileAtOnce(t *testing.T) {
-	for round := range 50 {
-		path := filepath.Join(t.TempDir(), "shop.db")
-		var wg sync.WaitGroup
-		errs := make([]error, 2)
-		for i := range errs {
-			wg.Go(func() {
-				s, err := OpenStore(context.Background(), path, fixedClock())
-				if err != nil {
-					errs[i] = err
-					return
-				}
-				var mode string
-				errs[i] = s.DB().QueryRow(`PRAGMA journal_mode`).Scan(&mode)
-				if errs[i] == nil && mode != "wal" {
-					errs[i] = fmt.Errorf("journal mode %q, want wal", mode)
-				}
-				_ = s.Close()
-			})
-		}
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Fatalf("round %d, process %d: %v", round, i, err)
-			}
-		}
+// Switching a new SQLite file to WAL needs the file's exclusive lock, and
+// SQLite does not wait for it while another connection writes the file, or
+// is switching it too (it sees a deadlock): it fails at once with
+// SQLITE_BUSY, whatever busy_timeout says. Two shop processes starting
+// together on a new file failed so (TestMigrationsAreAppliedOnceAtStart, on
+// CI). Here another process writes the new file for 300 ms: OpenStore must
+// wait for it and then switch the file to WAL. Without the retry in useWAL
+// it fails every time, within a millisecond.
+func TestOpenStoreWaitsForAnotherProcessWritingTheNewFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shop.db")
+	other, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Exec(`CREATE TABLE other_process (x INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	w, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Exec(`INSERT INTO other_process VALUES (1)`); err != nil { // holds the write lock
+		t.Fatal(err)
+	}
+	const hold = 300 * time.Millisecond
+	committed := make(chan error, 1)
+	go func() {
+		time.Sleep(hold)
+		committed <- w.Commit()
+	}()
+	start := time.Now()
+	s, err := OpenStore(context.Background(), path, fixedClock())
+	took := time.Since(start)
+	if err := <-committed; err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatalf("OpenStore failed after %v while another process wrote the new file for %v: %v", took, hold, err)
+	}
+	defer s.Close()
+	var mode string
+	if err := s.DB().QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Errorf("journal mode %q, want wal", mode)
+	}
+	if took > 5*time.Second {
+		t.Errorf("OpenStore took %v; the other process let go after %v", took, hold)
 	}
 }
 
