@@ -74,6 +74,28 @@ func TestMigrationsAreAppliedOnceAtStart(t *testing.T) {
 	})
 }
 
+// otherProcessOnANewFile makes a new SQLite file, not in WAL mode, and
+// begins a transaction on it through a connection of its own, as another
+// process would; the transaction takes its lock at its first statement.
+func otherProcessOnANewFile(t *testing.T) (path string, tx *sql.Tx) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "shop.db")
+	other, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close() })
+	if _, err := other.Exec(`CREATE TABLE other_process (x INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err = other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback() })
+	return path, tx
+}
+
 // Switching a new SQLite file to WAL needs the file's exclusive lock, and
 // SQLite does not wait for it while another connection writes the file, or
 // is switching it too (it sees a deadlock): it fails at once with
@@ -83,19 +105,7 @@ func TestMigrationsAreAppliedOnceAtStart(t *testing.T) {
 // wait for it and then switch the file to WAL. Without the retry in useWAL
 // it fails every time, within a millisecond.
 func TestOpenStoreWaitsForAnotherProcessWritingTheNewFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "shop.db")
-	other, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if _, err := other.Exec(`CREATE TABLE other_process (x INTEGER)`); err != nil {
-		t.Fatal(err)
-	}
-	w, err := other.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, w := otherProcessOnANewFile(t)
 	if _, err := w.Exec(`INSERT INTO other_process VALUES (1)`); err != nil { // holds the write lock
 		t.Fatal(err)
 	}
@@ -131,20 +141,7 @@ func TestOpenStoreWaitsForAnotherProcessWritingTheNewFile(t *testing.T) {
 // waits; OpenStore stops waiting when its context ends, instead of after
 // busy_timeout's 10 s.
 func TestOpenStoreStopsWaitingWhenTheContextEnds(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "shop.db")
-	other, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if _, err := other.Exec(`CREATE TABLE other_process (x INTEGER)`); err != nil {
-		t.Fatal(err)
-	}
-	read, err := other.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer read.Rollback()
+	path, read := otherProcessOnANewFile(t)
 	var n int
 	if err := read.QueryRow(`SELECT COUNT(*) FROM other_process`).Scan(&n); err != nil {
 		t.Fatal(err)
