@@ -76,3 +76,30 @@ func TestBaselinesWriteAsTheyClaim(t *testing.T) {
 		t.Errorf("writes for %d queries (-want +got):\n%s", calls, diff)
 	}
 }
+
+// TestOpaqueBaselineClosesItsIdleConnections: runCallPair closes a
+// baseline's idle connections before it measures the SDK, through
+// http.Client.CloseIdleConnections, which reaches the connections only if
+// the opaqueBodies wrapper passes it on.
+func TestOpaqueBaselineClosesItsIdleConnections(t *testing.T) {
+	srv := newBenchServer(t, 0)
+	hc := benchHTTPClient()
+	tr := hc.Transport.(*http.Transport)
+	var dials atomic.Int32
+	dial := (&net.Dialer{}).DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return dial(ctx, network, addr)
+	}
+	hc.Transport = opaqueBodies{tr}
+	t.Cleanup(tr.CloseIdleConnections)
+	for range 2 {
+		if err := rawPost(hc, srv.URL+callPath+"payment/status", &rawPaymentIDRequest{PaymentID: benchPaymentID}, &rawQueryAnswer{}); err != nil {
+			t.Fatal(err)
+		}
+		hc.CloseIdleConnections()
+	}
+	if n := dials.Load(); n != 2 {
+		t.Errorf("%d connections for 2 calls with the idle ones closed between them, want 2", n)
+	}
+}

@@ -105,6 +105,16 @@ func benchHTTPClient() *http.Client {
 // is the raw call sent so; it tells that write's cost from the SDK's own.
 type opaqueBodies struct{ next http.RoundTripper }
 
+// CloseIdleConnections closes the idle connections of the RoundTripper
+// underneath, as http.Client.CloseIdleConnections expects of its
+// Transport: without it the baseline's connections stay open while the
+// SDK is measured.
+func (o opaqueBodies) CloseIdleConnections() {
+	if c, ok := o.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // opaqueBody hides the body's type from net/http.
 type opaqueBody struct{ io.ReadCloser }
 

@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,12 +65,12 @@ func newRawH1(t *testing.T) *rawH1 {
 
 func (s *rawH1) serveConn(c net.Conn) {
 	defer c.Close()
-	// The client sends a request only after the answer to the last one, so
-	// what the reader took from the connection since then is one request.
+	// wire holds what the reader took from the connection and the request
+	// parser has not used yet: the bytes of the request being read, then
+	// any that follow it (a pipelined request).
 	var wire bytes.Buffer
 	br := bufio.NewReader(io.TeeReader(c, &wire))
 	for {
-		wire.Reset()
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			return
@@ -98,7 +99,9 @@ func (s *rawH1) serveConn(c net.Conn) {
 			s.badCL = append(s.badCL, fmt.Sprintf("%s: Content-Length %q, body %d bytes (Transfer-Encoding %q)", key, cl, len(body), req.TransferEncoding))
 		}
 		s.full[key] = append(s.full[key], string(body))
-		s.raw = append(s.raw, bytes.Clone(wire.Bytes()))
+		used := wire.Len() - br.Buffered()
+		s.raw = append(s.raw, bytes.Clone(wire.Bytes()[:used]))
+		wire.Next(used)
 		dropNow := s.drop && len(s.raw) == 1
 		s.mu.Unlock()
 		if dropNow {
@@ -128,6 +131,44 @@ func (s *rawH1) counts(key string) (started int, full []string, badCL []string) 
 // a pooled connection. It was sent (its body was read), once: the server
 // sees one request and never its whole body. A read cut the same way is
 // sent again, whole, with a Content-Length that says so.
+// TestRawH1KeepsPipelinedRequestsApart: the harness records each request's
+// own bytes, even when two arrive in one write (net/http never pipelines,
+// but the wire-bytes tests must not depend on it).
+func TestRawH1KeepsPipelinedRequestsApart(t *testing.T) {
+	t.Parallel()
+	s := newRawH1(t)
+	c, err := net.Dial("tcp", s.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	reqs := []string{
+		"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\none",
+		"POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\ntwo",
+	}
+	if _, err := io.WriteString(c, reqs[0]+reqs[1]); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	for range reqs {
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var got []string
+	for _, r := range s.raw {
+		got = append(got, string(r))
+	}
+	if !slices.Equal(got, reqs) {
+		t.Errorf("recorded %q, want %q", got, reqs)
+	}
+}
+
 func TestHTTP1LargeBodyCutMidwayNeverResendsMoney(t *testing.T) {
 	t.Parallel()
 	big := []byte(`{"paymentID":"TR0011BIG","pad":"` + strings.Repeat("y", 1<<20) + `"}`)

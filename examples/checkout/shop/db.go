@@ -111,7 +111,7 @@ func OpenStore(ctx context.Context, dsn string, now func() time.Time) (*Store, e
 	if d.name == "sqlite" {
 		if err := useWAL(ctx, db); err != nil {
 			_ = db.Close()
-			return nil, fmt.Errorf("store: %s: %w", dsn, err)
+			return nil, fmt.Errorf("store: %s: %w", name, err)
 		}
 	}
 	s := &Store{db: db, d: d, now: now, name: name}
