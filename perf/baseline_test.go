@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -101,5 +103,70 @@ func TestOpaqueBaselineClosesItsIdleConnections(t *testing.T) {
 	}
 	if n := dials.Load(); n != 2 {
 		t.Errorf("%d connections for 2 calls with the idle ones closed between them, want 2", n)
+	}
+}
+
+// protoRecorder records the protocol of every response its RoundTripper
+// returns.
+type protoRecorder struct {
+	next   http.RoundTripper
+	mu     sync.Mutex
+	protos []string
+}
+
+func (p *protoRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := p.next.RoundTrip(r)
+	if err == nil {
+		p.mu.Lock()
+		p.protos = append(p.protos, resp.Proto)
+		p.mu.Unlock()
+	}
+	return resp, err
+}
+
+// TestTLSBenchServersSpeakTheirProtocol: BenchmarkQueryTLS's rows are
+// named for the protocol every side speaks: HTTP/1.1 behind TLS for
+// proto=h1 and HTTP/2 for proto=h2, for the raw, raw-opaque and SDK
+// clients alike. A transport that fell back to HTTP/1.1 (a TLS
+// configuration of its own turns off net/http's HTTP/2 unless asked for)
+// would make the h2 rows measure HTTP/1.1.
+func TestTLSBenchServersSpeakTheirProtocol(t *testing.T) {
+	for proto, want := range map[string]string{tlsHTTP1: "HTTP/1.1", tlsHTTP2: "HTTP/2.0"} {
+		t.Run(proto, func(t *testing.T) {
+			srv := newTLSBenchServer(t, proto)
+			if srv.TLS == nil || !strings.HasPrefix(srv.URL, "https://") {
+				t.Fatalf("server at %s is not behind TLS", srv.URL)
+			}
+			got := map[string][]string{}
+			for _, impl := range []string{"raw", "rawopaque", "sdk"} {
+				hc := srv.httpClient()
+				t.Cleanup(hc.CloseIdleConnections)
+				rec := &protoRecorder{next: hc.Transport}
+				hc.Transport = rec
+				if impl == "rawopaque" {
+					hc.Transport = opaqueBodies{rec}
+				}
+				for range 2 {
+					var err error
+					if impl == "sdk" {
+						err = queryCall.sdk(context.Background(), newClient(t, srv.URL, hc))
+					} else {
+						err = queryCall.raw(hc, srv.URL)
+					}
+					if err != nil {
+						t.Fatalf("%s: %v", impl, err)
+					}
+				}
+				got[impl] = rec.protos
+			}
+			wantAll := map[string][]string{
+				"raw":       {want, want},
+				"rawopaque": {want, want},
+				"sdk":       {want, want, want, want}, // each new client grants first
+			}
+			if diff := cmp.Diff(wantAll, got); diff != "" {
+				t.Errorf("protocols of the responses (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
