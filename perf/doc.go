@@ -7,7 +7,9 @@
 //   - The call benchmarks (bench_calls_test.go) set Payments.Query, Create
 //     and Execute beside the same call written by hand with net/http and
 //     encoding/json, on one loopback server, sequentially and with 64
-//     goroutines, reporting wall time, CPU time and allocations per call.
+//     goroutines, reporting wall time, CPU time and allocations per call;
+//     BenchmarkQueryTLS makes the same comparison behind TLS, over HTTP/1.1
+//     and over HTTP/2.
 //   - The token benchmarks (bench_token_test.go) measure Client.Token with
 //     a valid cached token, and 1,000 callers of a cold client.
 //   - The value benchmarks (bench_values_test.go) set Amount and Time beside

@@ -57,12 +57,34 @@ func compactFixture(tb testing.TB, name string) []byte {
 // grants it answers.
 type benchServer struct {
 	*httptest.Server
+	proto  string // plainHTTP, tlsHTTP1 or tlsHTTP2
 	grants atomic.Int64
 }
+
+// Protocols of a benchServer: plain HTTP/1.1 on loopback (the call
+// benchmarks' default), or TLS as bKash is reached, with HTTP/1.1 or with
+// HTTP/2 negotiated through ALPN.
+const (
+	plainHTTP = ""
+	tlsHTTP1  = "h1"
+	tlsHTTP2  = "h2"
+)
 
 // newBenchServer starts a benchServer whose grants take grantDelay (a real
 // grant is never instant; the cold-start benchmark depends on it).
 func newBenchServer(tb testing.TB, grantDelay time.Duration) *benchServer {
+	tb.Helper()
+	return startBenchServer(tb, grantDelay, plainHTTP)
+}
+
+// newTLSBenchServer starts a benchServer behind TLS that speaks proto
+// (tlsHTTP1 or tlsHTTP2); its httpClient trusts its certificate.
+func newTLSBenchServer(tb testing.TB, proto string) *benchServer {
+	tb.Helper()
+	return startBenchServer(tb, 0, proto)
+}
+
+func startBenchServer(tb testing.TB, grantDelay time.Duration, proto string) *benchServer {
 	tb.Helper()
 	const root = "/v1.2.0-beta/tokenized/checkout/"
 	answers := map[string][]byte{
@@ -70,8 +92,8 @@ func newBenchServer(tb testing.TB, grantDelay time.Duration) *benchServer {
 		root + "execute":        compactFixture(tb, "payment/execute_completed.json"),
 		root + "payment/status": []byte(benchQueryAnswer),
 	}
-	s := &benchServer{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s := &benchServer{proto: proto}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		answer, ok := answers[r.URL.Path]
 		if r.URL.Path == root+"token/grant" {
@@ -86,8 +108,33 @@ func newBenchServer(tb testing.TB, grantDelay time.Duration) *benchServer {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(answer)
 	}))
+	switch proto {
+	case plainHTTP:
+		s.Start()
+	case tlsHTTP1:
+		s.StartTLS() // offers no protocol through ALPN: HTTP/1.1
+	case tlsHTTP2:
+		s.EnableHTTP2 = true
+		s.StartTLS()
+	default:
+		tb.Fatalf("unknown protocol %q", proto)
+	}
 	tb.Cleanup(s.Close)
 	return s
+}
+
+// httpClient returns a new client of s for a benchmark side, made by
+// benchHTTPClient; behind TLS it trusts s's certificate, and for tlsHTTP2
+// it negotiates HTTP/2 (a transport with its own TLS configuration does
+// not unless told to).
+func (s *benchServer) httpClient() *http.Client {
+	hc := benchHTTPClient()
+	if s.TLS != nil {
+		tr := hc.Transport.(*http.Transport)
+		tr.TLSClientConfig = s.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+		tr.ForceAttemptHTTP2 = s.proto == tlsHTTP2
+	}
+	return hc
 }
 
 // benchHTTPClient is the HTTP client of both sides of a pair: net/http's
@@ -220,8 +267,14 @@ type benchCall struct {
 	sdk func(ctx context.Context, c *bkash.Client) error
 }
 
-// runCallPair runs the six sub-benchmarks of a call on one loopback
-// server: raw, raw with an opaque body (opaqueBodies) and SDK, sequential
+// runCallPair runs the six sub-benchmarks of a call on one plain-HTTP
+// loopback server (runCallPairOn).
+func runCallPair(b *testing.B, bc benchCall) {
+	runCallPairOn(b, newBenchServer(b, 0), bc)
+}
+
+// runCallPairOn runs the six sub-benchmarks of a call on srv: raw, raw
+// with an opaque body (opaqueBodies) and SDK, sequential
 // (mode=seq) and with 64 goroutines (mode=par64). The sub-benchmarks are
 // named key=value, so that benchstat can put each SDK result beside its
 // baselines (scripts/bench.sh). Each side has an HTTP client of its own,
@@ -229,16 +282,15 @@ type benchCall struct {
 // closed when its sub-benchmark is done, so that they do not linger while
 // another side is measured. (RunParallel calls a sub-benchmark's function
 // several times, with a growing b.N; the client is made on the first.)
-func runCallPair(b *testing.B, bc benchCall) {
-	srv := newBenchServer(b, 0)
+func runCallPairOn(b *testing.B, srv *benchServer, bc benchCall) {
 	ctx := context.Background()
 	for _, mode := range []string{"seq", "par64"} {
-		opaque := benchHTTPClient()
+		opaque := srv.httpClient()
 		opaque.Transport = opaqueBodies{opaque.Transport}
 		for _, base := range []struct {
 			impl string
 			hc   *http.Client
-		}{{"raw", benchHTTPClient()}, {"rawopaque", opaque}} {
+		}{{"raw", srv.httpClient()}, {"rawopaque", opaque}} {
 			b.Run("mode="+mode+"/impl="+base.impl, func(b *testing.B) {
 				if err := bc.raw(base.hc, srv.URL); err != nil {
 					b.Fatal(err) // warm up: open a connection
@@ -248,7 +300,7 @@ func runCallPair(b *testing.B, bc benchCall) {
 			base.hc.CloseIdleConnections()
 		}
 
-		sdkHC := benchHTTPClient()
+		sdkHC := srv.httpClient()
 		var c *bkash.Client
 		b.Run("mode="+mode+"/impl=sdk", func(b *testing.B) {
 			if c == nil {

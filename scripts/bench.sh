@@ -45,7 +45,7 @@ benchstat() { go run "golang.org/x/perf/cmd/benchstat@$BENCHSTAT_VERSION" "$@"; 
 # The perf package's benchmarks, and the root package's own: the webhook
 # benchmarks, beside the webhook code, and the token manager's cached read,
 # beside the manager (it is unexported).
-calls='^(BenchmarkQuery|BenchmarkCreate|BenchmarkExecute|BenchmarkTokenFastPath|BenchmarkTokenFastPathParallel|BenchmarkColdStart1000)$'
+calls='^(BenchmarkQuery|BenchmarkQueryTLS|BenchmarkCreate|BenchmarkExecute|BenchmarkTokenFastPath|BenchmarkTokenFastPathParallel|BenchmarkColdStart1000)$'
 micro='^(BenchmarkAmount|BenchmarkTime)$'
 rootpkg='^(BenchmarkVerifyCachedCert|BenchmarkBareRSAVerify|BenchmarkCachedToken)$'
 
@@ -185,6 +185,25 @@ targets() {
 				m[q "ns/op"] / m[r "ns/op"], m[q "cpu-ns/op"] / m[r "cpu-ns/op"],
 				m[k "ns/op"] / m[q "ns/op"], m[k "cpu-ns/op"] / m[q "cpu-ns/op"]
 		}
+		tls = 0
+		split("h1 h2", protos, " ")
+		split("HTTP/1.1 HTTP/2", pnames, " ")
+		for (p = 1; p <= 2; p++) for (d = 1; d <= 2; d++) {
+			b = "BenchmarkQueryTLS/proto=" protos[p] "/mode=" modes[d]
+			q = b "/impl=rawopaque|"; r = b "/impl=raw|"; k = b "/impl=sdk|"
+			if (!((r "cpu-ns/op") in m) || !((q "cpu-ns/op") in m) || !((k "cpu-ns/op") in m)) continue
+			if (!tls++) {
+				print ""
+				print "Query behind TLS (`BenchmarkQueryTLS`; not judged against the targets, see \"Behind TLS\" above)."
+				print ""
+				print "| Protocol | Goroutines | Wall SDK / raw | CPU SDK / raw | CPU raw opaque / raw | CPU SDK / raw opaque | Allocs SDK - raw |"
+				print "|---|---|---|---|---|---|---|"
+			}
+			printf "| %s | %s | %.3fx | %.3fx | %.3fx | %.3fx | %+g |\n", pnames[p], gs[d],
+				m[k "ns/op"] / m[r "ns/op"], m[k "cpu-ns/op"] / m[r "cpu-ns/op"],
+				m[q "cpu-ns/op"] / m[r "cpu-ns/op"], m[k "cpu-ns/op"] / m[q "cpu-ns/op"],
+				m[k "allocs/op"] - m[r "allocs/op"]
+		}
 		print ""
 		print "| Other | Measured (median) | Target | |"
 		print "|---|---|---|---|"
@@ -234,6 +253,10 @@ cat "$tmp/targets.md"
 	}
 	section "Calls through the SDK vs raw net/http + encoding/json (loopback)" \
 		-filter '.name:(Query OR Create OR Execute)' -row '.name /mode' -col '/impl@(raw rawopaque sdk)'
+	if grep -q '^BenchmarkQueryTLS/' "$norm"; then
+		section "Query behind TLS, over HTTP/1.1 and HTTP/2" \
+			-filter '.name:QueryTLS' -row '/proto /mode' -col '/impl@(raw rawopaque sdk)'
+	fi
 	section "Token" -filter '.name:(CachedToken OR TokenFastPath OR TokenFastPathParallel OR ColdStart1000)'
 	if grep -q '^BenchmarkVerify/' "$norm"; then
 		section "Webhook Verify with a cached certificate vs bare RSA verification" \
