@@ -27,7 +27,7 @@ func (c countingConn) Write(p []byte) (int, error) {
 // connections it dials (below TLS, when there is TLS: a TLS record is one
 // write), and closes its idle connections when the test ends.
 func countWrites(t *testing.T, hc *http.Client, writes *atomic.Int32) *http.Client {
-	tr := hc.Transport.(*http.Transport)
+	tr := transportOf(hc)
 	dial := (&net.Dialer{}).DialContext
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
@@ -47,17 +47,14 @@ func countWrites(t *testing.T, hc *http.Client, writes *atomic.Int32) *http.Clie
 // is wrong: this test says so.
 func TestBaselinesWriteAsTheyClaim(t *testing.T) {
 	srv := newBenchServer(t, 0)
-	counting := func(writes *atomic.Int32) *http.Client {
-		return countWrites(t, benchHTTPClient(), writes)
-	}
 	query := func(hc *http.Client) error {
 		return rawPost(hc, srv.URL+callPath+"payment/status", &rawPaymentIDRequest{PaymentID: benchPaymentID}, &rawQueryAnswer{})
 	}
 	var rawW, opaqueW, sdkW atomic.Int32
-	raw := counting(&rawW)
-	opaque := counting(&opaqueW)
-	opaque.Transport = opaqueBodies{opaque.Transport}
-	sdk := newBenchClient(t, srv.URL, counting(&sdkW)) // grants a token: writes counted from here
+	sides := srv.sides()
+	raw := countWrites(t, sides.raw, &rawW)
+	opaque := countWrites(t, sides.opaque, &opaqueW)
+	sdk := newBenchClient(t, srv.URL, countWrites(t, sides.sdk, &sdkW)) // grants a token: writes counted from here
 	for _, hc := range []*http.Client{raw, opaque} {
 		if err := query(hc); err != nil { // the connection is open from here
 			t.Fatal(err)
@@ -120,6 +117,14 @@ type protoRecorder struct {
 	protos []string
 }
 
+// CloseIdleConnections closes the idle connections of the RoundTripper
+// underneath.
+func (p *protoRecorder) CloseIdleConnections() {
+	if c, ok := p.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 func (p *protoRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := p.next.RoundTrip(r)
 	if err == nil {
@@ -133,7 +138,7 @@ func (p *protoRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 // TestTLSBenchServersSpeakTheirProtocol: BenchmarkQueryTLS's rows are
 // named for the protocol every side speaks: HTTP/1.1 behind TLS for
 // proto=h1 and HTTP/2 for proto=h2, for the raw, raw-opaque and SDK
-// clients alike. A transport that fell back to HTTP/1.1 (a TLS
+// clients of sides alike, which runCallPairOn measures. A transport that fell back to HTTP/1.1 (a TLS
 // configuration of its own turns off net/http's HTTP/2 unless asked for)
 // would make the h2 rows measure HTTP/1.1.
 func TestTLSBenchServersSpeakTheirProtocol(t *testing.T) {
@@ -144,14 +149,11 @@ func TestTLSBenchServersSpeakTheirProtocol(t *testing.T) {
 				t.Fatalf("server at %s is not behind TLS", srv.URL)
 			}
 			got := map[string][]string{}
-			for _, impl := range []string{"raw", "rawopaque", "sdk"} {
-				hc := srv.httpClient()
-				t.Cleanup(hc.CloseIdleConnections)
+			sides := srv.sides()
+			for impl, hc := range map[string]*http.Client{"raw": sides.raw, "rawopaque": sides.opaque, "sdk": sides.sdk} {
 				rec := &protoRecorder{next: hc.Transport}
 				hc.Transport = rec
-				if impl == "rawopaque" {
-					hc.Transport = opaqueBodies{rec}
-				}
+				t.Cleanup(hc.CloseIdleConnections)
 				for range 2 {
 					var err error
 					if impl == "sdk" {
@@ -188,9 +190,9 @@ func TestTLSBaselinesWriteAsTheyClaim(t *testing.T) {
 		t.Run(proto, func(t *testing.T) {
 			srv := newTLSBenchServer(t, proto)
 			var rawW, opaqueW atomic.Int32
-			raw := countWrites(t, srv.httpClient(), &rawW)
-			opaque := countWrites(t, srv.httpClient(), &opaqueW)
-			opaque.Transport = opaqueBodies{opaque.Transport}
+			sides := srv.sides()
+			raw := countWrites(t, sides.raw, &rawW)
+			opaque := countWrites(t, sides.opaque, &opaqueW)
 			for _, hc := range []*http.Client{raw, opaque} {
 				if err := queryCall.raw(hc, srv.URL); err != nil { // handshake and settings from here
 					t.Fatal(err)

@@ -112,7 +112,7 @@ func startBenchServer(tb testing.TB, grantDelay time.Duration, proto string) *be
 	case plainHTTP:
 		s.Start()
 	case tlsHTTP1:
-		s.StartTLS() // offers no protocol through ALPN: HTTP/1.1
+		s.StartTLS() // offers only http/1.1 through ALPN
 	case tlsHTTP2:
 		s.EnableHTTP2 = true
 		s.StartTLS()
@@ -123,10 +123,31 @@ func startBenchServer(tb testing.TB, grantDelay time.Duration, proto string) *be
 	return s
 }
 
-// httpClient returns a new client of s for a benchmark side, made by
-// benchHTTPClient; behind TLS it trusts s's certificate, and for tlsHTTP2
-// it negotiates HTTP/2 (a transport with its own TLS configuration does
-// not unless told to).
+// benchSides are the HTTP clients of the three sides of a pair, each with
+// a transport of its own: the raw call's, the raw call's with its bodies
+// hidden from net/http (opaqueBodies), and the SDK's.
+type benchSides struct{ raw, opaque, sdk *http.Client }
+
+// sides returns new clients of s for the three sides of a pair. The
+// benchmarks (runCallPairOn) and the tests of what they measure
+// (baseline_test.go) both take their clients from here.
+func (s *benchServer) sides() benchSides {
+	opaque := s.httpClient()
+	opaque.Transport = opaqueBodies{opaque.Transport}
+	return benchSides{raw: s.httpClient(), opaque: opaque, sdk: s.httpClient()}
+}
+
+// transportOf returns the *http.Transport under a client of sides.
+func transportOf(hc *http.Client) *http.Transport {
+	if o, ok := hc.Transport.(opaqueBodies); ok {
+		return o.next.(*http.Transport)
+	}
+	return hc.Transport.(*http.Transport)
+}
+
+// httpClient returns a new client of s, made by benchHTTPClient; behind
+// TLS it trusts s's certificate, and for tlsHTTP2 it negotiates HTTP/2 (a
+// transport with its own TLS configuration does not unless told to).
 func (s *benchServer) httpClient() *http.Client {
 	hc := benchHTTPClient()
 	if s.TLS != nil {
@@ -285,12 +306,11 @@ func runCallPair(b *testing.B, bc benchCall) {
 func runCallPairOn(b *testing.B, srv *benchServer, bc benchCall) {
 	ctx := context.Background()
 	for _, mode := range []string{"seq", "par64"} {
-		opaque := srv.httpClient()
-		opaque.Transport = opaqueBodies{opaque.Transport}
+		sides := srv.sides()
 		for _, base := range []struct {
 			impl string
 			hc   *http.Client
-		}{{"raw", srv.httpClient()}, {"rawopaque", opaque}} {
+		}{{"raw", sides.raw}, {"rawopaque", sides.opaque}} {
 			b.Run("mode="+mode+"/impl="+base.impl, func(b *testing.B) {
 				if err := bc.raw(base.hc, srv.URL); err != nil {
 					b.Fatal(err) // warm up: open a connection
@@ -300,7 +320,7 @@ func runCallPairOn(b *testing.B, srv *benchServer, bc benchCall) {
 			base.hc.CloseIdleConnections()
 		}
 
-		sdkHC := srv.httpClient()
+		sdkHC := sides.sdk
 		var c *bkash.Client
 		b.Run("mode="+mode+"/impl=sdk", func(b *testing.B) {
 			if c == nil {
