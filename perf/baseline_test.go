@@ -47,16 +47,13 @@ func countWrites(t *testing.T, hc *http.Client, writes *atomic.Int32) *http.Clie
 // is wrong: this test says so.
 func TestBaselinesWriteAsTheyClaim(t *testing.T) {
 	srv := newBenchServer(t, 0)
-	query := func(hc *http.Client) error {
-		return rawPost(hc, srv.URL+callPath+"payment/status", &rawPaymentIDRequest{PaymentID: benchPaymentID}, &rawQueryAnswer{})
-	}
 	var rawW, opaqueW, sdkW atomic.Int32
 	sides := srv.sides()
 	raw := countWrites(t, sides.raw, &rawW)
 	opaque := countWrites(t, sides.opaque, &opaqueW)
 	sdk := newBenchClient(t, srv.URL, countWrites(t, sides.sdk, &sdkW)) // grants a token: writes counted from here
 	for _, hc := range []*http.Client{raw, opaque} {
-		if err := query(hc); err != nil { // the connection is open from here
+		if err := queryCall.raw(hc, srv.URL); err != nil { // the connection is open from here
 			t.Fatal(err)
 		}
 	}
@@ -65,13 +62,12 @@ func TestBaselinesWriteAsTheyClaim(t *testing.T) {
 	sdkW.Store(0)
 	const calls = 10
 	for range calls {
-		if err := query(raw); err != nil {
-			t.Fatal(err)
+		for _, hc := range []*http.Client{raw, opaque} {
+			if err := queryCall.raw(hc, srv.URL); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := query(opaque); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := sdk.Payments.Query(context.Background(), benchPaymentID); err != nil {
+		if err := queryCall.sdk(context.Background(), sdk); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -82,24 +78,23 @@ func TestBaselinesWriteAsTheyClaim(t *testing.T) {
 	}
 }
 
-// TestOpaqueBaselineClosesItsIdleConnections: runCallPair closes a
+// TestOpaqueBaselineClosesItsIdleConnections: runCallPairOn closes a
 // baseline's idle connections before it measures the SDK, through
-// http.Client.CloseIdleConnections, which reaches the connections only if
-// the opaqueBodies wrapper passes it on.
+// http.Client.CloseIdleConnections, which reaches the connections of the
+// raw-opaque side only if the opaqueBodies wrapper passes it on.
 func TestOpaqueBaselineClosesItsIdleConnections(t *testing.T) {
 	srv := newBenchServer(t, 0)
-	hc := benchHTTPClient()
-	tr := hc.Transport.(*http.Transport)
+	hc := srv.sides().opaque
+	tr := transportOf(hc)
 	var dials atomic.Int32
 	dial := (&net.Dialer{}).DialContext
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		dials.Add(1)
 		return dial(ctx, network, addr)
 	}
-	hc.Transport = opaqueBodies{tr}
 	t.Cleanup(tr.CloseIdleConnections)
 	for range 2 {
-		if err := rawPost(hc, srv.URL+callPath+"payment/status", &rawPaymentIDRequest{PaymentID: benchPaymentID}, &rawQueryAnswer{}); err != nil {
+		if err := queryCall.raw(hc, srv.URL); err != nil {
 			t.Fatal(err)
 		}
 		hc.CloseIdleConnections()
@@ -138,9 +133,10 @@ func (p *protoRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 // TestTLSBenchServersSpeakTheirProtocol: BenchmarkQueryTLS's rows are
 // named for the protocol every side speaks: HTTP/1.1 behind TLS for
 // proto=h1 and HTTP/2 for proto=h2, for the raw, raw-opaque and SDK
-// clients of sides alike, which runCallPairOn measures. A transport that fell back to HTTP/1.1 (a TLS
-// configuration of its own turns off net/http's HTTP/2 unless asked for)
-// would make the h2 rows measure HTTP/1.1.
+// clients of sides alike, which runCallPairOn measures. A transport that
+// fell back to HTTP/1.1 (a TLS configuration of its own turns off
+// net/http's HTTP/2 unless asked for) would make the h2 rows measure
+// HTTP/1.1.
 func TestTLSBenchServersSpeakTheirProtocol(t *testing.T) {
 	for proto, want := range map[string]string{tlsHTTP1: "HTTP/1.1", tlsHTTP2: "HTTP/2.0"} {
 		t.Run(proto, func(t *testing.T) {

@@ -57,7 +57,6 @@ func compactFixture(tb testing.TB, name string) []byte {
 // grants it answers.
 type benchServer struct {
 	*httptest.Server
-	proto  string // plainHTTP, tlsHTTP1 or tlsHTTP2
 	grants atomic.Int64
 }
 
@@ -92,7 +91,7 @@ func startBenchServer(tb testing.TB, grantDelay time.Duration, proto string) *be
 		root + "execute":        compactFixture(tb, "payment/execute_completed.json"),
 		root + "payment/status": []byte(benchQueryAnswer),
 	}
-	s := &benchServer{proto: proto}
+	s := &benchServer{}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		answer, ok := answers[r.URL.Path]
@@ -153,12 +152,12 @@ func (s *benchServer) httpClient() *http.Client {
 	if s.TLS != nil {
 		tr := hc.Transport.(*http.Transport)
 		tr.TLSClientConfig = s.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
-		tr.ForceAttemptHTTP2 = s.proto == tlsHTTP2
+		tr.ForceAttemptHTTP2 = s.EnableHTTP2
 	}
 	return hc
 }
 
-// benchHTTPClient is the HTTP client of both sides of a pair: net/http's
+// benchHTTPClient is the HTTP client of every side of a pair: net/http's
 // default transport with room for 64 concurrent callers' connections.
 func benchHTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -320,15 +319,14 @@ func runCallPairOn(b *testing.B, srv *benchServer, bc benchCall) {
 			base.hc.CloseIdleConnections()
 		}
 
-		sdkHC := sides.sdk
 		var c *bkash.Client
 		b.Run("mode="+mode+"/impl=sdk", func(b *testing.B) {
 			if c == nil {
-				c = newBenchClient(b, srv.URL, sdkHC) // warm up: grant, open a connection
+				c = newBenchClient(b, srv.URL, sides.sdk) // warm up: grant, open a connection
 			}
 			measure(b, mode, func() error { return bc.sdk(ctx, c) })
 		})
-		sdkHC.CloseIdleConnections()
+		sides.sdk.CloseIdleConnections()
 	}
 }
 

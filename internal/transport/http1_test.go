@@ -126,11 +126,6 @@ func (s *rawH1) counts(key string) (started int, full []string, badCL []string) 
 	return s.started[key], append([]string(nil), s.full[key]...), append([]string(nil), s.badCL...)
 }
 
-// TestHTTP1LargeBodyCutMidwayNeverResendsMoney: a 1 MiB money request whose
-// connection the server drops (FIN or RST) after 64 KiB, on a fresh and on
-// a pooled connection. It was sent (its body was read), once: the server
-// sees one request and never its whole body. A read cut the same way is
-// sent again, whole, with a Content-Length that says so.
 // TestRawH1KeepsPipelinedRequestsApart: the harness records each request's
 // own bytes, even when two arrive in one write (net/http never pipelines,
 // but the wire-bytes tests must not depend on it).
@@ -169,6 +164,11 @@ func TestRawH1KeepsPipelinedRequestsApart(t *testing.T) {
 	}
 }
 
+// TestHTTP1LargeBodyCutMidwayNeverResendsMoney: a 1 MiB money request whose
+// connection the server drops (FIN or RST) after 64 KiB, on a fresh and on
+// a pooled connection. It was sent (its body was read), once: the server
+// sees one request and never its whole body. A read cut the same way is
+// sent again, whole, with a Content-Length that says so.
 func TestHTTP1LargeBodyCutMidwayNeverResendsMoney(t *testing.T) {
 	t.Parallel()
 	big := []byte(`{"paymentID":"TR0011BIG","pad":"` + strings.Repeat("y", 1<<20) + `"}`)
